@@ -1,0 +1,63 @@
+"""An optional decorator that adds metadata to a box tool.
+
+Box modules stay plain Python: the decorator only sets one attribute on the
+function, and a module that does not use it is still a valid box module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+META_ATTRIBUTE = "__mcp_box_tool__"
+
+
+@overload
+def tool(fn: F, /) -> F: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    timeout: float | None = None,
+    annotations: dict[str, Any] | None = None,
+    hidden: bool = False,
+) -> Callable[[F], F]: ...
+
+
+def tool(
+    fn: F | None = None,
+    /,
+    *,
+    name: str | None = None,
+    timeout: float | None = None,
+    annotations: dict[str, Any] | None = None,
+    hidden: bool = False,
+) -> F | Callable[[F], F]:
+    """Mark a function as a tool and attach metadata.
+
+    Args:
+        name: exposed function part of the tool name (default: the function name).
+        timeout: per-call timeout in seconds, overriding the box default.
+        annotations: MCP tool annotations, e.g. `{"readOnlyHint": True}`.
+        hidden: keep a public function out of the tool list.
+
+    Example:
+        >>> @tool(timeout=5)
+        ... def add(a: int, b: int) -> int:
+        ...     '''Add two integers.'''
+        ...     return a + b
+    """
+
+    def mark(f: F) -> F:
+        setattr(
+            f,
+            META_ATTRIBUTE,
+            {"name": name, "timeout": timeout, "annotations": annotations, "hidden": hidden},
+        )
+        return f
+
+    return mark(fn) if fn is not None else mark

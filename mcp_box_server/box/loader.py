@@ -1,0 +1,156 @@
+"""Import a box's tool modules and describe their tools.
+
+This imports box code, so only worker processes (and tests) call it. Like
+FastMCP's filesystem discovery it returns what loaded plus what failed, in sorted
+order, and never raises for one bad file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from pydantic import BaseModel
+
+from mcp_box_server.box.decorator import META_ATTRIBUTE
+from mcp_box_server.box.errors import LoadFailure, ManifestError
+from mcp_box_server.box.manifest import Manifest, read_manifest
+from mcp_box_server.box.schema import SchemaError, build_arguments_model, json_schema
+from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
+
+TOOLS_DIR = "tools"
+
+
+@dataclass(slots=True)
+class LoadedTool:
+    spec: ToolSpec
+    fn: Callable[..., Any]
+    arguments: type[BaseModel]
+
+
+@dataclass(slots=True)
+class LoadedBox:
+    manifest: Manifest | None
+    path: Path
+    tools: dict[str, LoadedTool] = field(default_factory=dict)
+    failures: list[LoadFailure] = field(default_factory=list)
+
+    @property
+    def specs(self) -> list[ToolSpec]:
+        return [tool.spec for tool in self.tools.values()]
+
+
+def tool_files(box_dir: Path) -> list[Path]:
+    """The tool modules of a box: `tools/*.py` not starting with '_', sorted."""
+    folder = box_dir / TOOLS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+
+def load_box(box_dir: Path) -> LoadedBox:
+    """Read the manifest, import every tool module, build every tool's schema."""
+    box_dir = box_dir.resolve()
+    try:
+        manifest = read_manifest(box_dir)
+    except ManifestError as exc:
+        return LoadedBox(None, box_dir, failures=[LoadFailure(exc.path, exc.line, exc.message)])
+    box = LoadedBox(manifest, box_dir)
+    tools_dir = str(box_dir / TOOLS_DIR)
+    if tools_dir not in sys.path:
+        sys.path.insert(0, tools_dir)  # lets tool modules import their sibling helpers
+    files = tool_files(box_dir)
+    if not files:
+        box.failures.append(LoadFailure(str(box_dir / TOOLS_DIR), None, "no tool modules (tools/*.py)"))
+    for path in files:
+        module = _import(path, manifest.name, box.failures)
+        if module is not None:
+            _collect(module, path, manifest, box)
+    return box
+
+
+def _import(path: Path, box: str, failures: list[LoadFailure]) -> ModuleType | None:
+    module_name = f"mcp_box_tools_{box.replace('-', '_')}.{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        failures.append(LoadFailure(str(path), None, "not an importable Python file"))
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        failures.append(LoadFailure(str(path), exc.lineno, f"syntax error: {exc.msg}"))
+    except BaseException as exc:  # import errors, and a module calling sys.exit
+        failures.append(LoadFailure(str(path), _line_in(exc, path), f"import failed: {_short(exc)}"))
+    else:
+        return module
+    sys.modules.pop(module_name, None)
+    return None
+
+
+def _collect(module: ModuleType, path: Path, manifest: Manifest, box: LoadedBox) -> None:
+    exported = getattr(module, "__all__", None)
+    for attr, fn in vars(module).items():
+        if not inspect.isfunction(fn):
+            continue
+        meta = getattr(fn, META_ATTRIBUTE, None) or {}
+        if exported is not None:
+            if attr not in exported:
+                continue
+        elif attr.startswith("_") or fn.__module__ != module.__name__ or meta.get("hidden"):
+            continue
+        line = fn.__code__.co_firstlineno
+        function = meta.get("name") or attr
+        name = exposed_name(manifest.name, function)
+        if not TOOL_NAME.match(name):
+            box.failures.append(
+                LoadFailure(str(path), line, f"tool name '{name}' must match {TOOL_NAME.pattern}")
+            )
+            continue
+        if name in box.tools:
+            first = box.tools[name].spec
+            box.failures.append(
+                LoadFailure(str(path), line, f"duplicate tool name '{name}' (first defined at {first.file}:{first.line})")
+            )
+            continue
+        try:
+            model, description = build_arguments_model(fn, name)
+        except SchemaError as exc:
+            box.failures.append(LoadFailure(str(path), line, f"function '{attr}': {exc}"))
+            continue
+        if not description:
+            box.failures.append(LoadFailure(str(path), line, f"function '{attr}' has no docstring"))
+            continue
+        spec = ToolSpec(
+            name=name,
+            function=function,
+            box=manifest.name,
+            description=description,
+            parameters=json_schema(model),
+            timeout=manifest.timeout_for(function, meta.get("timeout")),
+            file=str(path),
+            line=line,
+            annotations=dict(meta.get("annotations") or {}),
+        )
+        box.tools[name] = LoadedTool(spec, fn, model)
+
+
+def _line_in(exc: BaseException, path: Path) -> int | None:
+    """The deepest traceback line inside `path`, i.e. where the module failed."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename) == path:
+            line = frame.lineno
+    return line
+
+
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,140 @@
+"""`box.toml`: the manifest that names a box and sets its limits.
+
+Read in the server process, so it must stay cheap: tomllib and dataclasses only.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mcp_box_server.box.errors import ManifestError
+
+MANIFEST = "box.toml"
+BOX_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,30}$")
+TRUST_LEVELS = ("trusted", "sandboxed")
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MEMORY_MB = 2048
+DEFAULT_WORKERS = 4
+
+Trust = Literal["trusted", "sandboxed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOverride:
+    """Per-tool settings from a `[tools.NAME]` table."""
+
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """The parsed `box.toml` of one box."""
+
+    name: str
+    path: Path
+    version: str = "0.0.0"
+    description: str = ""
+    trust: Trust = "trusted"
+    requires: tuple[str, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+    memory_mb: int = DEFAULT_MEMORY_MB
+    workers: int = DEFAULT_WORKERS
+    allow_imports: tuple[str, ...] = ()
+    tools: dict[str, ToolOverride] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def timeout_for(self, function: str, declared: float | None = None) -> float:
+        """Effective timeout: `[tools.NAME]` beats the decorator beats the box default."""
+        override = self.tools.get(function)
+        if override and override.timeout is not None:
+            return override.timeout
+        return declared if declared is not None else self.timeout
+
+
+def read_manifest(box_dir: Path) -> Manifest:
+    """Parse `box_dir/box.toml`; a wrong field raises `ManifestError` with its line."""
+    path = box_dir / MANIFEST
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ManifestError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ManifestError(str(path), f"invalid TOML: {exc}", int(match.group(1)) if match else None) from None
+    return _build(path, text, data)
+
+
+def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
+    def fail(key: str, message: str) -> ManifestError:
+        return ManifestError(str(path), f"'{key}': {message}", _line_of(text, key))
+
+    name = data.get("name", path.parent.name)
+    if not isinstance(name, str) or not BOX_NAME.match(name):
+        raise fail("name", f"must match {BOX_NAME.pattern} (letters, digits, '-'), got {name!r}")
+    trust = data.get("trust", "trusted")
+    if trust not in TRUST_LEVELS:
+        raise fail("trust", f"must be one of {', '.join(TRUST_LEVELS)}, got {trust!r}")
+    known = {
+        "name", "version", "description", "trust", "requires", "timeout",
+        "memory_mb", "workers", "allow_imports", "tools", "provenance",
+    }
+    for key in data:
+        if key not in known:
+            raise fail(key, f"unknown key; expected one of {', '.join(sorted(known))}")
+    tools: dict[str, ToolOverride] = {}
+    for function, table in (data.get("tools") or {}).items():
+        if not isinstance(table, dict):
+            raise fail(f"tools.{function}", "must be a table")
+        timeout = table.get("timeout")
+        if timeout is not None and not _positive(timeout):
+            raise fail("timeout", f"tools.{function}.timeout must be a positive number")
+        tools[function] = ToolOverride(timeout=float(timeout) if timeout is not None else None)
+    timeout = data.get("timeout", DEFAULT_TIMEOUT)
+    if not _positive(timeout):
+        raise fail("timeout", f"must be a positive number of seconds, got {timeout!r}")
+    memory_mb = data.get("memory_mb", DEFAULT_MEMORY_MB)
+    if not isinstance(memory_mb, int) or memory_mb < 64:
+        raise fail("memory_mb", f"must be an integer >= 64, got {memory_mb!r}")
+    workers = data.get("workers", DEFAULT_WORKERS)
+    if not isinstance(workers, int) or not 1 <= workers <= 64:
+        raise fail("workers", f"must be an integer from 1 to 64, got {workers!r}")
+    return Manifest(
+        name=name,
+        path=path.parent,
+        version=str(data.get("version", "0.0.0")),
+        description=str(data.get("description", "")),
+        trust=trust,
+        requires=_strings(data.get("requires", []), fail("requires", "must be a list of strings")),
+        timeout=float(timeout),
+        memory_mb=memory_mb,
+        workers=workers,
+        allow_imports=_strings(
+            data.get("allow_imports", []), fail("allow_imports", "must be a list of module names")
+        ),
+        tools=tools,
+        provenance=dict(data.get("provenance") or {}),
+    )
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _strings(value: object, error: ManifestError) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise error
+    return tuple(value)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    leaf = key.rsplit(".", 1)[-1]
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"\s*\[?\s*(tools\.)?{re.escape(leaf)}\s*[=\]]", line):
+            return number
+    return None

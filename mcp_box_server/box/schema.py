@@ -1,0 +1,88 @@
+"""The one place that turns a function signature into a JSON schema and a validator.
+
+pydantic builds both from the type hints, so the schema clients see and the
+validation the worker runs can never disagree.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from mcp_box_server.box.docstrings import parse_docstring
+
+
+class SchemaError(Exception):
+    """The signature cannot be described: no type hint, *args, an unsupported type."""
+
+
+class Arguments(BaseModel):
+    """Base of the generated argument models: unknown arguments are errors."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
+
+
+def build_arguments_model(fn: Callable[..., Any], name: str) -> tuple[type[BaseModel], str]:
+    """Return the argument model of `fn` and its description (docstring minus parameters)."""
+    doc = parse_docstring(inspect.getdoc(fn))
+    try:
+        hints = get_type_hints(fn, include_extras=True)
+    except Exception as exc:  # a NameError in an annotation, typically
+        raise SchemaError(f"cannot resolve type hints: {exc}") from None
+    fields: dict[str, Any] = {}
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise SchemaError(f"*{param.name} / **{param.name} are not supported: list the parameters")
+        if param.kind is param.POSITIONAL_ONLY:
+            raise SchemaError(f"parameter '{param.name}' is positional-only; tools take keywords")
+        if param.name not in hints:
+            raise SchemaError(f"parameter '{param.name}' has no type hint")
+        default = ... if param.default is param.empty else param.default
+        description = doc.params.get(param.name)
+        fields[param.name] = (hints[param.name], Field(default, description=description))
+    try:
+        model = create_model(f"{name}_arguments", __base__=Arguments, **fields)
+        model.model_json_schema()
+    except Exception as exc:
+        raise SchemaError(f"unsupported type hint: {exc}") from None
+    return model, doc.description
+
+
+def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The input schema clients see: plain JSON Schema, no titles clutter."""
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+    schema.setdefault("properties", {})
+    schema["additionalProperties"] = False
+    return schema
+
+
+def validate_arguments(model: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:
+    """Validate and coerce arguments; raise `ValueError` naming every bad parameter."""
+    try:
+        parsed = model.model_validate(arguments)
+    except ValidationError as exc:
+        raise ValueError(describe_validation_error(exc)) from None
+    return {name: getattr(parsed, name) for name in type(parsed).model_fields}
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each naming the parameter: what small models can act on."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        location = ".".join(str(part) for part in error["loc"]) or "arguments"
+        kind = error["type"]
+        if kind == "missing":
+            problems.append(f"missing required parameter '{location}'")
+        elif kind == "extra_forbidden":
+            problems.append(f"unexpected parameter '{location}'")
+        else:
+            got = error.get("input")
+            shown = repr(got) if len(repr(got)) <= 60 else repr(got)[:57] + "..."
+            problems.append(f"parameter '{location}': {error['msg']} (got {shown})")
+    return "invalid arguments: " + "; ".join(problems)

@@ -1,0 +1,23 @@
+"""Runs box tool code in worker processes, never in the caller's process."""
+
+from mcp_box_server.runtime.errors import (
+    BoxRuntimeError,
+    BoxUnavailable,
+    InvalidArguments,
+    ToolFailed,
+    ToolTimeout,
+    UnknownTool,
+    WorkerCrashed,
+)
+from mcp_box_server.runtime.pool import BoxPool
+
+__all__ = [
+    "BoxPool",
+    "BoxRuntimeError",
+    "BoxUnavailable",
+    "InvalidArguments",
+    "ToolFailed",
+    "ToolTimeout",
+    "UnknownTool",
+    "WorkerCrashed",
+]

@@ -1,0 +1,39 @@
+"""The runtime's exception hierarchy: each failure of a call has its own type.
+
+Bad arguments are not tool failures, and neither is a worker that died: clients
+and the student harness react to each differently.
+"""
+
+from __future__ import annotations
+
+
+class BoxRuntimeError(Exception):
+    """Base class: a call could not produce a result."""
+
+
+class UnknownTool(BoxRuntimeError):
+    """No tool of that name in the box."""
+
+
+class InvalidArguments(BoxRuntimeError):
+    """The arguments do not fit the tool's schema; the message names each parameter."""
+
+
+class ToolFailed(BoxRuntimeError):
+    """The tool raised an exception; the message is the exception's type and text."""
+
+    def __init__(self, message: str, traceback: str = "") -> None:
+        super().__init__(message)
+        self.traceback = traceback
+
+
+class ToolTimeout(BoxRuntimeError):
+    """The call ran past its timeout; its worker was killed and replaced."""
+
+
+class WorkerCrashed(BoxRuntimeError):
+    """The worker died during the call (signal, os._exit, memory cap)."""
+
+
+class BoxUnavailable(BoxRuntimeError):
+    """The box has no worker that can load it (bad manifest, every start failed, closed)."""

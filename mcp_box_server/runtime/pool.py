@@ -1,0 +1,190 @@
+"""A pool of workers for one version of one box.
+
+The pool owns a private snapshot of the box directory, so every worker it ever
+starts runs the same code even while the user edits the files: a new version is
+a new pool, and the old one drains its in-flight calls before it closes.
+Each worker runs one call at a time; the pool grows up to `manifest.workers`
+on demand and replaces killed workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mcp_box_server.box.errors import LoadFailure
+from mcp_box_server.box.manifest import Manifest
+from mcp_box_server.box.spec import ToolSpec
+from mcp_box_server.runtime.errors import BoxUnavailable, UnknownTool, WorkerCrashed
+from mcp_box_server.runtime.process import Worker
+from mcp_box_server.runtime.protocol import WorkerConfig
+
+log = logging.getLogger("mcp_box.runtime")
+
+LOAD_TIMEOUT = 120.0
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".*")
+_pool_ids = itertools.count(1)
+
+
+class BoxPool:
+    """Workers for one snapshot of one box. Construct, `await start()`, `call()`, `close()`."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.source = manifest.path
+        self.specs: list[ToolSpec] = []
+        self.failures: list[LoadFailure] = []
+        self._root = Path(tempfile.mkdtemp(prefix=f"mcp-box-{manifest.name}-"))
+        self._snapshot = self._root / "box"
+        shutil.copytree(self.source, self._snapshot, ignore=_IGNORED)
+        self._label = f"{manifest.name}#{next(_pool_ids)}"
+        self._worker_ids = itertools.count(1)
+        self._idle: list[Worker] = []
+        self._workers: set[Worker] = set()
+        self._changed = asyncio.Condition() if _has_loop() else None
+        self._in_flight = 0
+        self._closed = False
+        self._first = self._spawn()  # before any event loop: overlaps the server's imports
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @property
+    def tools(self) -> dict[str, ToolSpec]:
+        return {spec.name: spec for spec in self.specs}
+
+    async def start(self) -> None:
+        """Wait for the first worker to load the box and report its tools."""
+        self._changed = self._changed or asyncio.Condition()
+        ready = await self._first.ready(LOAD_TIMEOUT)
+        self.specs = [self._unsnapshot_spec(s) for s in ready.specs]
+        self.failures = [self._unsnapshot_failure(f) for f in ready.failures]
+        if self._first.alive:
+            self._idle.append(self._first)
+        else:
+            self._workers.discard(self._first)
+
+    async def call(self, function: str, arguments: dict[str, Any], timeout: float | None = None) -> Any:
+        """Run `function` in an idle worker, raising a `BoxRuntimeError` on any failure."""
+        spec = next((s for s in self.specs if s.function == function), None)
+        if spec is None:
+            raise UnknownTool(f"box '{self.manifest.name}' has no tool '{function}'")
+        self._in_flight += 1
+        try:
+            worker = await self._acquire()
+            try:
+                return await worker.call(function, arguments, timeout or spec.timeout)
+            finally:
+                await self._release(worker)
+        finally:
+            self._in_flight -= 1
+            await self._notify()
+
+    async def drain(self, timeout: float) -> None:
+        """Wait until no call is in flight (or `timeout` passes)."""
+        assert self._changed is not None
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait_for(lambda: self._in_flight == 0), timeout)
+
+    async def close(self) -> None:
+        """Stop every worker and remove the snapshot; pending calls fail with BoxUnavailable."""
+        self._closed = True
+        workers, self._workers, self._idle = list(self._workers), set(), []
+        await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
+        await self._notify()
+        await asyncio.to_thread(shutil.rmtree, self._root, True)
+
+    def _spawn(self) -> Worker:
+        number = next(self._worker_ids)
+        workdir = self._root / f"work-{number}"
+        workdir.mkdir()
+        config = WorkerConfig(
+            box_dir=str(self._snapshot),
+            memory_mb=self.manifest.memory_mb,
+            sandboxed=self.manifest.trust == "sandboxed",
+            workdir=str(workdir),
+        )
+        worker = Worker(config, f"{self._label}.{number}")
+        self._workers.add(worker)
+        return worker
+
+    async def _acquire(self) -> Worker:
+        assert self._changed is not None
+        while True:
+            if self._closed:
+                raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
+            if self._idle:
+                return self._idle.pop()
+            if len(self._workers) < self.manifest.workers:
+                worker = self._spawn()
+                ready = await worker.ready(LOAD_TIMEOUT)
+                if worker.alive and ready.specs:
+                    return worker
+                self._workers.discard(worker)
+                reason = ready.failures[0].message if ready.failures else "no tools loaded"
+                raise WorkerCrashed(f"could not start a worker for box '{self.manifest.name}': {reason}")
+            async with self._changed:
+                await self._changed.wait()
+
+    async def _release(self, worker: Worker) -> None:
+        if worker.alive and not self._closed:
+            self._idle.append(worker)
+            return
+        self._workers.discard(worker)
+        await worker.close()
+        if not self._closed and not self._workers:
+            self._prewarm()
+
+    def _prewarm(self) -> None:
+        """Start a replacement now so the next call does not wait for a box import."""
+        worker = self._spawn()
+
+        async def warm() -> None:
+            ready = await worker.ready(LOAD_TIMEOUT)
+            if worker.alive and ready.specs and not self._closed:
+                self._idle.append(worker)
+                await self._notify()
+            else:
+                self._workers.discard(worker)
+                await worker.close()
+
+        task = asyncio.create_task(warm())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    async def _notify(self) -> None:
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
+
+    def _unsnapshot_spec(self, spec: ToolSpec) -> ToolSpec:
+        data = spec.to_dict()
+        data["file"] = self._unsnapshot(spec.file)
+        return ToolSpec.from_dict(data)
+
+    def _unsnapshot_failure(self, failure: LoadFailure) -> LoadFailure:
+        message = failure.message.replace(str(self._snapshot), str(self.source))
+        return LoadFailure(self._unsnapshot(failure.file), failure.line, message)
+
+    def _unsnapshot(self, path: str) -> str:
+        """Report files at the user's path, not at the private snapshot."""
+        return path.replace(str(self._snapshot), str(self.source), 1)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _has_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -1,0 +1,81 @@
+"""Limits a worker applies to itself before it imports any box code.
+
+Every box gets a memory cap. A `sandboxed` box (every distilled box) also loses
+the network (a new network namespace where the kernel allows it, and an audit
+hook that refuses sockets, subprocesses and writes outside its temp directory
+everywhere). The audit hook cannot be removed by Python code once installed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+
+_BLOCKED_EVENTS = (
+    "socket.connect", "socket.bind", "socket.getaddrinfo", "socket.sendto",
+    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+    "os.fork", "os.forkpty", "pty.spawn", "ctypes.dlopen", "webbrowser.open",
+)
+_WRITE_MODES = set("wax+")
+
+
+class SandboxViolation(PermissionError):
+    """Raised inside tool code that tries something a sandboxed box may not do."""
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap the address space: past it allocations fail with MemoryError."""
+    limit = megabytes * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def limit_cpu(seconds: int) -> None:
+    """A backstop for CPU burned outside calls; the per-call timeout acts first."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, hard))
+
+
+def isolate_network() -> bool:
+    """Move into an empty network namespace; False where the kernel refuses."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET):
+        if libc.unshare(flags) == 0:
+            return True
+    return False
+
+
+def install_guard(workdir: Path) -> None:
+    """Refuse network, processes and writes outside `workdir` for the rest of the process."""
+    root = str(workdir.resolve())
+    allowed_prefixes = (root, "/dev/null")
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event in _BLOCKED_EVENTS:
+            raise SandboxViolation(f"sandboxed box may not use {event}")
+        if event == "open" and len(args) >= 2 and _writes(args[1], args[2] if len(args) > 2 else 0):
+            path = args[0]
+            if isinstance(path, int):
+                return
+            full = os.path.realpath(os.fsdecode(path))
+            if not full.startswith(allowed_prefixes):
+                raise SandboxViolation(f"sandboxed box may not write outside its temp dir: {full}")
+
+    sys.addaudithook(hook)
+
+
+def _writes(mode: object, flags: object) -> bool:
+    if isinstance(mode, str):
+        return bool(_WRITE_MODES & set(mode))
+    if isinstance(flags, int):
+        return bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC))
+    return False
