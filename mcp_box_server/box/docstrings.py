@@ -39,9 +39,7 @@ def parse_docstring(doc: str | None) -> Docstring:
         line = lines[index]
         stripped = line.strip()
         is_numpy = (
-            _NUMPY_ARGS.match(stripped)
-            and index + 1 < len(lines)
-            and set(lines[index + 1].strip()) == {"-"}
+            _NUMPY_ARGS.match(stripped) and index + 1 < len(lines) and set(lines[index + 1].strip()) == {"-"}
         )
         if _GOOGLE_ARGS.match(stripped) or is_numpy:
             index = _read_params(lines, index + (2 if is_numpy else 1), params, bool(is_numpy))

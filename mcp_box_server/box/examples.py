@@ -54,13 +54,16 @@ def read_examples(box_dir: Path) -> tuple[list[Example], list[LoadFailure]]:
         ):
             failures.append(
                 LoadFailure(
-                    str(path), number,
+                    str(path),
+                    number,
                     'expected {"tool": str, "arguments": {...}, "expect": ...} or "expect_error"',
                 )
             )
             continue
         examples.append(
-            Example(data["tool"], data.get("arguments", {}), data.get("expect"), data.get("expect_error"), number)
+            Example(
+                data["tool"], data.get("arguments", {}), data.get("expect"), data.get("expect_error"), number
+            )
         )
     return examples, failures
 

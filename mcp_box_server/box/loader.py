@@ -118,7 +118,11 @@ def _collect(module: ModuleType, path: Path, manifest: Manifest, box: LoadedBox)
         if name in box.tools:
             first = box.tools[name].spec
             box.failures.append(
-                LoadFailure(str(path), line, f"duplicate tool name '{name}' (first defined at {first.file}:{first.line})")
+                LoadFailure(
+                    str(path),
+                    line,
+                    f"duplicate tool name '{name}' (first defined at {first.file}:{first.line})",
+                )
             )
             continue
         try:

@@ -66,7 +66,9 @@ def read_manifest(box_dir: Path) -> Manifest:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        raise ManifestError(str(path), f"invalid TOML: {exc}", int(match.group(1)) if match else None) from None
+        raise ManifestError(
+            str(path), f"invalid TOML: {exc}", int(match.group(1)) if match else None
+        ) from None
     return _build(path, text, data)
 
 
@@ -81,8 +83,17 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     if trust not in TRUST_LEVELS:
         raise fail("trust", f"must be one of {', '.join(TRUST_LEVELS)}, got {trust!r}")
     known = {
-        "name", "version", "description", "trust", "requires", "timeout",
-        "memory_mb", "workers", "allow_imports", "tools", "provenance",
+        "name",
+        "version",
+        "description",
+        "trust",
+        "requires",
+        "timeout",
+        "memory_mb",
+        "workers",
+        "allow_imports",
+        "tools",
+        "provenance",
     }
     for key in data:
         if key not in known:

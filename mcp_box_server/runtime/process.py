@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import logging
 import os
@@ -95,7 +96,9 @@ class Worker:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=FRAME_LIMIT)
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), self._process.stdout)
-        transport, proto = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, self._process.stdin)
+        transport, proto = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, self._process.stdin
+        )
         self._writer = asyncio.StreamWriter(transport, proto, None, loop)
         self._reader = reader
         self._stderr_task = asyncio.create_task(self._forward_stderr())
@@ -107,7 +110,9 @@ class Worker:
             return Ready([], [LoadFailure(self.config.box_dir, None, f"worker {problem} ({timeout:.0f} s)")])
         if not line:
             reason = await self._death_reason()
-            return Ready([], [LoadFailure(self.config.box_dir, None, f"worker died while loading the box: {reason}")])
+            return Ready(
+                [], [LoadFailure(self.config.box_dir, None, f"worker died while loading the box: {reason}")]
+            )
         message = protocol.decode(line)
         return Ready(
             [ToolSpec.from_dict(s) for s in message["specs"]],
@@ -135,7 +140,9 @@ class Worker:
             raise WorkerCrashed(f"lost the worker running tool '{function}': {exc}") from None
         if not line:
             reason = await self._death_reason()
-            raise WorkerCrashed(f"tool '{function}' crashed its worker ({reason}); a fresh worker takes the next call")
+            raise WorkerCrashed(
+                f"tool '{function}' crashed its worker ({reason}); a fresh worker takes the next call"
+            )
         reply = protocol.decode(line)
         if reply.get("ok"):
             return reply.get("result")
@@ -153,10 +160,8 @@ class Worker:
         """SIGKILL the worker's whole process group; safe to call twice."""
         self._killed = True
         if self._process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     async def close(self) -> None:
         self.kill()
@@ -169,10 +174,7 @@ class Worker:
 
     async def _death_reason(self) -> str:
         code = await asyncio.to_thread(self._process.wait)
-        if code < 0:
-            reason = f"killed by {signal.Signals(-code).name}"
-        else:
-            reason = f"exit code {code}"
+        reason = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
         if self._stderr_task is not None:  # the pipe closes with the process: take its last lines
             await asyncio.wait({self._stderr_task}, timeout=0.5)
         tail = [line for line in self._stderr_tail if line.strip()]

@@ -19,9 +19,20 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 
 _BLOCKED_EVENTS = (
-    "socket.connect", "socket.bind", "socket.getaddrinfo", "socket.sendto",
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-    "os.fork", "os.forkpty", "pty.spawn", "ctypes.dlopen", "webbrowser.open",
+    "socket.connect",
+    "socket.bind",
+    "socket.getaddrinfo",
+    "socket.sendto",
+    "subprocess.Popen",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "pty.spawn",
+    "ctypes.dlopen",
+    "webbrowser.open",
 )
 _WRITE_MODES = set("wax+")
 
@@ -48,10 +59,7 @@ def limit_cpu(seconds: int) -> None:
 def isolate_network() -> bool:
     """Move into an empty network namespace; False where the kernel refuses."""
     libc = ctypes.CDLL(None, use_errno=True)
-    for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET):
-        if libc.unshare(flags) == 0:
-            return True
-    return False
+    return any(libc.unshare(flags) == 0 for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET))
 
 
 def install_guard(workdir: Path) -> None:

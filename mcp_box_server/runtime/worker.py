@@ -92,18 +92,31 @@ def serve(config: WorkerConfig) -> None:
                 try:
                     reply |= {"ok": True, "result": to_jsonable(tool.fn(**arguments))}
                 except MemoryError:
-                    reply |= {"ok": False, "kind": "memory",
-                              "error": f"tool ran out of memory (cap {config.memory_mb} MB)"}
+                    reply |= {
+                        "ok": False,
+                        "kind": "memory",
+                        "error": f"tool ran out of memory (cap {config.memory_mb} MB)",
+                    }
                     exit_after = True
                 except BaseException as exc:  # SystemExit and KeyboardInterrupt included
                     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                    reply |= {"ok": False, "kind": "tool", "error": message,
-                              "traceback": _tool_traceback(exc, box_dir)}
+                    reply |= {
+                        "ok": False,
+                        "kind": "tool",
+                        "error": message,
+                        "traceback": _tool_traceback(exc, box_dir),
+                    }
         try:
             frame = protocol.encode(reply)
         except (TypeError, ValueError) as exc:
-            frame = protocol.encode({"id": request["id"], "ok": False, "kind": "tool",
-                                     "error": f"result is not serialisable: {exc}"})
+            frame = protocol.encode(
+                {
+                    "id": request["id"],
+                    "ok": False,
+                    "kind": "tool",
+                    "error": f"result is not serialisable: {exc}",
+                }
+            )
         channel.write(frame)
         if exit_after:
             os._exit(3)
