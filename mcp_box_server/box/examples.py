@@ -89,9 +89,9 @@ def mismatch(expect: Any, got: Any, path: str = "result") -> str | None:
                 return problem
         return None
     if isinstance(expect, float) or (isinstance(got, float) and isinstance(expect, int)):
-        if isinstance(got, int | float) and not isinstance(got, bool):
-            if math.isclose(float(got), float(expect), rel_tol=1e-9, abs_tol=1e-12):
-                return None
+        number = isinstance(got, int | float) and not isinstance(got, bool)
+        if number and math.isclose(float(got), float(expect), rel_tol=1e-9, abs_tol=1e-12):
+            return None
         return f"{path}: expected {_show(expect)}, got {_show(got)}"
     if expect != got or (type(expect) is bool and type(got) is not bool):
         return f"{path}: expected {_show(expect)}, got {_show(got)}"
