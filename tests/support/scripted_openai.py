@@ -15,6 +15,11 @@ A script is a callable `(request_json) -> reply`, where a reply is
 `Script.sequence([...])` replays replies in order; `Script.by_question({...})`
 picks a reply list per user question (for concurrent evals).
 
+`ScriptedOpenAI(responder, models=..., honour_n=True, latency_s=0.0)`: a request
+for a model not in `models` gets a 404 "model not found" like Ollama's;
+`honour_n=False` answers one choice whatever `n` asks (as Ollama does);
+`latency_s` delays every answer (for concurrency benchmarks).
+
 Example:
     with ScriptedOpenAI(Script.sequence(["The answer is 4."])) as llm:
         client = openai.OpenAI(base_url=llm.base_url, api_key="x")
@@ -128,11 +133,20 @@ def completion(reply: dict[str, Any], model: str) -> dict[str, Any]:
 class ScriptedOpenAI:
     """Runs the scripted server in a background thread; use as a context manager."""
 
-    def __init__(self, responder: Responder, models: tuple[str, ...] = ("scripted",)) -> None:
+    def __init__(
+        self,
+        responder: Responder,
+        models: tuple[str, ...] = ("scripted",),
+        *,
+        honour_n: bool = True,
+        latency_s: float = 0.0,
+    ) -> None:
         self.responder = responder
         self.models = models
+        self.honour_n = honour_n
+        self.latency_s = latency_s
         self.requests: list[dict[str, Any]] = []
-        self._port = _free_port()
+        self._port = free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -148,7 +162,9 @@ class ScriptedOpenAI:
                 {"error": {"message": f"model '{body.get('model')}' not found", "type": "not_found"}},
                 status_code=404,
             )
-        samples = int(body.get("n") or 1)
+        samples = int(body.get("n") or 1) if self.honour_n else 1
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         replies = [await asyncio.to_thread(self.responder, body) for _ in range(samples)]
         first = replies[0]
         if isinstance(first, dict):
@@ -193,7 +209,11 @@ class ScriptedOpenAI:
         self._thread.join(timeout=10)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+_free_port = free_port  # kept for existing callers

@@ -1,0 +1,265 @@
+"""An async chat client for any OpenAI-compatible endpoint, behind a small interface.
+
+`ChatClient` is the interface the harness and the distiller depend on: one
+`chat()` coroutine. `ChatModel` implements it with the `openai` package;
+tests and benchmarks may pass any object with the same method.
+
+`openai`'s exceptions never leave this module: they are mapped into the
+hierarchy of `mcp_box_server.llm.errors` with messages that name the address
+and how to fix it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import openai
+
+from mcp_box_server.llm.errors import ModelAuthError, ModelError, ModelNotFound, ModelUnreachable
+from mcp_box_server.llm.specs import ModelConfig
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRequest:
+    """A native tool call as the model sent it; `arguments` is the raw JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantMessage:
+    """One choice of a chat completion."""
+
+    content: str | None
+    tool_calls: tuple[ToolCallRequest, ...] = ()
+    reasoning: str | None = None
+    finish_reason: str | None = None
+
+    def to_message(self) -> Message:
+        """The OpenAI-format message to append to the conversation."""
+        message: Message = {"role": "assistant", "content": self.content or ""}
+        if self.tool_calls:
+            message["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in self.tool_calls
+            ]
+        return message
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts; zero when the server does not report them."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResult:
+    """The answer to one `chat()` call: exactly `n` choices, summed usage, wall latency."""
+
+    choices: tuple[AssistantMessage, ...]
+    usage: Usage = field(default_factory=Usage)
+    latency_s: float = 0.0
+    model: str = ""
+
+    @property
+    def message(self) -> AssistantMessage:
+        """The first choice, for the common `n=1` case."""
+        return self.choices[0]
+
+
+@runtime_checkable
+class ChatClient(Protocol):
+    """What the harness needs from a model; swap in any implementation."""
+
+    @property
+    def label(self) -> str: ...
+
+    async def chat(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None = None,
+        n: int = 1,
+        temperature: float | None = None,
+        **kwargs: Any,
+    ) -> ChatResult: ...
+
+
+class ChatModel:
+    """`ChatClient` over the `openai` package's `AsyncOpenAI`.
+
+    Example:
+        model = ChatModel(resolve_model("ollama:qwen3:8b"))
+        result = await model.chat([{"role": "user", "content": "2+2?"}])
+        print(result.message.content, result.usage.total_tokens, result.latency_s)
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self._client = openai.AsyncOpenAI(
+            base_url=config.base_url,
+            api_key=config.api_key,
+            timeout=config.timeout_s,
+            max_retries=config.max_retries,
+        )
+
+    @property
+    def label(self) -> str:
+        return self.config.label
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._client.close()
+
+    async def __aenter__(self) -> ChatModel:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def chat(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None = None,
+        n: int = 1,
+        temperature: float | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """Send one chat completion request and return exactly `n` choices.
+
+        Servers that ignore `n` (Ollama) return fewer choices; the rest are
+        drawn with further concurrent requests, so callers can rely on `n`.
+        Extra keyword arguments (`max_tokens`, `stop`, `tool_choice`, ...) go
+        to the server unchanged.
+        """
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        started = time.perf_counter()
+        choices, usage = await self._request(messages, tools, n, temperature, kwargs)
+        missing = n - len(choices)
+        if missing > 0:
+            extra = await asyncio.gather(
+                *(self._request(messages, tools, 1, temperature, kwargs) for _ in range(missing))
+            )
+            for more, more_usage in extra:
+                choices.extend(more)
+                usage = usage + more_usage
+        return ChatResult(
+            choices=tuple(choices[:n]),
+            usage=usage,
+            latency_s=time.perf_counter() - started,
+            model=self.config.model,
+        )
+
+    async def _request(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None,
+        n: int,
+        temperature: float | None,
+        extra: dict[str, Any],
+    ) -> tuple[list[AssistantMessage], Usage]:
+        params: dict[str, Any] = {"model": self.config.model, "messages": messages, **extra}
+        if tools:
+            params["tools"] = tools
+        if n > 1:
+            params["n"] = n
+        if temperature is not None:
+            params["temperature"] = temperature
+        try:
+            response = await self._client.chat.completions.create(**params)
+        except openai.APIError as exc:
+            raise await self._map_error(exc) from exc
+        except openai.OpenAIError as exc:
+            raise ModelError(f"{self.label}: {exc}") from exc
+        if not response.choices:
+            raise ModelError(f"{self.label} at {self.config.base_url} returned no choices")
+        usage = Usage()
+        if response.usage is not None:
+            usage = Usage(response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
+        return [_assistant(choice) for choice in response.choices], usage
+
+    async def _map_error(self, exc: openai.APIError) -> ModelError:
+        where = f"{self.config.base_url} ({self.label})"
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelUnreachable(f"no answer from {where} within {self.config.timeout_s:g} s")
+        if isinstance(exc, openai.APIConnectionError):
+            return ModelUnreachable(f"nothing answers at {where}: {exc.message}; {self.config.hint}")
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return ModelAuthError(f"{where} rejected the API key: {_detail(exc)}")
+        status = getattr(exc, "status_code", None)
+        detail = _detail(exc)
+        lowered = detail.lower()
+        model_missing = "model" in lowered and ("not found" in lowered or "does not exist" in lowered)
+        if isinstance(exc, openai.NotFoundError) or (status in (400, 404) and model_missing):
+            if model_missing or (isinstance(exc, openai.NotFoundError) and await self._model_absent()):
+                available = await self._available_models()
+                listing = f"; available: {', '.join(available)}" if available else ""
+                return ModelNotFound(
+                    f"model {self.config.model!r} not found at {self.config.base_url}{listing}"
+                )
+            return ModelError(f"{where} answered 404 ({detail}); does the base URL end with /v1?")
+        if "jinja" in lowered or ("tool" in lowered and status in (400, 500)):
+            return ModelError(f"{where} refused the request ({detail}); enable tool calling on the server")
+        return ModelError(f"{where} failed with HTTP {status}: {detail}")
+
+    async def _available_models(self) -> list[str]:
+        """Model names the server lists, or [] when it cannot say."""
+        try:
+            page = await self._client.with_options(max_retries=0, timeout=10).models.list()
+        except openai.OpenAIError:
+            return []
+        return sorted(m.id for m in page.data)[:20]
+
+    async def _model_absent(self) -> bool:
+        available = await self._available_models()
+        return bool(available) and self.config.model not in available
+
+
+def _detail(exc: openai.APIError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+    return exc.message
+
+
+def _assistant(choice: Any) -> AssistantMessage:
+    message = choice.message
+    calls = tuple(
+        ToolCallRequest(
+            id=call.id or f"call_{index}",
+            name=call.function.name,
+            arguments=call.function.arguments or "{}",
+        )
+        for index, call in enumerate(message.tool_calls or ())
+        if getattr(call, "function", None) is not None
+    )
+    extra = message.model_extra or {}
+    reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+    return AssistantMessage(
+        content=message.content,
+        tool_calls=calls,
+        reasoning=reasoning if isinstance(reasoning, str) else None,
+        finish_reason=choice.finish_reason,
+    )

@@ -1,0 +1,34 @@
+"""The model-access exception hierarchy.
+
+Every failure of an OpenAI-compatible endpoint is mapped at the boundary
+(`mcp_box_server.llm.client`) from `openai`'s own exceptions into these, so
+callers never import `openai` to handle errors:
+
+    ModelError              any model-side failure (base class)
+    ├── ModelSpecError      the model spec or its settings are wrong (also a ValueError)
+    ├── ModelUnreachable    nothing answers at the address (connection refused, DNS, timeout)
+    ├── ModelNotFound       the server answers but does not know the model
+    └── ModelAuthError      the server refuses the API key
+"""
+
+from __future__ import annotations
+
+
+class ModelError(Exception):
+    """A model endpoint failed; the message says what to do about it."""
+
+
+class ModelSpecError(ModelError, ValueError):
+    """A model spec such as `ollama:qwen3:8b` cannot be resolved."""
+
+
+class ModelUnreachable(ModelError):
+    """Nothing answers at the endpoint's address, or it did not answer in time."""
+
+
+class ModelNotFound(ModelError):
+    """The endpoint answers but has no model of that name."""
+
+
+class ModelAuthError(ModelError):
+    """The endpoint rejects the API key (HTTP 401/403)."""
