@@ -4,7 +4,8 @@ The pool owns a private snapshot of the box directory, so every worker it ever
 starts runs the same code even while the user edits the files: a new version is
 a new pool, and the old one drains its in-flight calls before it closes.
 Each worker runs one call at a time; the pool grows up to `manifest.workers`
-on demand and replaces killed workers.
+on demand and replaces killed workers. Workers are forked from a zygote, which
+a new version of the same box may share (`zygote=`) so a reload costs a fork.
 """
 
 from __future__ import annotations
@@ -22,24 +23,35 @@ from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.manifest import Manifest
 from mcp_box_server.box.spec import ToolSpec
 from mcp_box_server.runtime.errors import BoxUnavailable, UnknownTool, WorkerCrashed
-from mcp_box_server.runtime.process import Worker
+from mcp_box_server.runtime.process import Worker, Zygote, worker_env
 from mcp_box_server.runtime.protocol import WorkerConfig
 
 log = logging.getLogger("mcp_box.runtime")
 
 LOAD_TIMEOUT = 120.0
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".*")
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 _pool_ids = itertools.count(1)
+_background: set[asyncio.Task[None]] = set()
+
+
+def zygote_for(manifest: Manifest) -> Zygote:
+    """A zygote preloaded with what this box declares it needs."""
+    return Zygote(list(manifest.requires), manifest.trust == "sandboxed", manifest.name)
+
+
+def zygote_fits(zygote: Zygote, manifest: Manifest) -> bool:
+    return zygote.alive and zygote.key == (tuple(manifest.requires), manifest.trust == "sandboxed")
 
 
 class BoxPool:
-    """Workers for one snapshot of one box. Construct, `await start()`, `call()`, `close()`."""
+    """Workers for one snapshot of one box: construct, `await start()`, `call()`, `close()`."""
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, zygote: Zygote | None = None) -> None:
         self.manifest = manifest
         self.source = manifest.path
         self.specs: list[ToolSpec] = []
         self.failures: list[LoadFailure] = []
+        self.zygote = zygote if zygote is not None and zygote_fits(zygote, manifest) else zygote_for(manifest)
         self._root = Path(tempfile.mkdtemp(prefix=f"mcp-box-{manifest.name}-"))
         self._snapshot = self._root / "box"
         shutil.copytree(self.source, self._snapshot, ignore=_IGNORED)
@@ -47,29 +59,31 @@ class BoxPool:
         self._worker_ids = itertools.count(1)
         self._idle: list[Worker] = []
         self._workers: set[Worker] = set()
-        self._changed = asyncio.Condition() if _has_loop() else None
+        self._starting = 0
+        self._changed: asyncio.Condition | None = None
         self._in_flight = 0
         self._closed = False
-        self._first = self._spawn()  # before any event loop: overlaps the server's imports
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
     @property
-    def tools(self) -> dict[str, ToolSpec]:
-        return {spec.name: spec for spec in self.specs}
+    def label(self) -> str:
+        return self._label
 
     async def start(self) -> None:
-        """Wait for the first worker to load the box and report its tools."""
-        self._changed = self._changed or asyncio.Condition()
-        ready = await self._first.ready(LOAD_TIMEOUT)
+        """Fork the first worker and wait for it to load the box and report its tools."""
+        self._changed = asyncio.Condition()
+        try:
+            worker, ready = await self._spawn()
+        except WorkerCrashed as exc:
+            self.failures = [LoadFailure(str(self.source), None, str(exc))]
+            return
         self.specs = [self._unsnapshot_spec(s) for s in ready.specs]
         self.failures = [self._unsnapshot_failure(f) for f in ready.failures]
-        if self._first.alive:
-            self._idle.append(self._first)
-        else:
-            self._workers.discard(self._first)
+        if worker.alive:
+            self._idle.append(worker)
 
     async def call(self, function: str, arguments: dict[str, Any], timeout: float | None = None) -> Any:
         """Run `function` in an idle worker, raising a `BoxRuntimeError` on any failure."""
@@ -89,43 +103,55 @@ class BoxPool:
 
     async def drain(self, timeout: float) -> None:
         """Wait until no call is in flight (or `timeout` passes)."""
-        assert self._changed is not None
+        if self._changed is None:
+            return
         async with self._changed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait_for(lambda: self._in_flight == 0), timeout)
 
-    async def close(self) -> None:
-        """Stop every worker and remove the snapshot; pending calls fail with BoxUnavailable."""
+    async def close(self, *, keep_zygote: bool = False) -> None:
+        """Stop every worker and remove the snapshot; waiting calls fail with BoxUnavailable."""
         self._closed = True
         workers, self._workers, self._idle = list(self._workers), set(), []
         await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
+        if not keep_zygote:
+            await self.zygote.close()
         await self._notify()
         await asyncio.to_thread(shutil.rmtree, self._root, True)
 
-    def _spawn(self) -> Worker:
+    async def _spawn(self) -> tuple[Worker, Any]:
         number = next(self._worker_ids)
         workdir = self._root / f"work-{number}"
         workdir.mkdir()
+        sandboxed = self.manifest.trust == "sandboxed"
         config = WorkerConfig(
             box_dir=str(self._snapshot),
-            memory_mb=self.manifest.memory_mb,
-            sandboxed=self.manifest.trust == "sandboxed",
             workdir=str(workdir),
+            memory_mb=self.manifest.memory_mb,
+            sandboxed=sandboxed,
+            env=worker_env(True, workdir) if sandboxed else {},
         )
-        worker = Worker(config, f"{self._label}.{number}")
-        self._workers.add(worker)
-        return worker
+        if not self.zygote.alive:
+            log.warning("zygote of %s died; starting a new one", self._label)
+            self.zygote = zygote_for(self.manifest)
+        self._starting += 1
+        try:
+            worker = await self.zygote.fork(config, f"{self._label}.{number}")
+            self._workers.add(worker)
+            ready = await worker.ready(LOAD_TIMEOUT, str(self._snapshot))
+        finally:
+            self._starting -= 1
+        return worker, ready
 
     async def _acquire(self) -> Worker:
-        assert self._changed is not None
+        assert self._changed is not None, "start() first"
         while True:
             if self._closed:
                 raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
             if self._idle:
                 return self._idle.pop()
-            if len(self._workers) < self.manifest.workers:
-                worker = self._spawn()
-                ready = await worker.ready(LOAD_TIMEOUT)
+            if len(self._workers) + self._starting < self.manifest.workers:
+                worker, ready = await self._spawn()
                 if worker.alive and ready.specs:
                     return worker
                 self._workers.discard(worker)
@@ -140,19 +166,19 @@ class BoxPool:
             return
         self._workers.discard(worker)
         await worker.close()
-        if not self._closed and not self._workers:
+        if not self._closed and not self._workers and not self._starting:
             self._prewarm()
 
     def _prewarm(self) -> None:
-        """Start a replacement now so the next call does not wait for a box import."""
-        worker = self._spawn()
+        """Fork a replacement now so the next call finds a loaded worker."""
 
         async def warm() -> None:
-            ready = await worker.ready(LOAD_TIMEOUT)
-            if worker.alive and ready.specs and not self._closed:
-                self._idle.append(worker)
-                await self._notify()
-            else:
+            with contextlib.suppress(WorkerCrashed):
+                worker, ready = await self._spawn()
+                if worker.alive and ready.specs and not self._closed:
+                    self._idle.append(worker)
+                    await self._notify()
+                    return
                 self._workers.discard(worker)
                 await worker.close()
 
@@ -177,14 +203,3 @@ class BoxPool:
     def _unsnapshot(self, path: str) -> str:
         """Report files at the user's path, not at the private snapshot."""
         return path.replace(str(self._snapshot), str(self.source), 1)
-
-
-_background: set[asyncio.Task[None]] = set()
-
-
-def _has_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

@@ -1,8 +1,8 @@
-"""One worker process seen from the server: spawn, wait ready, call, kill.
+"""Worker processes seen from the server: the zygote that forks them, and one worker.
 
-The process is started with `subprocess.Popen` so that it can be spawned before
-an event loop exists (the server starts workers before it imports FastMCP, so
-the two imports overlap); its pipes are attached to asyncio on first use.
+The zygote is started with `subprocess.Popen`, so it can be launched before an
+event loop exists: the server starts it before importing FastMCP and the two
+imports overlap. Workers are forked by the zygote on request (see `worker.py`).
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import itertools
+import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ log = logging.getLogger("mcp_box.runtime")
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 FRAME_LIMIT = 64 * 1024 * 1024
 STDERR_TAIL = 20
-_SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
+_SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,73 +47,158 @@ class Ready:
     failures: list[LoadFailure]
 
 
-def worker_env(sandboxed: bool, workdir: Path) -> dict[str, str]:
-    """A trusted worker inherits the environment; a sandboxed one gets a scrubbed one."""
+def worker_env(sandboxed: bool, workdir: Path | None = None) -> dict[str, str]:
+    """A trusted box inherits the environment; a sandboxed one gets a scrubbed one."""
     if sandboxed:
         env = {key: os.environ[key] for key in _SAFE_ENV if key in os.environ}
-        env |= {"HOME": str(workdir), "TMPDIR": str(workdir), "PYTHONDONTWRITEBYTECODE": "1"}
+        home = str(workdir) if workdir else "/nonexistent"
+        env |= {"HOME": home, "TMPDIR": home, "PYTHONDONTWRITEBYTECODE": "1"}
     else:
         env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # no threads in the zygote: it forks
     return env
 
 
-class Worker:
-    """A worker process running one box; it serves one call at a time."""
+class Zygote:
+    """A process that has imported a box's heavy dependencies and forks workers."""
 
-    _ids = itertools.count(1)
-
-    def __init__(self, config: WorkerConfig, label: str) -> None:
+    def __init__(self, preload: list[str], sandboxed: bool, label: str) -> None:
         self.label = label
-        self.config = config
-        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
+        self.key = (tuple(preload), sandboxed)
+        self._control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "mcp_box_server.runtime.worker", config.to_json()],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=config.workdir,
-            env=worker_env(config.sandboxed, Path(config.workdir)),
-            start_new_session=True,  # its own process group: a kill takes its children too
+            [
+                sys.executable,
+                "-m",
+                "mcp_box_server.runtime.worker",
+                str(child_end.fileno()),
+                json.dumps(preload),
+            ],
+            pass_fds=[child_end.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=sys.stderr.fileno() if _has_fileno(sys.stderr) else subprocess.DEVNULL,
+            env=worker_env(sandboxed),
+            start_new_session=True,
         )
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._stderr_task: asyncio.Task[None] | None = None
-        self._call_ids = itertools.count(1)
-        self._killed = False
-
-    @property
-    def pid(self) -> int:
-        return self._process.pid
+        child_end.close()
+        self._control.setblocking(False)
+        self._lock: asyncio.Lock | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._forked: collections.deque[asyncio.Future[int]] = collections.deque()
+        self._exits: dict[int, asyncio.Future[int]] = {}
+        self._reader: asyncio.Task[None] | None = None
 
     @property
     def alive(self) -> bool:
-        return not self._killed and self._process.poll() is None
+        return self._process.poll() is None
 
-    async def ready(self, timeout: float) -> Ready:
-        """Attach the pipes and wait for the box to load; a death here is a LoadFailure."""
+    async def fork(self, config: WorkerConfig, label: str) -> Worker:
+        """Fork a worker for `config`; its pipes are attached, its box not yet loaded."""
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=FRAME_LIMIT)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), self._process.stdout)
-        transport, proto = await loop.connect_write_pipe(
-            asyncio.streams.FlowControlMixin, self._process.stdin
-        )
-        self._writer = asyncio.StreamWriter(transport, proto, None, loop)
-        self._reader = reader
-        self._stderr_task = asyncio.create_task(self._forward_stderr())
+        if self._reader is None:
+            self._lock = asyncio.Lock()
+            self._ready = loop.create_future()
+            self._reader = asyncio.create_task(self._read_control())
+        assert self._lock is not None and self._ready is not None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        err_read, err_write = os.pipe()
+        async with self._lock:
+            await self._ready
+            forked: asyncio.Future[int] = loop.create_future()
+            self._forked.append(forked)
+            try:
+                socket.send_fds(self._control, [config.to_json().encode()], [theirs.fileno(), err_write])
+            except OSError as exc:
+                self._forked.remove(forked)
+                raise WorkerCrashed(f"the zygote of {self.label} is gone: {exc}") from None
+            finally:
+                theirs.close()
+                os.close(err_write)
+            pid = await forked
+        exit_code = self._exits.setdefault(pid, loop.create_future())
+        worker = Worker(pid, label, exit_code)
+        await worker.attach(ours, err_read)
+        return worker
+
+    async def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+        await asyncio.to_thread(self._process.wait)
+        self._control.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+    async def _read_control(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._ready is not None
         try:
-            line = await asyncio.wait_for(reader.readline(), timeout)
+            while data := await loop.sock_recv(self._control, 65536):
+                message = protocol.decode(data)
+                if message["op"] == protocol.READY:
+                    self._ready.set_result(None)
+                elif message["op"] == "forked":
+                    self._forked.popleft().set_result(message["pid"])
+                elif message["op"] == "exit":
+                    future = self._exits.setdefault(message["pid"], loop.create_future())
+                    if not future.done():
+                        future.set_result(message["code"])
+        except OSError:
+            pass
+        problem = WorkerCrashed(f"the zygote of {self.label} exited")
+        if not self._ready.done():
+            self._ready.set_exception(problem)
+        while self._forked:
+            self._forked.popleft().set_exception(problem)
+        for future in self._exits.values():
+            if not future.done():
+                future.set_result(-signal.SIGKILL)
+
+
+def _has_fileno(stream: Any) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+class Worker:
+    """A forked worker running one box; it serves one call at a time."""
+
+    def __init__(self, pid: int, label: str, exit_code: asyncio.Future[int]) -> None:
+        self.pid = pid
+        self.label = label
+        self._exit_code = exit_code
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._stderr_task: asyncio.Task[None] | None = None
+        self._call_id = 0
+        self._killed = False
+
+    @property
+    def alive(self) -> bool:
+        return not self._killed and not self._exit_code.done()
+
+    async def attach(self, channel: socket.socket, stderr_fd: int) -> None:
+        self._reader, self._writer = await asyncio.open_connection(sock=channel, limit=FRAME_LIMIT)
+        self._stderr_task = asyncio.create_task(self._forward_stderr(stderr_fd))
+
+    async def ready(self, timeout: float, box_dir: str) -> Ready:
+        """Wait for the box to load; a death or a hang here is a LoadFailure."""
+        assert self._reader is not None
+        try:
+            line = await asyncio.wait_for(self._reader.readline(), timeout)
         except (TimeoutError, ValueError) as exc:
             self.kill()
-            problem = "did not load in time" if isinstance(exc, TimeoutError) else "sent an oversized frame"
-            return Ready([], [LoadFailure(self.config.box_dir, None, f"worker {problem} ({timeout:.0f} s)")])
+            problem = "did not load the box in time" if isinstance(exc, TimeoutError) else "sent a bad frame"
+            return Ready([], [LoadFailure(box_dir, None, f"worker {problem}")])
         if not line:
             reason = await self._death_reason()
-            return Ready(
-                [], [LoadFailure(self.config.box_dir, None, f"worker died while loading the box: {reason}")]
-            )
+            return Ready([], [LoadFailure(box_dir, None, f"worker died while loading the box: {reason}")])
         message = protocol.decode(line)
         return Ready(
             [ToolSpec.from_dict(s) for s in message["specs"]],
@@ -121,10 +207,10 @@ class Worker:
 
     async def call(self, function: str, arguments: dict[str, Any], timeout: float) -> Any:
         """Run one call; any failure raises the matching `BoxRuntimeError`."""
-        assert self._reader is not None and self._writer is not None, "ready() first"
-        call_id = next(self._call_ids)
+        assert self._reader is not None and self._writer is not None, "attach() first"
+        self._call_id += 1
         try:
-            self._writer.write(protocol.call_request(call_id, function, arguments))
+            self._writer.write(protocol.call_request(self._call_id, function, arguments))
             await self._writer.drain()
             line = await asyncio.wait_for(self._reader.readline(), timeout)
         except TimeoutError:
@@ -157,35 +243,43 @@ class Worker:
         raise ToolFailed(error, reply.get("traceback", ""))
 
     def kill(self) -> None:
-        """SIGKILL the worker's whole process group; safe to call twice."""
+        """SIGKILL the worker's process group; safe to call twice."""
         self._killed = True
-        if self._process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGKILL)
+        if not self._exit_code.done():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
 
     async def close(self) -> None:
         self.kill()
-        await asyncio.to_thread(self._process.wait)
         if self._writer is not None:
             self._writer.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._exit_code), 2)
         if self._stderr_task is not None:
             self._stderr_task.cancel()
             await asyncio.gather(self._stderr_task, return_exceptions=True)
 
     async def _death_reason(self) -> str:
-        code = await asyncio.to_thread(self._process.wait)
-        reason = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        try:
+            code = await asyncio.wait_for(asyncio.shield(self._exit_code), 2)
+        except TimeoutError:
+            reason = "connection closed"
+        else:
+            reason = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
         if self._stderr_task is not None:  # the pipe closes with the process: take its last lines
             await asyncio.wait({self._stderr_task}, timeout=0.5)
         tail = [line for line in self._stderr_tail if line.strip()]
         return f"{reason}; last output: {tail[-1].strip()}" if tail else reason
 
-    async def _forward_stderr(self) -> None:
-        assert self._process.stderr is not None
+    async def _forward_stderr(self, fd: int) -> None:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=FRAME_LIMIT)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), self._process.stderr)
-        while line := await reader.readline():
-            text = line.decode(errors="replace").rstrip("\n")
-            self._stderr_tail.append(text)
-            log.info("[%s] %s", self.label, text)
+        pipe = os.fdopen(fd, "rb", buffering=0)
+        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+        try:
+            while line := await reader.readline():
+                text = line.decode(errors="replace").rstrip("\n")
+                self._stderr_tail.append(text)
+                log.info("[%s] %s", self.label, text)
+        finally:
+            transport.close()

@@ -1,8 +1,9 @@
 """Messages between the server and a worker: one JSON object per line.
 
-The worker keeps a private copy of its original stdout for these frames and
-points fd 1 at stderr, so `print` in tool code (or in a C extension) can never
-corrupt the channel.
+Each worker talks over its own socket; its fd 1 points at stderr, so `print`
+in tool code (or in a C extension) can never corrupt the channel. The zygote's
+control socket is a SOCK_SEQPACKET pair: one message per datagram, with the
+new worker's file descriptors attached to fork requests.
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ def call_request(call_id: int, function: str, arguments: dict[str, Any]) -> byte
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
+    """What a forked worker needs: which box, where to work, which limits."""
+
     box_dir: str
+    workdir: str
     memory_mb: int
     sandboxed: bool
-    workdir: str
+    env: dict[str, str]
 
     def to_json(self) -> str:
-        return json.dumps({k: getattr(self, k) for k in self.__slots__})
+        return json.dumps({name: getattr(self, name) for name in self.__slots__})
 
     @classmethod
     def from_json(cls, text: str) -> WorkerConfig:

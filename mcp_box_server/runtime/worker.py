@@ -1,21 +1,34 @@
-"""The worker process: loads one box and runs its tools, one call at a time.
+"""Inside the worker processes: the zygote that forks workers, and the worker loop.
 
-Started by `runtime.process` as `python -m mcp_box_server.runtime.worker CONFIG`.
-Results never raise across the process boundary: every outcome is a message.
+`python -m mcp_box_server.runtime.worker PRELOAD_JSON` starts a zygote: it imports
+what every worker needs (pydantic, the box loader, the box's heavy `requires`)
+once, then forks a worker per request. A fork costs milliseconds, so a reload,
+a replacement after a timeout or a pool growing under load never waits for
+sympy or Bio to import again. Each worker loads the box and runs one call at a
+time. Results never raise across the process boundary: every outcome is a message.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import json
 import math
 import os
+import selectors
+import signal
+import socket
 import sys
 import traceback
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from mcp_box_server.runtime import protocol, sandbox
 from mcp_box_server.runtime.protocol import WorkerConfig
+
+# Import names of distributions whose name differs from their module.
+_MODULE_OF = {"biopython": "Bio", "scikit-learn": "sklearn", "pyyaml": "yaml", "pillow": "PIL"}
 
 
 def to_jsonable(value: Any) -> Any:
@@ -39,25 +52,19 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _take_channel() -> BinaryIO:
-    """Keep the real stdout for frames; send everything else printed to stderr."""
-    channel = os.fdopen(os.dup(1), "wb", buffering=0)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return channel
-
-
 def _tool_traceback(exc: BaseException, box_dir: Path) -> str:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(str(box_dir))]
     return "".join(traceback.format_list(frames[-5:]))
 
 
-def serve(config: WorkerConfig) -> None:
-    channel = _take_channel()
+def serve(config: WorkerConfig, channel: socket.socket) -> None:
+    """The worker loop: load the box, report its tools, answer calls until EOF."""
     workdir = Path(config.workdir)
     os.chdir(workdir)
     sandbox.limit_memory(config.memory_mb)
     if config.sandboxed:
+        os.environ.clear()
+        os.environ.update(config.env)
         sandbox.isolate_network()
         sandbox.install_guard(workdir)
 
@@ -67,7 +74,8 @@ def serve(config: WorkerConfig) -> None:
     box_dir = Path(config.box_dir)
     box = load_box(box_dir)
     by_function = {tool.spec.function: tool for tool in box.tools.values()}
-    channel.write(
+    send = channel.sendall
+    send(
         protocol.encode(
             {
                 "op": protocol.READY,
@@ -76,7 +84,7 @@ def serve(config: WorkerConfig) -> None:
             }
         )
     )
-    for line in sys.stdin.buffer:
+    for line in channel.makefile("rb"):
         request = protocol.decode(line)
         reply: dict[str, Any] = {"id": request["id"]}
         tool = by_function.get(request["tool"])
@@ -95,7 +103,7 @@ def serve(config: WorkerConfig) -> None:
                     reply |= {
                         "ok": False,
                         "kind": "memory",
-                        "error": f"tool ran out of memory (cap {config.memory_mb} MB)",
+                        "error": f"ran out of memory (cap {config.memory_mb} MB)",
                     }
                     exit_after = True
                 except BaseException as exc:  # SystemExit and KeyboardInterrupt included
@@ -110,17 +118,89 @@ def serve(config: WorkerConfig) -> None:
             frame = protocol.encode(reply)
         except (TypeError, ValueError) as exc:
             frame = protocol.encode(
-                {
-                    "id": request["id"],
-                    "ok": False,
-                    "kind": "tool",
-                    "error": f"result is not serialisable: {exc}",
-                }
+                {"id": request["id"], "ok": False, "kind": "tool", "error": f"result is not JSON: {exc}"}
             )
-        channel.write(frame)
+        send(frame)
         if exit_after:
             os._exit(3)
 
 
+def _preload(modules: list[str]) -> None:
+    """Import what workers will need; a missing module is the worker's problem, not ours."""
+    import mcp_box_server.box.loader  # noqa: F401  (pydantic and the schema code)
+
+    for name in modules:
+        with contextlib.suppress(Exception):
+            importlib.import_module(_MODULE_OF.get(name.lower(), name))
+
+
+def _become_worker(control: socket.socket, config: WorkerConfig, fds: list[int]) -> None:
+    """In the forked child: own session, own stderr, then the worker loop."""
+    channel_fd, stderr_fd = fds
+    try:
+        control.close()
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()  # its own process group, so a kill takes its children too
+        os.dup2(stderr_fd, 2)
+        os.dup2(2, 1)  # tool prints go to stderr, never into the channel
+        os.close(stderr_fd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        serve(config, socket.socket(fileno=channel_fd))
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)
+
+
+def zygote(control_fd: int, preload: list[str]) -> None:
+    """Fork a worker per request on the control socket; report each child's exit."""
+    control = socket.socket(fileno=control_fd)
+    _preload(preload)
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector = selectors.DefaultSelector()
+    selector.register(control, selectors.EVENT_READ, "control")
+    selector.register(wake_read, selectors.EVENT_READ, "child")
+    control.sendall(protocol.encode({"op": protocol.READY}))
+    while True:
+        for key, _ in selector.select():
+            if key.data == "child":
+                os.read(wake_read, 512)
+                _reap(control)
+                continue
+            try:
+                data, fds, _, _ = socket.recv_fds(control, 1 << 20, 2)
+            except OSError:
+                data, fds = b"", []
+            if not data:  # the server is gone: so are we
+                os._exit(0)
+            config = WorkerConfig.from_json(data.decode())
+            pid = os.fork()
+            if pid == 0:
+                _become_worker(control, config, fds)
+            for fd in fds:
+                os.close(fd)
+            control.sendall(protocol.encode({"op": "forked", "pid": pid}))
+        _reap(control)
+
+
+def _reap(control: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        with contextlib.suppress(OSError):
+            control.sendall(protocol.encode({"op": "exit", "pid": pid, "code": code}))
+
+
 if __name__ == "__main__":
-    serve(WorkerConfig.from_json(sys.argv[1]))
+    zygote(int(sys.argv[1]), json.loads(sys.argv[2]))
