@@ -42,7 +42,8 @@ ARGS = '{"numbers": [4, 9, 10, 13]}'
         "<tool_call>{'name': 'math_solve_24', 'arguments': {'numbers': [4, 9, 10, 13]}}</tool_call>",
         f'<tool_call>{{"name": "math_solve_24", "arguments": {ARGS},}}</tool_call>',
         '<tool_call>{"name": "math_solve_24", "arguments": {"numbers": [4, 9, 10, 13]}',
-        f'<think>Maybe {{"name": "other", "arguments": {{}}}}?</think><tool_call>{{"name": "math_solve_24", "arguments": {ARGS}}}</tool_call>',
+        '<think>Maybe {"name": "other", "arguments": {}}?</think>'
+        f'<tool_call>{{"name": "math_solve_24", "arguments": {ARGS}}}</tool_call>',
     ],
     ids=[
         "tagged",
