@@ -1,0 +1,43 @@
+"""Options and helpers shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def add_box_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--boxes",
+        nargs="+",
+        type=Path,
+        metavar="DIR",
+        help="box directories, or folders of boxes (default: the bundled boxes)",
+    )
+    parser.add_argument(
+        "--box",
+        action="append",
+        metavar="NAME",
+        help="serve only the box with this name (repeatable)",
+    )
+
+
+def box_roots(args: argparse.Namespace) -> list[Path]:
+    """The roots named with --boxes, checked to exist; the bundled boxes by default."""
+    from mcp_box_server.box import bundled_boxes_dir
+
+    roots: list[Path] = args.boxes or [bundled_boxes_dir()]
+    missing = [str(root) for root in roots if not root.exists()]
+    if missing:
+        raise SystemExit(f"mcp-box: no such box directory: {', '.join(missing)}")
+    return roots
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Logs go to stderr: stdout belongs to the stdio transport."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    logging.getLogger("mcp_box").setLevel(level.upper())

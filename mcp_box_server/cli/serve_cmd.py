@@ -1,0 +1,75 @@
+"""`mcp-box serve`: run the MCP server over stdio, streamable HTTP or SSE."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from mcp_box_server.cli.common import add_box_options, box_roots, setup_logging
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve boxes over MCP (stdio, streamable HTTP at /mcp, SSE at /sse)",
+        description="Serve MCP boxes to any MCP client. Logs go to stderr.",
+    )
+    add_box_options(parser)
+    parser.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address for http/sse (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port for http/sse (default 8765)")
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="bearer token required from HTTP clients (default: $MCP_BOX_TOKEN); "
+        "required when binding a non-loopback host",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="extra Host header value accepted over HTTP (repeatable; e.g. a public name)",
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="browser Origin accepted over HTTP (repeatable)",
+    )
+    parser.add_argument("--no-reload", action="store_true", help="do not watch boxes for changes")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mcp_box_server.server.app import ServerConfig
+    from mcp_box_server.server.app import run as run_server
+    from mcp_box_server.server.auth import TOKEN_ENV, is_loopback
+
+    setup_logging(args.log_level)
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    if args.transport != "stdio" and not is_loopback(args.host) and not token:
+        print(
+            f"mcp-box serve: refusing to bind {args.host} without a token: anyone who can reach it "
+            f"could run the box tools. Pass --token or set ${TOKEN_ENV}, or bind 127.0.0.1.",
+            file=sys.stderr,
+        )
+        return 2
+    allowed_hosts = list(args.allow_host)
+    allowed_hosts += [h for h in os.environ.get("MCP_BOX_ALLOWED_HOSTS", "").split(",") if h]
+    config = ServerConfig(
+        roots=box_roots(args),
+        only=set(args.box) if args.box else None,
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        token=token,
+        reload=not args.no_reload,
+        allowed_hosts=allowed_hosts,
+        allowed_origins=list(args.allow_origin),
+    )
+    run_server(config)
+    return 0

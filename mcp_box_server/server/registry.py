@@ -1,0 +1,247 @@
+"""The boxes a server serves, each at its live version, swapped atomically on reload.
+
+The registry is where the server meets the runtime: it turns box directories
+into `BoxPool`s, routes calls by tool name, and on a change loads the new
+version beside the old one. The swap happens only once the new version has
+loaded at least as cleanly as the old; the old pool then drains its in-flight
+calls and closes. A broken edit leaves the last good version serving and its
+errors on record for `mcp-box ls`, the `box_status` tool and the status resource.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcp_box_server.box import LoadFailure, ManifestError, ToolSpec, find_boxes, read_manifest
+from mcp_box_server.runtime import BoxPool, UnknownTool
+from mcp_box_server.runtime.pool import zygote_for
+from mcp_box_server.runtime.process import Zygote
+
+log = logging.getLogger("mcp_box.server")
+
+Listener = Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class BoxState:
+    """One box directory: the version serving now and what went wrong last."""
+
+    source: Path
+    name: str
+    pool: BoxPool | None = None
+    errors: list[LoadFailure] = field(default_factory=list)
+    loaded_at: float = 0.0
+    reloads: int = 0
+
+    @property
+    def serving(self) -> bool:
+        return self.pool is not None and bool(self.pool.specs)
+
+    def status(self) -> dict[str, Any]:
+        pool = self.pool
+        return {
+            "box": self.name,
+            "path": str(self.source),
+            "version": pool.manifest.version if pool else None,
+            "trust": pool.manifest.trust if pool else None,
+            "serving": self.serving,
+            "tools": [spec.name for spec in pool.specs] if pool else [],
+            "errors": [str(error) for error in self.errors],
+            "loaded_at": self.loaded_at,
+            "reloads": self.reloads,
+        }
+
+
+class BoxRegistry:
+    """All boxes found under `roots`; the server's single source of tools."""
+
+    def __init__(self, roots: list[Path], only: set[str] | None = None) -> None:
+        self.roots = [root.resolve() for root in roots]
+        self.only = only
+        self._states: dict[Path, BoxState] = {}
+        self._tools: dict[str, tuple[ToolSpec, BoxState]] = {}
+        self._zygotes: dict[Path, Zygote] = {}
+        self._listeners: list[Listener] = []
+        self._lock = asyncio.Lock()
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._prestarted: dict[Path, Zygote] = {}
+        self.generation = 0  # bumped on every change of the tool index
+
+    def prestart(self) -> None:
+        """Launch each box's zygote now, before an event loop: its imports overlap ours."""
+        for box_dir in find_boxes(self.roots):
+            try:
+                manifest = read_manifest(box_dir)
+            except ManifestError:
+                continue
+            if self.only is None or manifest.name in self.only:
+                self._prestarted[box_dir] = zygote_for(manifest)
+
+    def on_change(self, listener: Listener) -> None:
+        """Call `listener` after every change of the tool list."""
+        self._listeners.append(listener)
+
+    @property
+    def states(self) -> list[BoxState]:
+        return sorted(self._states.values(), key=lambda state: state.name)
+
+    @property
+    def tools(self) -> dict[str, ToolSpec]:
+        return {name: spec for name, (spec, _) in self._tools.items()}
+
+    def status(self) -> list[dict[str, Any]]:
+        return [state.status() for state in self.states]
+
+    async def start(self) -> None:
+        """Load every box found under the roots, in parallel."""
+        await self.rescan()
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Route a call by exposed name to the pool serving now (kept through the call)."""
+        entry = self._tools.get(name)
+        if entry is None:
+            raise UnknownTool(f"unknown tool '{name}'")
+        spec, state = entry
+        pool = state.pool
+        if pool is None:
+            raise UnknownTool(f"unknown tool '{name}'")
+        return await pool.call(spec.function, arguments)
+
+    async def rescan(self, changed: set[Path] | None = None) -> None:
+        """Bring the registry in line with the disk: new, changed and removed boxes.
+
+        `changed` lists paths reported by the watcher; None reloads everything.
+        """
+        async with self._lock:
+            found = set(find_boxes(self.roots))
+            removed = [path for path in self._states if path not in found]
+            touched = [
+                path
+                for path in found
+                if path not in self._states or changed is None or _inside(path, changed)
+            ]
+            before = self._tool_signature()
+            for path in removed:
+                self._retire(self._states.pop(path).pool)
+                zygote = self._zygotes.pop(path, None)
+                if zygote is not None:
+                    self._later(zygote.close())
+            await asyncio.gather(*(self._load(path) for path in touched))
+            self._rebuild_index()
+            if self._tool_signature() != before:
+                for listener in self._listeners:
+                    await listener()
+
+    async def close(self) -> None:
+        async with self._lock:
+            pools = [state.pool for state in self._states.values() if state.pool]
+            self._states.clear()
+            self._tools.clear()
+            await asyncio.gather(*(pool.close(keep_zygote=True) for pool in pools), return_exceptions=True)
+            zygotes = [*self._zygotes.values(), *self._prestarted.values()]
+            await asyncio.gather(*(z.close() for z in zygotes), return_exceptions=True)
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+
+    async def _load(self, path: Path) -> None:
+        state = self._states.get(path)
+        try:
+            manifest = read_manifest(path)
+        except ManifestError as exc:
+            failure = LoadFailure(exc.path, exc.line, exc.message)
+            if state is None:
+                self._states[path] = BoxState(path, path.name, errors=[failure])
+            else:
+                state.errors = [failure]
+            log.warning("box %s: %s", path, failure)
+            return
+        if self.only is not None and manifest.name not in self.only:
+            return
+        clash = next((s for p, s in self._states.items() if s.name == manifest.name and p != path), None)
+        if clash is not None:
+            failure = LoadFailure(
+                str(path / "box.toml"), None, f"box name '{manifest.name}' is already used by {clash.source}"
+            )
+            self._states[path] = BoxState(path, f"{manifest.name}@{path}", errors=[failure])
+            return
+        zygote = self._prestarted.pop(path, None) or self._zygotes.get(path)
+        pool = BoxPool(manifest, zygote=zygote)
+        if zygote is not None and pool.zygote is not zygote:
+            self._later(zygote.close())
+        self._zygotes[path] = pool.zygote
+        started = time.perf_counter()
+        await pool.start()
+        if state is None:
+            state = self._states[path] = BoxState(path, manifest.name)
+        if not self._better_or_equal(pool, state.pool):
+            state.errors = pool.failures
+            log.warning(
+                "box %s: new version failed to load, still serving the last good one: %s",
+                manifest.name,
+                "; ".join(map(str, pool.failures)),
+            )
+            await pool.close(keep_zygote=True)
+            return
+        old, state.pool = state.pool, pool
+        state.name = manifest.name
+        state.errors = pool.failures
+        state.loaded_at = time.time()
+        state.reloads += old is not None
+        for failure in pool.failures:
+            log.warning("box %s: %s", manifest.name, failure)
+        log.info(
+            "box %s: %d tools from %s in %.0f ms",
+            manifest.name,
+            len(pool.specs),
+            path,
+            (time.perf_counter() - started) * 1000,
+        )
+        self._retire(old)
+
+    @staticmethod
+    def _better_or_equal(new: BoxPool, old: BoxPool | None) -> bool:
+        """Swap only if the new version fails in no file the old one loaded fine."""
+        if old is None:
+            return True
+        if not new.specs and old.specs:
+            return False
+        old_failed = {failure.file for failure in old.failures}
+        return all(failure.file in old_failed for failure in new.failures)
+
+    def _retire(self, pool: BoxPool | None) -> None:
+        """Let an old version finish its in-flight calls, then close it."""
+        if pool is None:
+            return
+
+        async def retire() -> None:
+            longest = max((spec.timeout for spec in pool.specs), default=30.0)
+            await pool.drain(longest + 1)
+            await pool.close(keep_zygote=True)
+
+        self._later(retire())
+
+    def _later(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    def _rebuild_index(self) -> None:
+        index: dict[str, tuple[ToolSpec, BoxState]] = {}
+        for state in self.states:
+            if state.pool is not None:
+                for spec in state.pool.specs:
+                    index[spec.name] = (spec, state)
+        self._tools = index  # one assignment: calls see the old index or the new one
+        self.generation += 1
+
+    def _tool_signature(self) -> list[tuple[str, str, str]]:
+        return sorted((n, s.description, repr(s.parameters)) for n, (s, _) in self._tools.items())
+
+
+def _inside(box_dir: Path, changed: set[Path]) -> bool:
+    return any(path == box_dir or box_dir in path.parents for path in changed)

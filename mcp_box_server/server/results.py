@@ -1,0 +1,47 @@
+"""Turn runtime outcomes into MCP tool results, in one place.
+
+Success: a compact JSON text (what models read) plus structured content (a dict
+result as is, anything else under "result"). Failure: an `isError` result whose
+text names the kind of failure and what was wrong, never a protocol error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastmcp.tools.base import ToolResult
+from mcp_types import TextContent
+
+from mcp_box_server.runtime import (
+    BoxRuntimeError,
+    BoxUnavailable,
+    InvalidArguments,
+    ToolFailed,
+    ToolTimeout,
+    UnknownTool,
+    WorkerCrashed,
+)
+
+_PREFIX: dict[type[BoxRuntimeError], str] = {
+    InvalidArguments: "",
+    UnknownTool: "",
+    ToolFailed: "tool error: ",
+    ToolTimeout: "timeout: ",
+    WorkerCrashed: "worker crashed: ",
+    BoxUnavailable: "unavailable: ",
+}
+
+
+def success(value: Any) -> ToolResult:
+    structured = value if isinstance(value, dict) else {"result": value}
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return ToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def failure(error: BoxRuntimeError | str) -> ToolResult:
+    if isinstance(error, str):
+        text = error
+    else:
+        text = _PREFIX.get(type(error), "") + str(error)
+    return ToolResult(content=[TextContent(type="text", text=text)], is_error=True)
