@@ -14,7 +14,32 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("a an the of to for and or in on with by is are be as at from this that it its".split())
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "for",
+        "and",
+        "or",
+        "in",
+        "on",
+        "with",
+        "by",
+        "is",
+        "are",
+        "be",
+        "as",
+        "at",
+        "from",
+        "this",
+        "that",
+        "it",
+        "its",
+    ]
+)
 
 
 def tokens(text: str) -> list[str]:

@@ -40,8 +40,5 @@ def success(value: Any) -> ToolResult:
 
 
 def failure(error: BoxRuntimeError | str) -> ToolResult:
-    if isinstance(error, str):
-        text = error
-    else:
-        text = _PREFIX.get(type(error), "") + str(error)
+    text = error if isinstance(error, str) else _PREFIX.get(type(error), "") + str(error)
     return ToolResult(content=[TextContent(type="text", text=text)], is_error=True)
