@@ -112,7 +112,9 @@ def normalise(expression: str) -> str:
 def parse_arithmetic(expression: str) -> tuple[ast.expr, str]:
     """Parse numbers, + - * / and parentheses only (tree and normalised text); else ValueError."""
     if len(expression) > MAX_EXPRESSION_LENGTH:
-        raise ValueError(f"expression is too long ({len(expression)} characters, at most {MAX_EXPRESSION_LENGTH})")
+        raise ValueError(
+            f"expression is too long ({len(expression)} characters, at most {MAX_EXPRESSION_LENGTH})"
+        )
     text = normalise(expression)
     if "=" in text:  # "8/(3-8/3) = 24": check the left side
         text = text.split("=", 1)[0]
@@ -129,7 +131,9 @@ def parse_arithmetic(expression: str) -> tuple[ast.expr, str]:
 def _check_node(node: ast.AST, expression: str) -> None:
     if isinstance(node, ast.BinOp):
         if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
-            symbol = {ast.Pow: "**", ast.BitXor: "^", ast.Mod: "%", ast.FloorDiv: "//"}.get(type(node.op), "?")
+            symbol = {ast.Pow: "**", ast.BitXor: "^", ast.Mod: "%", ast.FloorDiv: "//"}.get(
+                type(node.op), "?"
+            )
             raise ValueError(f"operator '{symbol}' is not allowed: use only + - * / and parentheses")
         _check_node(node.left, expression)
         _check_node(node.right, expression)
@@ -138,7 +142,8 @@ def _check_node(node: ast.AST, expression: str) -> None:
             raise ValueError("a sign is allowed only directly on a number, like -3")
     elif not _is_number(node):
         raise ValueError(
-            f"'{ast.unparse(node)}' is not allowed in '{expression}': use only numbers, + - * / and parentheses"
+            f"'{ast.unparse(node)}' is not allowed in '{expression}': "
+            "use only numbers, + - * / and parentheses"
         )
 
 
@@ -286,7 +291,9 @@ def splits(multiset: Multiset) -> Iterator[tuple[Multiset, Multiset]]:
                 yield key
 
 
-def _partners(a: Fraction, target: Fraction, right: dict[Fraction, Recipe]) -> Iterator[tuple[str, bool, Fraction]]:
+def _partners(
+    a: Fraction, target: Fraction, right: dict[Fraction, Recipe]
+) -> Iterator[tuple[str, bool, Fraction]]:
     """Values b of `right` with a op b == target or b op a == target: (op, a_first, b)."""
     wanted = [("+", True, target - a), ("-", True, a - target), ("-", False, a + target)]
     if a:

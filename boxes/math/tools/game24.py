@@ -98,7 +98,9 @@ def check_expression(
         "equals_target": equals,
         "uses_each_number_once": not usage,
         "problems": problems,
-        "text": f"correct: {expression.strip()} = {_show(goal)}" if valid else "wrong: " + "; ".join(problems),
+        "text": f"correct: {expression.strip()} = {_show(goal)}"
+        if valid
+        else "wrong: " + "; ".join(problems),
     }
 
 
