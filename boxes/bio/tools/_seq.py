@@ -123,7 +123,8 @@ def _alphabet_message(name: str, kind: str, ambiguous: bool, bad: list[tuple[int
 
 def _hint(kind: str, text: str) -> str:
     letters = set(text)
-    if kind != "protein" and letters <= PROTEIN_EXTENDED and len(letters - AMBIGUOUS_DNA - {"U"}) >= 2:
+    plain = sum(text.count(base) for base in "ACGTUN")
+    if kind != "protein" and letters <= PROTEIN_EXTENDED and plain < 0.75 * len(text):
         return "This looks like a protein sequence."
     if kind == "dna" and "U" in letters:
         return "This looks like RNA (U): convert U to T or use the RNA option."
