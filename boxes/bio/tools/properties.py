@@ -12,6 +12,8 @@ from Bio.SeqUtils.ProtParam import ProteinAnalysis
 
 _MAX_OLIGO = 5_000
 _MAX_PROTEIN = 100_000
+_GC_FORMULA = (81.5, 0.41, 600, 1)
+"""Tm = 81.5 + 0.41 * %GC - 600 / N (+ salt term): Biopython's default Tm_GC value set 7."""
 _NN_TABLES = {
     "DNA_NN1": MeltingTemp.DNA_NN1,
     "DNA_NN2": MeltingTemp.DNA_NN2,
@@ -38,8 +40,8 @@ def melting_temp(
     "nn" is the nearest-neighbour method (Tm_NN, the most accurate; defaults are Biopython's:
     Allawi & SantaLucia 1997 table, 50 mM Na+, 25 nM of each strand, salt correction 5).
     "wallace" is the rule of thumb 4*(G+C) + 2*(A+T) for short primers (Tm_Wallace).
-    "gc" is the GC-content formula (Tm_GC). Salt and concentration parameters are ignored by
-    "wallace"; primer_nm, target_nm and nn_table only apply to "nn".
+    "gc" is the GC-content formula 81.5 + 0.41*%GC - 600/N + 16.6*log10([Na+] in M) (Tm_GC).
+    "wallace" ignores salts; primer_nm, target_nm and nn_table only apply to "nn".
 
     Args:
         sequence: DNA primer 5'->3' (A, C, G, T only).
@@ -54,7 +56,7 @@ def melting_temp(
         nn_table: nearest-neighbour table: DNA_NN1 Breslauer 1986, DNA_NN2 Sugimoto 1996,
             DNA_NN3 Allawi & SantaLucia 1997, DNA_NN4 SantaLucia & Hicks 2004.
         salt_correction: Biopython salt-correction method 0-7 (0 = none); null uses the method's
-            default (5 for "nn", 0 for "gc").
+            default (5 for "nn", 1 = 16.6*log10([Na+]) for "gc").
 
     Example:
         melting_temp("AGCTAGCTAGCTAGCTAGCT", method="wallace") -> {"tm_celsius": 60.0, ...}
@@ -72,8 +74,11 @@ def melting_temp(
         tm = MeltingTemp.Tm_Wallace(dna)
         used: dict[str, Any] = {}
     elif method == "gc":
-        saltcorr = 0 if salt_correction is None else salt_correction
-        tm = MeltingTemp.Tm_GC(dna, saltcorr=saltcorr, **salts)
+        saltcorr = 1 if salt_correction is None else salt_correction
+        try:
+            tm = MeltingTemp.Tm_GC(dna, userset=_GC_FORMULA, saltcorr=saltcorr, **salts)
+        except ValueError as exc:
+            raise ValueError(f"Tm_GC failed: {exc}") from None
         used = {**salts, "saltcorr": saltcorr}
     else:
         if len(dna) < 2:
