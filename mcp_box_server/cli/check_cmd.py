@@ -1,0 +1,112 @@
+"""`mcp-box check BOX`: run a box's examples through a real worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mcp_box_server.cli.common import setup_logging
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="run a box's examples.jsonl through a real worker and report pass/fail",
+        description="BOX is a box directory or the name of a bundled box.",
+    )
+    parser.add_argument("box", metavar="BOX")
+    parser.add_argument("--verbose", "-v", action="store_true", help="print every case, not only failures")
+    parser.set_defaults(run=run)
+
+
+@dataclass(slots=True)
+class Outcome:
+    tool: str
+    line: int
+    passed: bool
+    detail: str
+
+
+def resolve_box(name_or_path: str) -> Path:
+    from mcp_box_server.box import MANIFEST, bundled_boxes_dir
+
+    path = Path(name_or_path)
+    if (path / MANIFEST).is_file():
+        return path.resolve()
+    bundled = bundled_boxes_dir() / name_or_path
+    if (bundled / MANIFEST).is_file():
+        return bundled
+    raise SystemExit(f"mcp-box check: '{name_or_path}' is neither a box directory nor a bundled box")
+
+
+async def check_box(box_dir: Path) -> tuple[list[str], list[Outcome]]:
+    """Load problems and one outcome per example; the box is run in a real worker."""
+    from mcp_box_server.box import ManifestError, mismatch, read_examples, read_manifest
+    from mcp_box_server.runtime import BoxPool, BoxRuntimeError
+
+    try:
+        manifest = read_manifest(box_dir)
+    except ManifestError as exc:
+        return [str(exc)], []
+    examples, bad_lines = read_examples(box_dir)
+    problems = [str(failure) for failure in bad_lines]
+    pool = BoxPool(manifest)
+    await pool.start()
+    problems += [str(failure) for failure in pool.failures]
+    outcomes: list[Outcome] = []
+    prefix = f"{manifest.name}_"
+    try:
+        for example in examples:
+            function = example.tool.removeprefix(prefix)
+            try:
+                result: Any = await pool.call(function, example.arguments)
+            except BoxRuntimeError as error:
+                if example.expect_error is not None and example.expect_error.lower() in str(error).lower():
+                    outcomes.append(Outcome(example.tool, example.line, True, f"error as expected: {error}"))
+                elif example.expect_error is not None:
+                    detail = f"expected an error containing {example.expect_error!r}, got: {error}"
+                    outcomes.append(Outcome(example.tool, example.line, False, detail))
+                else:
+                    outcomes.append(
+                        Outcome(example.tool, example.line, False, f"{type(error).__name__}: {error}")
+                    )
+                continue
+            if example.expect_error is not None:
+                detail = (
+                    f"expected an error containing {example.expect_error!r}, got {json.dumps(result)[:120]}"
+                )
+                outcomes.append(Outcome(example.tool, example.line, False, detail))
+                continue
+            problem = mismatch(example.expect, result)
+            outcomes.append(Outcome(example.tool, example.line, problem is None, problem or "ok"))
+    finally:
+        await pool.close()
+    return problems, outcomes
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    setup_logging("WARNING")
+    box_dir = resolve_box(args.box)
+    problems, outcomes = asyncio.run(check_box(box_dir))
+    console = Console()
+    for problem in problems:
+        console.print(f"[red]LOAD ERROR[/] {problem}")
+    for outcome in outcomes:
+        if args.verbose or not outcome.passed:
+            mark = "[green]PASS[/]" if outcome.passed else "[red]FAIL[/]"
+            console.print(
+                f"{mark} {outcome.tool} (examples.jsonl:{outcome.line}) {outcome.detail}", highlight=False
+            )
+    passed = sum(outcome.passed for outcome in outcomes)
+    failed = len(outcomes) - passed
+    if not outcomes:
+        console.print("[yellow]no examples to run[/] (add examples.jsonl)")
+    print(f"{box_dir.name}: {passed} passed, {failed} failed", file=sys.stdout)
+    return 0 if not problems and not failed and outcomes else 1

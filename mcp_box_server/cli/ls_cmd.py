@@ -1,0 +1,84 @@
+"""`mcp-box ls`: boxes, their tools, load status and errors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from mcp_box_server.cli.common import add_box_options, box_roots, setup_logging
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "ls",
+        help="list boxes, tools, load status and errors",
+        description="Load each box in a real worker (or ask a running server) and list what it offers.",
+    )
+    add_box_options(parser)
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="ask a running server instead (e.g. http://127.0.0.1:8765/mcp): shows what it serves now, "
+        "including the last good version kept after a broken edit",
+    )
+    parser.add_argument("--token", help="bearer token for --server (default: $MCP_BOX_TOKEN)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging("WARNING")
+    boxes = asyncio.run(_from_server(args) if args.server else _from_disk(args))
+    if args.json:
+        print(json.dumps(boxes, indent=2))
+    else:
+        _print_table(boxes)
+    return 1 if any(box["errors"] for box in boxes) else 0
+
+
+async def _from_disk(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from mcp_box_server.server.registry import BoxRegistry
+
+    registry = BoxRegistry(box_roots(args), set(args.box) if args.box else None)
+    await registry.start()
+    try:
+        return registry.status()
+    finally:
+        await registry.close()
+
+
+async def _from_server(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import os
+
+    from fastmcp import Client
+
+    from mcp_box_server.server.auth import TOKEN_ENV
+
+    token = args.token or os.environ.get(TOKEN_ENV)
+    async with Client(args.server, auth=token) as client:
+        result = await client.call_tool("box_status", {})
+    boxes: list[dict[str, Any]] = result.structured_content["boxes"]
+    return [box for box in boxes if not args.box or box["box"] in args.box]
+
+
+def _print_table(boxes: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not boxes:
+        console.print("no boxes found")
+        return
+    table = Table(show_lines=True)
+    for column in ("box", "version", "trust", "status", "tools"):
+        table.add_column(column)
+    for box in boxes:
+        status = "[green]serving[/]" if box["serving"] else "[red]not serving[/]"
+        if box["errors"]:
+            status += "\n" + "\n".join(f"[red]{error}[/]" for error in box["errors"])
+        table.add_row(
+            box["box"], box["version"] or "-", box["trust"] or "-", status, "\n".join(box["tools"]) or "-"
+        )
+    console.print(table)
