@@ -59,6 +59,17 @@ def _log2(x: Any) -> sp.Expr:
     return sp.log(x, 2)
 
 
+def _times(name: str) -> Any:
+    """What `x(...)` means for an unknown name x: a product, as in 3x(x+1), never a function call."""
+
+    def product(*args: Any) -> sp.Expr:
+        if len(args) != 1:
+            raise ValueError(f"'{name}' is not a known function")
+        return sp.Symbol(name) * args[0]
+
+    return product
+
+
 def _namespace() -> dict[str, Any]:
     names = (  # noqa: SIM905 - one readable block of names
         "sqrt cbrt root exp log sin cos tan cot sec csc asin acos atan atan2 acot sinh cosh tanh "
@@ -69,6 +80,7 @@ def _namespace() -> dict[str, Any]:
     space |= {
         "__builtins__": {},
         "Symbol": sp.Symbol,  # parse_expr's auto_symbol emits Symbol('x') for unknown names
+        "Function": _times,  # ... and Function('x') for an unknown name before "("
         "e": sp.E,
         "ln": sp.log,
         "log10": _log10,
