@@ -1,0 +1,208 @@
+"""Write the box: manifest, tool modules, examples, README, report; verified, then swapped in.
+
+The box is assembled in a hidden staging folder beside `--out`, nested one level
+deeper (`.NAME.distill-XXXX/NAME/`) so that a server watching the parent never
+sees a half-written box, then loaded and checked against its own examples in a
+sandboxed pool, then renamed into place in one step.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mcp_box_server.box import MANIFEST, mismatch, read_manifest
+from mcp_box_server.box.examples import EXAMPLES
+from mcp_box_server.distill.records import Outcome, Rejection, Tool
+from mcp_box_server.distill.report import Provenance, render
+from mcp_box_server.distill.tasks import Task
+from mcp_box_server.distill.teacher import TeacherStats
+from mcp_box_server.distill.validate import Limits, normalise
+from mcp_box_server.runtime import BoxPool, BoxRuntimeError
+
+REPORT = "distill_report.md"
+
+
+class EmitError(Exception):
+    """The output path cannot take the box (exists and was not made by distill)."""
+
+
+def check_out(out: Path, force: bool) -> None:
+    """Fail before any teacher call when `out` holds something distill must not replace."""
+    if out.exists() and not force and not (out / REPORT).is_file():
+        raise EmitError(f"{out} exists and is not a distilled box; pass --force to replace it")
+
+
+def unique_names(tools: list[Tool]) -> list[Tool]:
+    """Rename clashing functions `f`, `f_2`, ...: every tool needs its own exposed name."""
+    used: set[str] = set()
+    for tool in tools:
+        name, k = tool.function, 2
+        while name in used:
+            name, k = f"{tool.function}_{k}", k + 1
+        if name != tool.function:
+            tool.source = _rename(tool.source, tool.function, name)
+            tool.calls = {t: type(c)(name, c.arguments) for t, c in tool.calls.items()}
+            tool.function = name
+        used.add(name)
+    return tools
+
+
+def _rename(source: str, old: str, new: str) -> str:
+    tree = ast.parse(source)
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == old)
+    lines = source.splitlines(keepends=True)
+    index = next(i for i in range(node.lineno - 1, len(lines)) if f"def {old}(" in lines[i])
+    lines[index] = lines[index].replace(f"def {old}(", f"def {new}(", 1)
+    return "".join(lines)
+
+
+def examples(outcome: Outcome, tasks: list[Task]) -> list[dict[str, Any]]:
+    """One case per solved task; `expect` is the task's answer when it matches exactly."""
+    by_id = {t.id: t for t in tasks}
+    cases = []
+    for tool in outcome.tools:
+        for task_id, call in tool.calls.items():
+            got = tool.results[task_id]
+            answer = by_id[task_id].answer
+            expect = answer if mismatch(answer, got) is None else got
+            cases.append({"tool": tool.function, "arguments": call.arguments, "expect": expect})
+    return cases
+
+
+def manifest(name: str, description: str, limits: Limits, provenance: Provenance) -> str:
+    lines = [
+        f"name = {_toml(name)}",
+        'version = "0.1.0"',
+        f"description = {_toml(description)}",
+        'trust = "sandboxed"',
+        f"timeout = {limits.timeout:g}",
+        f"memory_mb = {limits.memory_mb}",
+        "workers = 2",
+        f"allow_imports = [{', '.join(_toml(m) for m in limits.allow_imports)}]",
+        "",
+        "[provenance]",
+    ]
+    lines += [f"{key} = {_toml(value)}" for key, value in provenance.as_dict().items()]
+    return "\n".join(lines) + "\n"
+
+
+def readme(name: str, description: str, outcome: Outcome, provenance: Provenance) -> str:
+    lines = [
+        f"# {name}",
+        "",
+        description,
+        "",
+        f"Distilled by `mcp-box distill` from `{provenance.tasks_file}` with the teacher "
+        f"`{provenance.teacher}` on {provenance.date}. Every tool reproduced the answers of the "
+        f"tasks in `{EXAMPLES}` in a sandboxed worker; the box runs sandboxed "
+        f"(see `{REPORT}` for how it was made).",
+        "",
+        "## Tools",
+        "",
+    ]
+    for tool in outcome.tools:
+        fn = next(
+            n
+            for n in ast.parse(tool.source).body
+            if isinstance(n, ast.FunctionDef) and n.name == tool.function
+        )
+        summary = (ast.get_docstring(fn) or "").strip().splitlines()[0]
+        params = ", ".join(a.arg for a in fn.args.args + fn.args.kwonlyargs)
+        lines.append(f"- `{name}_{tool.function}({params})`: {summary}")
+    return "\n".join(lines) + "\n"
+
+
+async def emit(
+    out: Path,
+    name: str,
+    description: str,
+    outcome: Outcome,
+    tasks: list[Task],
+    limits: Limits,
+    provenance: Provenance,
+    stats: TeacherStats,
+) -> Path:
+    """Stage, verify, and move the box to `out`; tools failing verification are dropped."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.distill-", dir=out.parent))
+    try:
+        box_dir = staging / out.name
+        outcome.tools = unique_names(outcome.tools)
+        for _ in range(2):  # the second pass only runs after dropping tools
+            _write(box_dir, name, description, outcome, tasks, limits, provenance, stats)
+            failed = await verify(box_dir)
+            if not failed:
+                break
+            for function, reason in failed.items():
+                outcome.rejections.append(Rejection("verify", f"tool {function}", 0, reason, function))
+            outcome.tools = [t for t in outcome.tools if t.function not in failed]
+        else:
+            raise EmitError(f"the assembled box failed its own examples twice: {failed}")
+        if out.exists():
+            shutil.move(str(out), str(staging / ".previous"))
+        os.rename(box_dir, out)
+        return out
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write(
+    box_dir: Path,
+    name: str,
+    description: str,
+    outcome: Outcome,
+    tasks: list[Task],
+    limits: Limits,
+    provenance: Provenance,
+    stats: TeacherStats,
+) -> None:
+    shutil.rmtree(box_dir, ignore_errors=True)
+    (box_dir / "tools").mkdir(parents=True)
+    outcome.solved_by = {task_id: t.function for t in outcome.tools for task_id in t.calls}
+    outcome.counts.final_tools = len(outcome.tools)
+    for tool in outcome.tools:
+        (box_dir / "tools" / f"{tool.function}.py").write_text(tool.source, encoding="utf-8")
+    cases = examples(outcome, tasks)
+    (box_dir / EXAMPLES).write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
+    (box_dir / "README.md").write_text(readme(name, description, outcome, provenance), encoding="utf-8")
+    (box_dir / REPORT).write_text(render(name, outcome, tasks, provenance, stats), encoding="utf-8")
+    (box_dir / MANIFEST).write_text(manifest(name, description, limits, provenance), encoding="utf-8")
+
+
+async def verify(box_dir: Path) -> dict[str, str]:
+    """Load the assembled box as the server would and run its examples: function -> why it failed."""
+    pool = BoxPool(read_manifest(box_dir))
+    failed: dict[str, str] = {}
+    try:
+        await pool.start()
+        for failure in pool.failures:
+            failed[Path(failure.file).stem] = normalise(f"does not load in the box: {failure.message}")
+        for case in (json.loads(line) for line in (box_dir / EXAMPLES).read_text().splitlines()):
+            if case["tool"] in failed:
+                continue
+            try:
+                got = await pool.call(case["tool"], case["arguments"])
+            except BoxRuntimeError as exc:
+                failed[case["tool"]] = normalise(f"{type(exc).__name__}: {exc}")
+                continue
+            problem = mismatch(case["expect"], got)
+            if problem:
+                failed[case["tool"]] = f"its example fails in the box: {problem}"
+    finally:
+        await pool.close()
+    return failed
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)

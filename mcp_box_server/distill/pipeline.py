@@ -1,0 +1,283 @@
+"""The distillation stages: generate+validate, abstract, cluster, consolidate.
+
+Each stage turns validated tools into validated tools; nothing the teacher writes
+is kept before a sandboxed worker has reproduced the answer of every task it
+claims. A failure goes back to the teacher as the next turn of the same
+conversation, at most `repairs` times, and every failed attempt is recorded
+with its reason for the report.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_box_server.distill import cluster as clustering
+from mcp_box_server.distill.extract import Call, ExtractError, extract
+from mcp_box_server.distill.gate import public_functions
+from mcp_box_server.distill.progress import Stages
+from mcp_box_server.distill.prompts import render
+from mcp_box_server.distill.records import Outcome, Rejection, Tool
+from mcp_box_server.distill.tasks import Task
+from mcp_box_server.distill.teacher import Message, Teacher
+from mcp_box_server.distill.validate import Validator, Verdict
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    repairs: int = 2
+    first_thought: bool = False
+    cluster_threshold: float = clustering.DEFAULT_THRESHOLD
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """The result of one teacher reply: a tool, or why there is none."""
+
+    tool: Tool | None
+    reason: str
+    wrote_module: bool
+
+
+class Pipeline:
+    """Runs the stages for one task set; `run()` returns the `Outcome` emit needs."""
+
+    def __init__(self, teacher: Teacher, validator: Validator, settings: Settings, stages: Stages) -> None:
+        self.teacher = teacher
+        self.validator = validator
+        self.settings = settings
+        self.stages = stages
+        self.outcome = Outcome()
+        limits = validator.limits
+        self._system = render(
+            "system",
+            allow_imports=", ".join(limits.allow_imports) or "nothing (standard builtins only)",
+            timeout=f"{limits.timeout:g}",
+        )
+
+    async def run(self, tasks: list[Task]) -> Outcome:
+        counts = self.outcome.counts
+        counts.tasks = len(tasks)
+        self.tasks = {task.id: task for task in tasks}
+        with self.stages.stage("generate", len(tasks)) as advance:
+            generated = await asyncio.gather(*(self._advancing(advance, self.generate(t)) for t in tasks))
+        valid = [tool for tool in generated if tool is not None]
+        with self.stages.stage("abstract", len(valid)) as advance:
+            kept = await asyncio.gather(*(self._advancing(advance, self.abstract(t)) for t in valid))
+        with self.stages.stage("cluster", 1) as advance:
+            kept = await self.dedupe(kept)
+            groups = clustering.cluster(
+                [clustering.describe(t.source) for t in kept], self.settings.cluster_threshold
+            )
+            counts.clusters = len(groups)
+            self.outcome.clusters = [[kept[i].function for i in g] for g in groups]
+            advance()
+        merges = [g for g in groups if len(g) > 1]
+        final: list[Tool] = [kept[g[0]] for g in groups if len(g) == 1]
+        with self.stages.stage("consolidate", len(merges)) as advance:
+            merged = await asyncio.gather(
+                *(
+                    self._advancing(advance, self.consolidate(groups.index(g) + 1, [kept[i] for i in g]))
+                    for g in merges
+                )
+            )
+        for tools in merged:
+            final.extend(tools)
+        order = {task_id: n for n, task_id in enumerate(self.tasks)}
+        final.sort(key=lambda t: min(order[task_id] for task_id in t.calls))
+        self.outcome.tools = final
+        return self.outcome
+
+    @staticmethod
+    async def _advancing(advance: Any, coroutine: Any) -> Any:
+        try:
+            return await coroutine
+        finally:
+            advance()
+
+    # ---- generate + validate ------------------------------------------------------------
+
+    async def generate(self, task: Task) -> Tool | None:
+        """Ask for a tool that answers `task`; repair it with the error until it passes."""
+        hint = ""
+        if self.settings.first_thought:
+            hint = render("first_thought_hint", thought=await self._first_thought(task))
+        messages = self._conversation(render("solve", question=task.question, first_thought=hint))
+        subject = f"task {task.id}"
+        attempt = await self._solve(messages, "generate", subject, [task], lambda r: self._one(task, r))
+        counts = self.outcome.counts
+        if attempt.wrote_module:
+            counts.generated += 1
+        if attempt.tool is not None:
+            counts.valid += 1
+            counts.repaired += int(attempt.tool.origin == "repaired")
+        return attempt.tool
+
+    async def _first_thought(self, task: Task) -> str:
+        """arXiv 2505.17612: seed the solving step with the first step of a plain CoT answer."""
+        prompt = render("first_thought", question=task.question)
+        reply = await self.teacher.ask([{"role": "user", "content": prompt}])
+        text = " ".join(reply.split())
+        sentences = _SENTENCE.split(text)
+        return " ".join(sentences[:2])[:400]
+
+    async def _one(self, task: Task, reply_text: str) -> tuple[str | None, Verdict | str, list[Call]]:
+        reply = extract(reply_text)
+        calls = [call for task_id, call in reply.calls if task_id in (None, task.id)] or [reply.calls[0][1]]
+        verdict = await self.validator.validate(reply.source, [(task, calls[0])])
+        return reply.source, verdict, calls[:1]
+
+    # ---- abstract ---------------------------------------------------------------------------
+
+    async def abstract(self, tool: Tool) -> Tool:
+        """Turn task constants into parameters; keep the original when no rewrite passes."""
+        ((task_id, call),) = tool.calls.items()
+        task = self.tasks[task_id]
+        prompt = render(
+            "abstract",
+            question=task.question,
+            source=tool.source.rstrip(),
+            call=json.dumps({"function": call.function, "arguments": call.arguments}),
+        )
+
+        async def check(reply_text: str) -> tuple[str | None, Verdict | str, list[Call]]:
+            source, verdict, calls = await self._one(task, reply_text)
+            if isinstance(verdict, Verdict) and verdict.ok and not _parameters(source):
+                return (
+                    source,
+                    "the rewritten tool has no parameters: make the task's constants parameters",
+                    calls,
+                )
+            return source, verdict, calls
+
+        attempt = await self._solve(self._conversation(prompt), "abstract", f"task {task_id}", [task], check)
+        if attempt.tool is None:
+            return tool
+        self.outcome.counts.abstracted += 1
+        attempt.tool.origin = "abstracted"
+        return attempt.tool
+
+    # ---- consolidate --------------------------------------------------------------------
+
+    async def consolidate(self, number: int, members: list[Tool]) -> list[Tool]:
+        """One tool for the whole cluster if it passes every member task, else the members."""
+        tasks = [self.tasks[task_id] for member in members for task_id in member.calls]
+        blocks = []
+        for index, member in enumerate(members, start=1):
+            lines = []
+            for task_id, call in member.calls.items():
+                args = json.dumps(call.arguments)
+                lines.append(f"- task {task_id}: {self.tasks[task_id].question} (solved by arguments {args})")
+            blocks.append(
+                render(
+                    "consolidate_member",
+                    index=index,
+                    function=member.function,
+                    source=member.source.rstrip(),
+                    tasks="\n".join(lines),
+                )
+            )
+        subject = f"cluster {number} ({', '.join(m.function for m in members)})"
+
+        async def check(reply_text: str) -> tuple[str | None, Verdict | str, list[Call]]:
+            reply = extract(reply_text)
+            by_task = {task_id: call for task_id, call in reply.calls if task_id is not None}
+            missing = [t.id for t in tasks if t.id not in by_task]
+            if missing:
+                return reply.source, f"no call given for task(s) {', '.join(missing)}", []
+            checks = [(t, by_task[t.id]) for t in tasks]
+            return reply.source, await self.validator.validate(reply.source, checks), [c for _, c in checks]
+
+        prompt = render("consolidate", members="\n\n".join(blocks))
+        attempt = await self._solve(self._conversation(prompt), "consolidate", subject, tasks, check)
+        if attempt.tool is None:
+            return members
+        self.outcome.counts.consolidated += 1
+        attempt.tool.origin = "consolidated"
+        attempt.tool.members = tuple(m.function for m in members)
+        return [attempt.tool]
+
+    async def dedupe(self, tools: list[Tool]) -> list[Tool]:
+        """One copy of a function written for several tasks, if it passes all their tasks.
+
+        Abstraction often yields the same function from several tasks (`miles_to_km`
+        with different defaults); a copy that fails another's task stays separate.
+        """
+
+        async def merge(same: list[Tool]) -> list[Tool]:
+            kept: list[Tool] = []
+            for tool in same:
+                checks = [(self.tasks[t], c) for t, c in tool.calls.items()]
+                for other in kept:
+                    verdict = await self.validator.validate(other.source, checks)
+                    if verdict.ok:
+                        other.calls.update(tool.calls)
+                        other.results.update(verdict.results)
+                        break
+                else:
+                    kept.append(tool)
+            return kept
+
+        by_name: dict[str, list[Tool]] = {}
+        for tool in tools:
+            by_name.setdefault(tool.function, []).append(tool)
+        merged = await asyncio.gather(*(merge(same) for same in by_name.values()))
+        return [tool for group in merged for tool in group]
+
+    # ---- the shared ask / validate / repair loop -----------------------------------------
+
+    def _conversation(self, prompt: str) -> list[Message]:
+        return [{"role": "system", "content": self._system}, {"role": "user", "content": prompt}]
+
+    async def _solve(
+        self,
+        messages: list[Message],
+        stage: str,
+        subject: str,
+        tasks: list[Task],
+        check: Any,
+    ) -> _Attempt:
+        wrote = False
+        for attempt in range(self.settings.repairs + 1):
+            reply_text = await self.teacher.ask(messages)
+            function = None
+            try:
+                source, verdict, calls = await check(reply_text)
+            except ExtractError as exc:
+                reason = str(exc)
+            else:
+                wrote = True
+                if isinstance(verdict, Verdict):
+                    function = verdict.function
+                    reason = verdict.reason()
+                    if verdict.ok and source is not None and function is not None:
+                        tool = Tool(
+                            function,
+                            source,
+                            {t.id: c for t, c in zip(tasks, calls, strict=True)},
+                            verdict.results,
+                            "repaired" if attempt else "generated",
+                        )
+                        return _Attempt(tool, "", wrote)
+                else:
+                    reason = verdict
+            self.outcome.rejections.append(Rejection(stage, subject, attempt, reason, function))
+            messages = [
+                *messages,
+                {"role": "assistant", "content": reply_text},
+                {"role": "user", "content": render("repair", error=reason)},
+            ]
+        return _Attempt(None, reason, wrote)
+
+
+def _parameters(source: str | None) -> list[str]:
+    if source is None:
+        return []
+    fn = public_functions(ast.parse(source))[0]
+    return [a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]

@@ -1,0 +1,59 @@
+"""What the pipeline produces at each stage, as plain data shared by emit and report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp_box_server.distill.extract import Call
+
+STAGES = ("generate", "abstract", "cluster", "consolidate", "verify")
+
+
+@dataclass(slots=True)
+class Tool:
+    """A validated tool module and, per task it is known to solve, the call and its result."""
+
+    function: str
+    source: str
+    calls: dict[str, Call]
+    results: dict[str, Any]
+    origin: str  # "generated" | "repaired" | "abstracted" | "consolidated"
+    members: tuple[str, ...] = ()  # for a consolidated tool: the functions it replaced
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One candidate that did not survive a stage, and why."""
+
+    stage: str
+    subject: str  # "task <id>" or "cluster <n> (f, g)"
+    attempt: int  # 0 for the first try, then one per repair
+    reason: str
+    function: str | None = None
+
+
+@dataclass(slots=True)
+class Counts:
+    tasks: int = 0
+    generated: int = 0  # tasks for which the teacher wrote a tool module at all
+    valid: int = 0  # tasks with a tool that reproduced the answer (after repairs)
+    repaired: int = 0  # of those, how many needed at least one repair
+    abstracted: int = 0  # valid tools rewritten with parameters that still solve their task
+    clusters: int = 0  # groups found by clustering, singletons included
+    consolidated: int = 0  # clusters of 2+ tools merged into one tool that passes all their tasks
+    final_tools: int = 0  # tools in the emitted box
+
+    def as_rows(self) -> list[tuple[str, int]]:
+        return [(name, getattr(self, name)) for name in self.__slots__]  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything one run produced; `report.render` turns it into `distill_report.md`."""
+
+    counts: Counts = field(default_factory=Counts)
+    tools: list[Tool] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    clusters: list[list[str]] = field(default_factory=list)  # function names per cluster
+    solved_by: dict[str, str] = field(default_factory=dict)  # task id -> final function

@@ -1,0 +1,77 @@
+"""`distill()`: one call from a task file to an emitted box."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcp_box_server.box.manifest import BOX_NAME
+from mcp_box_server.distill.emit import EmitError, check_out, emit
+from mcp_box_server.distill.pipeline import Pipeline, Settings
+from mcp_box_server.distill.progress import Stages
+from mcp_box_server.distill.records import Outcome
+from mcp_box_server.distill.report import Provenance
+from mcp_box_server.distill.tasks import file_sha256, read_tasks
+from mcp_box_server.distill.teacher import ReplyCache, Teacher, TeacherStats
+from mcp_box_server.distill.validate import Limits, Validator
+from mcp_box_server.llm import ChatClient
+
+
+@dataclass(frozen=True, slots=True)
+class Distilled:
+    box: Path
+    outcome: Outcome
+    stats: TeacherStats
+
+
+async def distill(
+    tasks_file: Path,
+    out: Path,
+    model: ChatClient,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    settings: Settings | None = None,
+    limits: Limits | None = None,
+    cache_dir: Path | None = None,
+    jobs: int = 2,
+    force: bool = False,
+    stages: Stages | None = None,
+) -> Distilled:
+    """Generate, validate, abstract, cluster, consolidate and emit a box at `out`.
+
+    Raises `TaskFileError` for a bad task file, `EmitError` when `out` cannot be
+    replaced or the name is invalid, and `ModelError` when the teacher fails.
+    """
+    settings = settings or Settings()
+    limits = limits or Limits()
+    name = name or out.name
+    if not BOX_NAME.match(name):
+        raise EmitError(f"box name {name!r} must match {BOX_NAME.pattern}; pass --name")
+    check_out(out, force)
+    tasks = read_tasks(tasks_file)
+    teacher = Teacher(model, ReplyCache(cache_dir) if cache_dir else None, concurrency=max(jobs, 2) * 2)
+    scratch = Path(tempfile.mkdtemp(prefix="mcp-box-distill-"))
+    stages = stages or Stages()
+    try:
+        with stages:
+            pipeline = Pipeline(teacher, Validator(limits, scratch, jobs), settings, stages)
+            outcome = await pipeline.run(tasks)
+            provenance = Provenance(
+                teacher=teacher.label,
+                date=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+                tasks_file=tasks_file.name,
+                tasks_sha256=file_sha256(tasks_file),
+                repairs=settings.repairs,
+                first_thought=settings.first_thought,
+            )
+            with stages.stage("emit", 1) as advance:
+                description = description or f"Tools distilled from {tasks_file.name} by {teacher.label}."
+                box = await emit(out, name, description, outcome, tasks, limits, provenance, teacher.stats)
+                advance()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Distilled(box, outcome, teacher.stats)

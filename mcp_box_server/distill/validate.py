@@ -1,0 +1,138 @@
+"""Validate a candidate tool: static gate, then real calls in a sandboxed worker.
+
+Each candidate gets its own throwaway box (`trust = "sandboxed"`, a small memory
+cap, a short timeout, one worker) run through the same `BoxPool` the server
+uses, so a tool that passes here behaves the same once served. Reasons are
+normalised (temp paths reduced to file names) because they go back into
+teacher prompts, and the reply cache needs prompts that repeat exactly.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcp_box_server.box import read_manifest
+from mcp_box_server.distill.extract import Call
+from mcp_box_server.distill.gate import DEFAULT_ALLOW_IMPORTS, check_source, public_functions
+from mcp_box_server.distill.tasks import Task, score
+from mcp_box_server.runtime import BoxPool, BoxRuntimeError, ToolFailed
+
+CANDIDATE_BOX = "candidate"
+_TEMP_PATH = re.compile(re.escape(tempfile.gettempdir()) + r"/[^\s'\"]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a candidate may use; `allow_imports` is also what the emitted box declares."""
+
+    timeout: float = 10.0
+    memory_mb: int = 512
+    allow_imports: tuple[str, ...] = DEFAULT_ALLOW_IMPORTS
+
+
+@dataclass(slots=True)
+class Verdict:
+    """The outcome of validating one module against one or more tasks."""
+
+    function: str | None
+    stage: str = "ok"  # "gate" | "load" | "call" | "answer" | "ok"
+    reasons: dict[str, str] = field(default_factory=dict)  # task id (or "*") -> why it failed
+    results: dict[str, Any] = field(default_factory=dict)  # task id -> result, for passing tasks
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    def reason(self) -> str:
+        """All reasons as one text; a single module-level reason stands alone."""
+        if list(self.reasons) == ["*"]:
+            return self.reasons["*"]
+        return "\n".join(f"task {task}: {why}" for task, why in self.reasons.items())
+
+
+def _module_failure(stage: str, reason: str, function: str | None = None) -> Verdict:
+    return Verdict(function, stage, {"*": reason})
+
+
+class Validator:
+    """Runs candidates, at most `jobs` workers at a time, under one scratch directory."""
+
+    def __init__(self, limits: Limits, scratch: Path, jobs: int = 2) -> None:
+        self.limits = limits
+        self.scratch = scratch
+        self._jobs = asyncio.Semaphore(jobs)
+        self._count = 0
+
+    async def validate(self, source: str, checks: list[tuple[Task, Call]]) -> Verdict:
+        """Gate `source`, load it, run each call and score it against its task."""
+        problems = check_source(source, self.limits.allow_imports)
+        if problems:
+            return _module_failure("gate", "static check failed:\n" + "\n".join(f"- {p}" for p in problems))
+        function = public_functions(ast.parse(source))[0].name
+        wrong = sorted({call.function for _, call in checks} - {function})
+        if wrong:
+            return _module_failure(
+                "call", f"the call names {', '.join(wrong)} but the module defines '{function}'", function
+            )
+        async with self._jobs:
+            return await self._run(source, function, checks)
+
+    async def _run(self, source: str, function: str, checks: list[tuple[Task, Call]]) -> Verdict:
+        self._count += 1
+        box_dir = self.scratch / f"candidate-{self._count}"
+        (box_dir / "tools").mkdir(parents=True)
+        (box_dir / "tools" / f"{function}.py").write_text(source, encoding="utf-8")
+        (box_dir / "box.toml").write_text(
+            f'name = "{CANDIDATE_BOX}"\ntrust = "sandboxed"\nworkers = 1\n'
+            f"timeout = {self.limits.timeout}\nmemory_mb = {self.limits.memory_mb}\n",
+            encoding="utf-8",
+        )
+        pool = BoxPool(read_manifest(box_dir))
+        try:
+            await pool.start()
+            if pool.failures or not any(s.function == function for s in pool.specs):
+                why = "; ".join(_load_failure(f.file, f.line, f.message) for f in pool.failures)
+                why = why or f"function '{function}' did not load as a tool"
+                return _module_failure("load", why, function)
+            verdict = Verdict(function)
+            for task, call in checks:
+                try:
+                    got = await pool.call(function, call.arguments)
+                except BoxRuntimeError as exc:
+                    verdict.stage = "call"
+                    verdict.reasons[task.id] = _call_failure(exc)
+                    continue
+                problem = score(task, got)
+                if problem:
+                    verdict.stage = "answer" if verdict.stage == "ok" else verdict.stage
+                    verdict.reasons[task.id] = problem
+                else:
+                    verdict.results[task.id] = got
+            return verdict
+        finally:
+            await pool.close()
+            await asyncio.to_thread(shutil.rmtree, box_dir, True)
+
+
+def normalise(text: str) -> str:
+    """Temp paths become their file names: the same failure reads the same on every run."""
+    return _TEMP_PATH.sub(lambda m: Path(m.group(0)).name, text).strip()
+
+
+def _load_failure(file: str, line: int | None, message: str) -> str:
+    where = Path(file).name + (f" line {line}" if line else "")
+    return normalise(f"{where}: {message}")
+
+
+def _call_failure(exc: BoxRuntimeError) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ToolFailed) and exc.traceback:
+        text += "\n" + exc.traceback.rstrip()
+    return normalise(text)
