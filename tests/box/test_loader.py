@@ -1,0 +1,98 @@
+from pathlib import Path
+
+from mcp_box_server.box.loader import load_box
+from mcp_box_server.box.schema import validate_arguments
+from tests.support.boxes import ARITH, make_box
+
+
+def test_specs_from_signature_and_docstring(tmp_path):
+    box = load_box(make_box(tmp_path, "calc", {"arith": ARITH}))
+    assert box.failures == []
+    spec = box.tools["calc_add"].spec
+    assert spec.function == "add"
+    assert spec.description == "Add two integers."
+    assert spec.parameters == {
+        "type": "object",
+        "properties": {
+            "a": {"type": "integer", "description": "the first addend."},
+            "b": {"type": "integer", "default": 2, "description": "the second addend."},
+        },
+        "required": ["a"],
+        "additionalProperties": False,
+    }
+    assert spec.line == 6
+    assert sorted(box.tools) == ["calc_add", "calc_crash", "calc_fail", "calc_slow"]
+
+
+def test_validation_names_each_bad_parameter(tmp_path):
+    tool = load_box(make_box(tmp_path, "calc", {"arith": ARITH})).tools["calc_add"]
+    assert validate_arguments(tool.arguments, {"a": "3"}) == {"a": 3, "b": 2}
+    try:
+        validate_arguments(tool.arguments, {"a": "x", "c": 1})
+    except ValueError as exc:
+        message = str(exc)
+    assert "parameter 'a'" in message and "unexpected parameter 'c'" in message
+
+
+def test_bad_modules_are_reported_with_file_and_line_and_others_load(tmp_path):
+    box_dir = make_box(
+        tmp_path,
+        "mixed",
+        {
+            "good": 'def ok(x: int) -> int:\n    """Fine."""\n    return x\n',
+            "syntax": "def broken(:\n    pass\n",
+            "importer": "import numpy_does_not_exist\n",
+            "hints": 'def nohint(x):\n    """No hint."""\n    return x\n',
+            "weird": 'import socket\n\ndef odd(s: socket.socket) -> int:\n    """Bad type."""\n    return 1\n',
+            "twice": 'def ok(x: int) -> int:\n    """Again."""\n    return x\n',
+            "nodoc": "def bare(x: int) -> int:\n    return x\n",
+            "_helper": "def helper_only():\n    pass\n",
+        },
+    )
+    box = load_box(box_dir)
+    assert sorted(box.tools) == ["mixed_ok"]
+    found = {Path(f.file).name: f for f in box.failures}
+    assert found["syntax.py"].line == 1 and "syntax error" in found["syntax.py"].message
+    assert found["importer.py"].line == 1 and "ModuleNotFoundError" in found["importer.py"].message
+    assert found["hints.py"].line == 1 and "parameter 'x' has no type hint" in found["hints.py"].message
+    assert found["weird.py"].line == 3 and "unsupported type hint" in found["weird.py"].message
+    assert "duplicate tool name 'mixed_ok'" in found["twice.py"].message
+    assert "has no docstring" in found["nodoc.py"].message
+    assert "_helper.py" not in found
+
+
+def test_all_and_decorator(tmp_path):
+    source = '''
+        from mcp_box_server import tool
+
+        __all__ = ["visible", "renamed"]
+
+        def visible(x: int) -> int:
+            """Shown."""
+            return x
+
+        @tool(name="better_name", timeout=3, annotations={"readOnlyHint": True})
+        def renamed(x: int) -> int:
+            """Renamed."""
+            return x
+
+        def not_exported(x: int) -> int:
+            """Hidden by __all__."""
+            return x
+    '''
+    box = load_box(make_box(tmp_path, "dec", {"m": source}))
+    assert sorted(box.tools) == ["dec_better_name", "dec_visible"]
+    spec = box.tools["dec_better_name"].spec
+    assert spec.timeout == 3 and spec.annotations == {"readOnlyHint": True}
+
+
+def test_bad_manifest_is_a_failure_not_an_exception(tmp_path):
+    box_dir = make_box(tmp_path, "b", {"m": ""}, manifest='trust = "maybe"\n')
+    box = load_box(box_dir)
+    assert box.manifest is None
+    assert "trust" in box.failures[0].message and box.failures[0].line == 3
+
+
+def test_module_calling_exit_is_contained(tmp_path):
+    box = load_box(make_box(tmp_path, "ex", {"m": "import sys\nsys.exit(3)\n"}))
+    assert "SystemExit" in box.failures[0].message

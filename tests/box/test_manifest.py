@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pytest
+
+from mcp_box_server.box import ManifestError, read_manifest
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "box.toml").write_text(text)
+    return tmp_path
+
+
+def test_defaults_and_overrides(tmp_path):
+    manifest = read_manifest(
+        write(tmp_path, 'name = "m"\ntimeout = 5\n[tools.slow]\ntimeout = 60\n[provenance]\nteacher = "x"\n')
+    )
+    assert manifest.name == "m"
+    assert manifest.trust == "trusted"
+    assert manifest.timeout_for("fast") == 5
+    assert manifest.timeout_for("slow", declared=1) == 60
+    assert manifest.timeout_for("fast", declared=1) == 1
+    assert manifest.provenance == {"teacher": "x"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ('name = "m"\ntrust = "yolo"\n', "'trust': must be one of trusted, sandboxed", 2),
+        ('name = "bad name"\n', "'name': must match", 1),
+        ('name = "m"\ntimeout = -1\n', "'timeout': must be a positive number", 2),
+        ('name = "m"\ncolour = 1\n', "'colour': unknown key", 2),
+        ('name = "m"\nrequires = "sympy"\n', "'requires': must be a list of strings", 2),
+        ('name = "m"\n[tools.f]\ntimeout = "x"\n', "tools.f.timeout must be a positive number", None),
+        ('name = "m\n', "invalid TOML", 1),
+    ],
+)
+def test_errors_name_the_field_and_line(tmp_path, text, message, line):
+    with pytest.raises(ManifestError) as info:
+        read_manifest(write(tmp_path, text))
+    assert message in str(info.value)
+    if line is not None:
+        assert info.value.line == line
+
+
+def test_missing_manifest(tmp_path):
+    with pytest.raises(ManifestError, match="cannot read"):
+        read_manifest(tmp_path)

@@ -1,0 +1,205 @@
+"""The runtime through real worker processes: results, failures, limits, isolation."""
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from mcp_box_server.box import read_manifest
+from mcp_box_server.runtime import BoxPool, InvalidArguments, ToolFailed, ToolTimeout, UnknownTool, WorkerCrashed
+from tests.support.boxes import ARITH, make_box
+
+
+@pytest.fixture
+async def calc(tmp_path):
+    pool = BoxPool(read_manifest(make_box(tmp_path, "calc", {"arith": ARITH}, manifest="timeout = 1\n")))
+    await pool.start()
+    yield pool
+    await pool.close()
+
+
+async def test_call_returns_result_and_prints_do_not_corrupt_the_channel(calc):
+    assert calc.failures == []
+    assert [await calc.call("add", {"a": i}) for i in range(3)] == [2, 3, 4]
+
+
+async def test_bad_arguments_name_the_parameter(calc):
+    with pytest.raises(InvalidArguments, match="missing required parameter 'a'"):
+        await calc.call("add", {})
+    with pytest.raises(InvalidArguments, match="parameter 'a': Input should be a valid integer"):
+        await calc.call("add", {"a": "seven"})
+
+
+async def test_tool_exception_is_a_tool_failure(calc):
+    with pytest.raises(ToolFailed, match="ValueError: no good") as info:
+        await calc.call("fail", {"message": "no good"})
+    assert "raise ValueError(message)" in info.value.traceback
+
+
+async def test_unknown_tool(calc):
+    with pytest.raises(UnknownTool, match="no tool 'nope'"):
+        await calc.call("nope", {})
+
+
+async def test_hung_tool_times_out_promptly_and_the_next_call_works(calc):
+    started = time.monotonic()
+    with pytest.raises(ToolTimeout, match="timed out after 1 s"):
+        await calc.call("slow", {"seconds": 30})
+    assert time.monotonic() - started < 2.0
+    assert await calc.call("add", {"a": 1}) == 3
+
+
+async def test_per_call_timeout_override(calc):
+    assert await calc.call("slow", {"seconds": 1.2}, timeout=5) == "done"
+
+
+async def test_worker_exit_is_a_clear_error_and_a_fresh_worker_follows(calc):
+    with pytest.raises(WorkerCrashed, match=r"crashed its worker \(exit code 7\)"):
+        await calc.call("crash", {"code": 7})
+    assert await calc.call("add", {"a": 5}) == 7
+
+
+async def test_segfault_and_memory_cap(tmp_path):
+    source = '''
+        import ctypes
+
+        def segfault() -> int:
+            """Write to address 0."""
+            ctypes.memset(0, 1, 1)
+            return 0
+
+        def hog(megabytes: int) -> int:
+            """Allocate a lot."""
+            return len(bytearray(megabytes * 1024 * 1024))
+    '''
+    pool = BoxPool(read_manifest(make_box(tmp_path, "bad", {"m": source}, manifest="memory_mb = 512\n")))
+    await pool.start()
+    try:
+        with pytest.raises(WorkerCrashed, match="SIGSEGV"):
+            await pool.call("segfault", {})
+        with pytest.raises(WorkerCrashed, match=r"ran out of memory \(cap 512 MB\)"):
+            await pool.call("hog", {"megabytes": 2048})
+        assert await pool.call("hog", {"megabytes": 10}) == 10 * 1024 * 1024
+    finally:
+        await pool.close()
+
+
+async def test_calls_run_in_parallel_and_a_hung_box_does_not_block_another(tmp_path):
+    slow_pool = BoxPool(read_manifest(make_box(tmp_path, "a", {"arith": ARITH}, manifest="timeout = 3\n")))
+    other = BoxPool(read_manifest(make_box(tmp_path, "b", {"arith": ARITH})))
+    await asyncio.gather(slow_pool.start(), other.start())
+    try:
+        started = time.monotonic()
+        results = await asyncio.gather(
+            slow_pool.call("slow", {"seconds": 1}), slow_pool.call("slow", {"seconds": 1})
+        )
+        assert results == ["done", "done"]
+        assert time.monotonic() - started < 1.9  # two workers, not one after the other
+        hung = asyncio.create_task(slow_pool.call("slow", {"seconds": 60}))
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        assert await other.call("add", {"a": 1}) == 3
+        assert time.monotonic() - started < 0.5
+        with pytest.raises(ToolTimeout):
+            await hung
+    finally:
+        await asyncio.gather(slow_pool.close(), other.close())
+
+
+async def test_cancelled_call_kills_its_worker(calc):
+    task = asyncio.create_task(calc.call("slow", {"seconds": 30}))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await calc.call("add", {"a": 0}) == 2
+
+
+async def test_pool_runs_its_snapshot_even_after_the_files_change(tmp_path):
+    box = make_box(tmp_path, "snap", {"m": 'def v() -> int:\n    """Version."""\n    return 1\n'})
+    pool = BoxPool(read_manifest(box))
+    await pool.start()
+    try:
+        (box / "tools" / "m.py").write_text('def v() -> int:\n    """Version."""\n    return 2\n')
+        results = await asyncio.gather(*(pool.call("v", {}) for _ in range(4)))  # grows new workers
+        assert results == [1, 1, 1, 1]
+    finally:
+        await pool.close()
+
+
+SANDBOX_PROBES = '''
+    import os
+    import socket
+    import subprocess
+
+
+    def connect(port: int) -> str:
+        """Try the network."""
+        socket.create_connection(("127.0.0.1", port), timeout=1)
+        return "connected"
+
+
+    def write(path: str) -> str:
+        """Try to write a file."""
+        with open(path, "w") as handle:
+            handle.write("x")
+        return "written"
+
+
+    def run(command: str) -> str:
+        """Try a subprocess."""
+        return subprocess.run(command, shell=True, capture_output=True, text=True).stdout
+
+
+    def env(name: str) -> str:
+        """Read the environment."""
+        return os.environ.get(name, "<unset>")
+
+
+    def cwd() -> str:
+        """Where am I."""
+        return os.getcwd()
+'''
+
+
+async def test_sandboxed_box_has_no_network_no_processes_no_outside_writes(tmp_path, monkeypatch):
+    monkeypatch.setenv("MCP_BOX_TEST_SECRET", "hunter2")
+    box = make_box(tmp_path, "jail", {"probe": SANDBOX_PROBES}, manifest='trust = "sandboxed"\n')
+    pool = BoxPool(read_manifest(box))
+    await pool.start()
+    try:
+        with pytest.raises(ToolFailed, match="sandboxed box may not use socket"):
+            await pool.call("connect", {"port": 9})
+        outside = tmp_path / "escaped.txt"
+        with pytest.raises(ToolFailed, match="may not write outside its temp dir"):
+            await pool.call("write", {"path": str(outside)})
+        assert not outside.exists()
+        assert await pool.call("write", {"path": "inside.txt"}) == "written"
+        with pytest.raises(ToolFailed, match="sandboxed box may not use subprocess"):
+            await pool.call("run", {"command": "echo hi"})
+        assert await pool.call("env", {"name": "MCP_BOX_TEST_SECRET"}) == "<unset>"
+        workdir = await pool.call("cwd", {})
+        assert workdir != os.getcwd() and "mcp-box-jail-" in workdir
+    finally:
+        await pool.close()
+
+
+async def test_trusted_box_keeps_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("MCP_BOX_TEST_SECRET", "hunter2")
+    pool = BoxPool(read_manifest(make_box(tmp_path, "free", {"probe": SANDBOX_PROBES})))
+    await pool.start()
+    try:
+        assert await pool.call("env", {"name": "MCP_BOX_TEST_SECRET"}) == "hunter2"
+    finally:
+        await pool.close()
+
+
+async def test_box_whose_import_kills_the_worker_reports_a_load_failure(tmp_path):
+    pool = BoxPool(read_manifest(make_box(tmp_path, "dead", {"m": "import os\nos._exit(4)\n"})))
+    await pool.start()
+    try:
+        assert pool.specs == []
+        assert "worker died while loading the box: exit code 4" in pool.failures[0].message
+    finally:
+        await pool.close()
