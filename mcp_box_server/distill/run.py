@@ -38,6 +38,7 @@ async def distill(
     limits: Limits | None = None,
     cache_dir: Path | None = None,
     jobs: int = 2,
+    temperature: float = 0.0,
     force: bool = False,
     stages: Stages | None = None,
 ) -> Distilled:
@@ -53,7 +54,8 @@ async def distill(
         raise EmitError(f"box name {name!r} must match {BOX_NAME.pattern}; pass --name")
     check_out(out, force)
     tasks = read_tasks(tasks_file)
-    teacher = Teacher(model, ReplyCache(cache_dir) if cache_dir else None, concurrency=max(jobs, 2) * 2)
+    cache = ReplyCache(cache_dir) if cache_dir else None
+    teacher = Teacher(model, cache, temperature=temperature, concurrency=max(jobs, 2) * 2)
     scratch = Path(tempfile.mkdtemp(prefix="mcp-box-distill-"))
     stages = stages or Stages()
     try:

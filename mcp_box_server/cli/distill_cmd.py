@@ -1,0 +1,126 @@
+"""`mcp-box distill`: a teacher model writes a sandboxed box from a task file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "distill",
+        help="distill a box of tools from a task file with a teacher model",
+        description=(
+            "The teacher writes a tool per task; tools are validated in a sandbox, abstracted, "
+            "clustered and consolidated into a box at --out. Teacher replies are cached, so a "
+            "re-run resumes for free. Progress and logs go to stderr; the box path to stdout."
+        ),
+    )
+    parser.add_argument("tasks", type=Path, help='JSONL of {"id", "question", "answer", "scorer"?}')
+    parser.add_argument(
+        "--teacher", required=True, metavar="MODEL", help="e.g. openai:gpt-4o-mini, ollama:qwen3:32b"
+    )
+    parser.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint (overrides the spec)")
+    parser.add_argument("--api-key", default=None, help="API key (overrides the provider's variable)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR/NAME", help="where the box goes")
+    parser.add_argument("--name", default=None, help="box name (default: the last part of --out)")
+    parser.add_argument("--description", default=None, help="box description for box.toml and README")
+    parser.add_argument(
+        "--repairs", type=int, default=2, help="repairs per candidate after a failure (default 2)"
+    )
+    parser.add_argument(
+        "--first-thought",
+        action="store_true",
+        help="seed the solving step with the teacher's first chain-of-thought step (arXiv 2505.17612)",
+    )
+    parser.add_argument(
+        "--allow-import",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="module tools may import, on top of the default allow-list (repeatable)",
+    )
+    parser.add_argument(
+        "--no-default-imports", action="store_true", help="allow only the modules named with --allow-import"
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per tool call (default 10)")
+    parser.add_argument("--memory-mb", type=int, default=512, help="memory cap per worker (default 512)")
+    parser.add_argument(
+        "--cluster-threshold", type=float, default=None, help="cosine similarity to merge (0.15)"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="sandboxed workers at a time (default 2)")
+    parser.add_argument(
+        "--temperature", type=float, default=0.0, help="teacher sampling temperature (default 0)"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="reply cache (default ~/.cache/mcp-box/distill)"
+    )
+    parser.add_argument("--no-cache", action="store_true", help="ask the teacher again for everything")
+    parser.add_argument("--force", action="store_true", help="replace --out even if distill did not make it")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from mcp_box_server.cli.common import setup_logging
+    from mcp_box_server.distill import (
+        DEFAULT_ALLOW_IMPORTS,
+        EmitError,
+        Limits,
+        Settings,
+        Stages,
+        TaskFileError,
+        default_cache_dir,
+        distill,
+    )
+    from mcp_box_server.distill.cluster import DEFAULT_THRESHOLD
+    from mcp_box_server.llm import ChatModel, ModelError, resolve_model
+
+    setup_logging("WARNING")
+    if args.repairs < 0 or args.jobs < 1 or args.timeout <= 0 or args.memory_mb < 64:
+        print(
+            "mcp-box distill: --repairs >= 0, --jobs >= 1, --timeout > 0, --memory-mb >= 64", file=sys.stderr
+        )
+        return 2
+    imports = tuple(
+        dict.fromkeys((() if args.no_default_imports else DEFAULT_ALLOW_IMPORTS) + tuple(args.allow_import))
+    )
+    settings = Settings(
+        repairs=args.repairs,
+        first_thought=args.first_thought,
+        cluster_threshold=DEFAULT_THRESHOLD if args.cluster_threshold is None else args.cluster_threshold,
+    )
+    limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, allow_imports=imports)
+    cache_dir = None if args.no_cache else (args.cache or default_cache_dir())
+
+    async def main() -> int:
+        async with ChatModel(resolve_model(args.teacher, args.base_url, args.api_key)) as model:
+            result = await distill(
+                args.tasks,
+                args.out,
+                model,
+                name=args.name,
+                description=args.description,
+                settings=settings,
+                limits=limits,
+                cache_dir=cache_dir,
+                jobs=args.jobs,
+                temperature=args.temperature,
+                force=args.force,
+                stages=Stages() if args.quiet else Stages.on_stderr(),
+            )
+        counts = ", ".join(f"{key} {value}" for key, value in result.outcome.counts.as_rows())
+        stats = result.stats
+        print(f"mcp-box distill: {counts}", file=sys.stderr)
+        print(f"mcp-box distill: teacher requests {stats.requests} ({stats.cached} cached)", file=sys.stderr)
+        print(result.box)
+        return 0 if result.outcome.counts.final_tools else 1
+
+    try:
+        return asyncio.run(main())
+    except (TaskFileError, EmitError, ModelError) as exc:
+        print(f"mcp-box distill: {exc}", file=sys.stderr)
+        return 2 if not isinstance(exc, ModelError) else 1
