@@ -8,7 +8,7 @@ Shared by the student harness and the distillation pipeline. The public API:
         result.message.content, result.message.tool_calls, result.usage, result.latency_s
 
 Errors: `ModelError` and its subclasses `ModelSpecError`, `ModelUnreachable`,
-`ModelNotFound`, `ModelAuthError` (see `mcp_box_server.llm.errors`).
+`ModelNotFound`, `ModelAuthError`, `ToolsUnsupported` (see `mcp_box_server.llm.errors`).
 `ChatClient` is the protocol to implement for a scripted or custom model.
 """
 
@@ -27,6 +27,7 @@ from mcp_box_server.llm.errors import (
     ModelNotFound,
     ModelSpecError,
     ModelUnreachable,
+    ToolsUnsupported,
 )
 from mcp_box_server.llm.specs import PROVIDERS, ModelConfig, resolve_model
 
@@ -44,6 +45,7 @@ __all__ = [
     "ModelSpecError",
     "ModelUnreachable",
     "ToolCallRequest",
+    "ToolsUnsupported",
     "Usage",
     "resolve_model",
 ]

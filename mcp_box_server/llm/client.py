@@ -18,7 +18,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import openai
 
-from mcp_box_server.llm.errors import ModelAuthError, ModelError, ModelNotFound, ModelUnreachable
+from mcp_box_server.llm.errors import (
+    ModelAuthError,
+    ModelError,
+    ModelNotFound,
+    ModelUnreachable,
+    ToolsUnsupported,
+)
 from mcp_box_server.llm.specs import ModelConfig
 
 Message = dict[str, Any]
@@ -186,7 +192,7 @@ class ChatModel:
         try:
             response = await self._client.chat.completions.create(**params)
         except openai.APIError as exc:
-            raise await self._map_error(exc) from exc
+            raise await self._map_error(exc, bool(tools)) from exc
         except openai.OpenAIError as exc:
             raise ModelError(f"{self.label}: {exc}") from exc
         if not response.choices:
@@ -196,7 +202,7 @@ class ChatModel:
             usage = Usage(response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
         return [_assistant(choice) for choice in response.choices], usage
 
-    async def _map_error(self, exc: openai.APIError) -> ModelError:
+    async def _map_error(self, exc: openai.APIError, params_had_tools: bool) -> ModelError:
         where = f"{self.config.base_url} ({self.label})"
         if isinstance(exc, openai.APITimeoutError):
             return ModelUnreachable(f"no answer from {where} within {self.config.timeout_s:g} s")
@@ -216,8 +222,10 @@ class ChatModel:
                     f"model {self.config.model!r} not found at {self.config.base_url}{listing}"
                 )
             return ModelError(f"{where} answered 404 ({detail}); does the base URL end with /v1?")
-        if "jinja" in lowered or ("tool" in lowered and status in (400, 500)):
-            return ModelError(f"{where} refused the request ({detail}); enable tool calling on the server")
+        if params_had_tools and ("jinja" in lowered or ("tool" in lowered and status in (400, 500))):
+            return ToolsUnsupported(
+                f"{where} refused the request ({detail}); enable tool calling on the server"
+            )
         return ModelError(f"{where} failed with HTTP {status}: {detail}")
 
     async def _available_models(self) -> list[str]:

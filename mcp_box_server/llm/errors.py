@@ -8,7 +8,8 @@ callers never import `openai` to handle errors:
     ├── ModelSpecError      the model spec or its settings are wrong (also a ValueError)
     ├── ModelUnreachable    nothing answers at the address (connection refused, DNS, timeout)
     ├── ModelNotFound       the server answers but does not know the model
-    └── ModelAuthError      the server refuses the API key
+    ├── ModelAuthError      the server refuses the API key
+    └── ToolsUnsupported    the server refuses `tools` (tool calling not enabled for it)
 """
 
 from __future__ import annotations
@@ -32,3 +33,8 @@ class ModelNotFound(ModelError):
 
 class ModelAuthError(ModelError):
     """The endpoint rejects the API key (HTTP 401/403)."""
+
+
+class ToolsUnsupported(ModelError):
+    """The server rejects requests with `tools` (e.g. vLLM without `--enable-auto-tool-choice`,
+    llama-server without `--jinja`, an Ollama model whose template has no tools)."""

@@ -1,0 +1,62 @@
+"""Tool retrieval (RAG-MCP, arXiv 2505.03275): show a small model only the relevant tools.
+
+Small models choose worse as the tool list grows. When a box offers more tools
+than `max_tools`, each question sees the `max_tools` box tools ranked best by
+BM25 over name, description and parameter text (the same ranking the server's
+`find_tools` uses, `mcp_box_server.box.search`), plus the meta-tool
+`find_tools` so the model can still reach the rest. Tools the model found with
+`find_tools` during a run are offered from then on.
+
+With `max_tools` at or above the number of box tools, every box tool is offered
+and the meta-tools are not (they would only add noise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_box_server.box.search import Document, rank
+from mcp_box_server.student.connection import ToolSpec
+
+DEFAULT_MAX_TOOLS = 8
+FIND_TOOLS = "find_tools"
+
+
+def tool_document(tool: ToolSpec) -> Document:
+    """The searchable text of a tool: name, description, parameter names and descriptions."""
+    words = [tool.name, tool.description]
+    for param, schema in (tool.input_schema.get("properties") or {}).items():
+        words.append(param)
+        if isinstance(schema, dict):
+            words.append(str(schema.get("description", "")))
+    return Document(tool.name, " ".join(words))
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSelector:
+    """Chooses the tools offered for one question; `max_tools=None` offers every box tool."""
+
+    max_tools: int | None = DEFAULT_MAX_TOOLS
+
+    def select(self, query: str, tools: Sequence[ToolSpec], pinned: Collection[str] = ()) -> list[ToolSpec]:
+        """The tools to offer, in server order: top-k box tools, pinned ones, and `find_tools`."""
+        box_tools = [t for t in tools if not t.is_meta]
+        if self.max_tools is None or len(box_tools) <= self.max_tools:
+            return box_tools
+        ranked = rank(query, [tool_document(t) for t in box_tools], self.max_tools)
+        chosen = {name for name, _ in ranked} | set(pinned)
+        offered = [t for t in box_tools if t.name in chosen]
+        offered += [t for t in tools if t.name == FIND_TOOLS]
+        return offered
+
+
+def found_tool_names(structured: Any) -> list[str]:
+    """Tool names in a `find_tools` result (`{"tools": [{"name": ...}, ...]}`)."""
+    if not isinstance(structured, dict):
+        return []
+    found = structured.get("tools")
+    if not isinstance(found, list):
+        return []
+    return [item["name"] for item in found if isinstance(item, dict) and isinstance(item.get("name"), str)]

@@ -1,0 +1,174 @@
+"""Typed records the agent loop yields; the CLI, traces and tests all read this stream.
+
+A run is a sequence of `ActionStep`s (one per model generation) ended by one
+`FinalAnswerStep`. Every record turns into plain JSON with `to_dict()`, which
+is what the evaluation traces store.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mcp_box_server.llm import Usage
+
+
+class ErrorKind(enum.StrEnum):
+    """Why an action failed; each kind reaches the model with its own message."""
+
+    PARSE = "parse_error"  # the call could not be read (malformed JSON, no name)
+    UNKNOWN_TOOL = "unknown_tool"  # the name is not a tool the server offers
+    BAD_ARGUMENTS = "bad_arguments"  # the arguments do not fit the tool's schema
+    TOOL_FAILED = "tool_failed"  # the tool ran and raised, timed out or crashed
+    CONNECTION = "connection"  # the MCP server could not be reached
+
+
+class EndReason(enum.StrEnum):
+    """How a run ended."""
+
+    ANSWER = "answer"  # the model answered without calling a tool
+    STEP_LIMIT = "step_limit"  # max steps reached; the model was asked for a final answer
+    RETRY_LIMIT = "retry_limit"  # too many invalid actions in a row
+    MODEL_ERROR = "model_error"  # the model endpoint failed
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call the agent tried: the name and arguments as parsed, `source` native or text."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    source: str = "native"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What came back for one call; `error` is None on success."""
+
+    call_id: str
+    name: str
+    text: str
+    structured: Any = None
+    error: ErrorKind | None = None
+    latency_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One sampled action under self-consistency, with its vote count and fate."""
+
+    index: int
+    summary: str
+    votes: int = 0
+    dropped: str | None = None  # why it was excluded from the vote, if it was
+
+
+@dataclass(slots=True)
+class ActionStep:
+    """One generate → parse → execute round."""
+
+    index: int
+    model_output: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    results: list[ToolResult] = field(default_factory=list)
+    reasoning: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    model_latency_s: float = 0.0
+    tool_latency_s: float = 0.0
+    tools_offered: list[str] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def invalid(self) -> bool:
+        """True when every attempted call was unreadable, unknown or badly argued.
+
+        Such steps count toward the retry limit; a tool that ran and failed does not.
+        """
+        executed = [r for r in self.results if r.error not in _INVALID]
+        return bool(self.results) and not executed
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["type"] = "action"
+        data["usage"] = _usage(self.usage)
+        return data
+
+
+@dataclass(slots=True)
+class FinalAnswerStep:
+    """The end of a run: the extracted answer and the text it came from."""
+
+    answer: str
+    output: str
+    reason: EndReason = EndReason.ANSWER
+    error: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    model_latency_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["type"] = "final"
+        data["usage"] = _usage(self.usage)
+        return data
+
+
+Step = ActionStep | FinalAnswerStep
+_INVALID = frozenset({ErrorKind.PARSE, ErrorKind.UNKNOWN_TOOL, ErrorKind.BAD_ARGUMENTS})
+
+
+def _usage(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+@dataclass(slots=True)
+class Run:
+    """A whole run: its steps, the final answer, the conversation and the wall time."""
+
+    question: str
+    steps: list[ActionStep]
+    final: FinalAnswerStep
+    messages: list[dict[str, Any]]
+    wall_s: float = 0.0
+
+    @property
+    def answer(self) -> str:
+        return self.final.answer
+
+    @property
+    def usage(self) -> Usage:
+        total = self.final.usage
+        for step in self.steps:
+            total = total + step.usage
+        return total
+
+    @property
+    def tool_calls(self) -> int:
+        return sum(len(step.tool_calls) for step in self.steps)
+
+    @property
+    def model_latency_s(self) -> float:
+        return self.final.model_latency_s + sum(step.model_latency_s for step in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "end": self.final.reason.value,
+            "error": self.final.error,
+            "steps": [step.to_dict() for step in [*self.steps, self.final]],
+            "messages": self.messages,
+            "tool_calls": self.tool_calls,
+            "usage": _usage(self.usage),
+            "model_latency_s": round(self.model_latency_s, 4),
+            "wall_s": round(self.wall_s, 4),
+        }
