@@ -102,6 +102,10 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
 
 
 async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
+    from starlette.middleware import Middleware
+
+    from mcp_box_server.server.http import ExplainMissingToken
+
     server = create_server(registry, config)
     if config.transport == "stdio":
         await server.run_stdio_async(show_banner=False)
@@ -114,6 +118,7 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
         host_origin_protection=True,
         allowed_hosts=config.allowed_hosts or None,
         allowed_origins=config.allowed_origins or None,
+        middleware=[Middleware(ExplainMissingToken)],
         uvicorn_config={"log_config": None, "timeout_graceful_shutdown": 3},
     )
 

@@ -1,0 +1,156 @@
+"""Start real `mcp-box serve` processes and connect real MCP clients to them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from fastmcp import Client
+from fastmcp.client.transports import StdioTransport
+
+SERVE = [sys.executable, "-m", "mcp_box_server", "serve"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stdio_transport(*serve_args: str) -> StdioTransport:
+    return StdioTransport(command=SERVE[0], args=[*SERVE[1:], *serve_args], keep_alive=False)
+
+
+def stdio_args(*serve_args: str) -> tuple[str, list[str]]:
+    """(command, args) for the mcp SDK's StdioServerParameters."""
+    return SERVE[0], [*SERVE[1:], *serve_args]
+
+
+@contextlib.contextmanager
+def http_server(*serve_args: str, transport: str = "http", token: str | None = None) -> Iterator[str]:
+    """Run `mcp-box serve` over HTTP on a free loopback port; yields the base URL."""
+    port = free_port()
+    command = [*SERVE, "--transport", transport, "--port", str(port), *serve_args]
+    if token:
+        command += ["--token", token]
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{process.stderr.read() if process.stderr else ''}")
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not answer /health within 60 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
+
+
+def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def mcp_post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """A raw JSON-RPC POST, to see HTTP-level answers (401, 421, 403) that clients hide."""
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        | (headers or {}),
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    },
+}
+
+
+class ToolListWatcher:
+    """A message handler that records `notifications/tools/list_changed`."""
+
+    def __init__(self) -> None:
+        self.changed = asyncio.Event()
+        self.count = 0
+
+    async def __call__(self, message: Any) -> None:
+        root = getattr(message, "root", message)
+        if getattr(root, "method", None) == "notifications/tools/list_changed":
+            self.count += 1
+            self.changed.set()
+
+    async def wait(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self.changed.wait(), timeout)
+        self.changed.clear()
+
+
+async def wait_for_tools(client: Client, predicate: Any, timeout: float = 10.0) -> list[str]:
+    """Poll tools/list until `predicate(names)` holds; returns the names."""
+    deadline = time.monotonic() + timeout
+    while True:
+        names = [tool.name for tool in await client.list_tools()]
+        if predicate(names):
+            return names
+        if time.monotonic() > deadline:
+            raise AssertionError(f"tool list never matched; last: {names}")
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def legacy_client(transport: Any) -> AsyncIterator[tuple[Client, ToolListWatcher]]:
+    watcher = ToolListWatcher()
+    async with Client(transport, mode="legacy", message_handler=watcher, timeout=60) as client:
+        yield client, watcher
+
+
+def write_tool(box: Path, module: str, source: str) -> None:
+    """Replace a tool module atomically, as editors do, so the watcher sees one change."""
+    target = box / "tools" / f"{module}.py"
+    scratch = box / "tools" / f".{module}.py.tmp"
+    scratch.write_text(source)
+    scratch.replace(target)
