@@ -162,7 +162,7 @@ def specific_tool(key: str, numbers: tuple[float, ...], fault: str | None = None
     elif fault == "loop":
         body = f"    while True:\n        pass\n{body}"
     elif fault == "bomb":
-        body = f"    hoard = [bytearray(10**8) for _ in range(100)]\n    del hoard\n{body}"
+        body = f"    hoard = bytearray(8 * 10**9)  # 8 GB\n    del hoard\n{body}"
     source = f'{head}def {name}() -> float:\n    """{question(key, numbers)}"""\n{body}'
     return source, {"function": name, "arguments": {}}
 

@@ -1,0 +1,91 @@
+"""The stages against a scripted teacher: repairs, rejections, abstraction, consolidation."""
+
+import json
+from pathlib import Path
+
+from mcp_box_server.box import read_manifest
+from mcp_box_server.distill import Settings, distill
+from mcp_box_server.runtime import BoxPool
+from tests.distill import family
+from tests.distill.conftest import TEST_LIMITS, chat_model, write_tasks
+
+ROWS = {row[0]: row for row in family.TRAIN}
+
+
+def rows(*ids: str) -> list[tuple[str, str, tuple[float, ...]]]:
+    return [ROWS[i] for i in ids]
+
+
+async def run(llm, tmp_path: Path, ids: tuple[str, ...], **kwargs):
+    tasks = write_tasks(tmp_path / "tasks.jsonl", rows(*ids))
+    async with chat_model(llm) as model:
+        return await distill(tasks, tmp_path / "out" / "box", model, limits=TEST_LIMITS, **kwargs)
+
+
+def reasons(outcome, stage: str, subject: str) -> list[str]:
+    return [r.reason for r in outcome.rejections if r.stage == stage and r.subject == subject]
+
+
+async def test_generation_faults_are_repaired_or_rejected_with_reasons(scripted_teacher, tmp_path):
+    result = await run(scripted_teacher, tmp_path, ("t01", "t04", "t06", "t08", "t18", "t17", "t22"))
+    counts = result.outcome.counts
+    assert (counts.tasks, counts.generated, counts.valid, counts.repaired) == (7, 6, 5, 5)
+    assert reasons(result.outcome, "generate", "task t01") == [
+        "task t01: wrong answer: expected 8.04672, got 8.1271872"
+    ]
+    assert "syntax error: '(' was never closed" in reasons(result.outcome, "generate", "task t04")[0]
+    assert "import of 'os' is forbidden" in reasons(result.outcome, "generate", "task t06")[0]
+    assert "import of 'socket' is forbidden" in reasons(result.outcome, "generate", "task t08")[0]
+    assert "ToolTimeout" in reasons(result.outcome, "generate", "task t18")[0]
+    bombs = reasons(result.outcome, "generate", "task t17")
+    assert len(bombs) == 3 and all("ran out of memory (cap 256 MB)" in b for b in bombs)
+    assert (
+        reasons(result.outcome, "generate", "task t22")
+        == ["no ```python block with the tool module found in the reply"] * 3
+    )
+    assert set(result.outcome.solved_by) == {"t01", "t04", "t06", "t08", "t18"}
+    # the teacher saw each error as the next turn of the same conversation
+    repair = next(r for r in scripted_teacher.requests if "got 8.1271872" in json.dumps(r))
+    assert [m["role"] for m in repair["messages"]] == ["system", "user", "assistant", "user"]
+    assert repair["messages"][3]["content"].startswith("That tool did not pass validation:")
+
+
+async def test_abstraction_makes_tools_reusable_and_failed_merges_keep_members(scripted_teacher, tmp_path):
+    result = await run(scripted_teacher, tmp_path, ("t10", "t11", "t12", "t13", "t14", "t16"))
+    outcome = result.outcome
+    counts = outcome.counts
+    assert (counts.valid, counts.abstracted, counts.clusters, counts.consolidated) == (6, 5, 2, 1)
+    # t11's rewrite failed three ways; its task-specific tool stayed until consolidation replaced it
+    abstract = reasons(outcome, "abstract", "task t11")
+    assert len(abstract) == 3 and "wrong answer" in abstract[0] and "has no parameters" in abstract[1]
+    assert outcome.clusters == [
+        ["celsius_to_fahrenheit", "celsius_to_fahrenheit_task"],
+        ["percent_of", "percent_share", "percent_change"],
+    ]
+    consolidate = reasons(outcome, "consolidate", "cluster 2 (percent_of, percent_share, percent_change)")
+    assert consolidate == ["task t16: wrong answer: expected 25, got 80.0"] * 3
+    tools = {t.function: t for t in outcome.tools}
+    assert set(tools) == {"celsius_to_fahrenheit", "percent_of", "percent_share", "percent_change"}
+    assert tools["percent_of"].calls.keys() == {"t12", "t13"}  # one copy kept for both tasks
+    assert tools["celsius_to_fahrenheit"].members == ("celsius_to_fahrenheit", "celsius_to_fahrenheit_task")
+    # the emitted tools answer questions they never saw
+    pool = BoxPool(read_manifest(result.box))
+    try:
+        await pool.start()
+        assert await pool.call("percent_of", {"percent": 20, "total": 55}) == 11
+        assert await pool.call("celsius_to_fahrenheit", {"celsius": 37}) == 98.6
+    finally:
+        await pool.close()
+
+
+async def test_first_thought_prefix_seeds_the_solving_step(scripted_teacher, tmp_path):
+    result = await run(scripted_teacher, tmp_path, ("t02",), settings=Settings(first_thought=True))
+    assert result.outcome.counts.final_tools == 1
+    first, solve = scripted_teacher.requests[:2]
+    assert "Think about how to solve" in first["messages"][-1]["content"]
+    assert (
+        "Begin your reasoning from this first thought:\nFirst, identify the quantity asked for and its unit."
+        in (solve["messages"][1]["content"])
+    )
+    provenance = read_manifest(result.box).provenance
+    assert provenance["first_thought"] is True
