@@ -23,4 +23,5 @@ def test_read_examples_reports_bad_lines(tmp_path):
     examples, failures = read_examples(tmp_path)
     assert [e.line for e in examples] == [1, 5]
     assert examples[1].expect_error == "bad"
-    assert [(f.line, f.message.split(":")[0]) for f in failures] == [(3, "invalid JSON"), (4, 'expected {"tool"')]
+    found = [(f.line, f.message.split(":")[0]) for f in failures]
+    assert found == [(3, "invalid JSON"), (4, 'expected {"tool"')]

@@ -43,7 +43,9 @@ def test_bad_modules_are_reported_with_file_and_line_and_others_load(tmp_path):
             "syntax": "def broken(:\n    pass\n",
             "importer": "import numpy_does_not_exist\n",
             "hints": 'def nohint(x):\n    """No hint."""\n    return x\n',
-            "weird": 'import socket\n\ndef odd(s: socket.socket) -> int:\n    """Bad type."""\n    return 1\n',
+            "weird": (
+                'import socket\n\ndef odd(s: socket.socket) -> int:\n    """Bad type."""\n    return 1\n'
+            ),
             "twice": 'def ok(x: int) -> int:\n    """Again."""\n    return x\n',
             "nodoc": "def bare(x: int) -> int:\n    return x\n",
             "_helper": "def helper_only():\n    pass\n",

@@ -14,5 +14,6 @@ def test_rank_prefers_the_matching_tool():
         Document("math_gcd", "math_gcd Greatest common divisor of integers."),
     ]
     assert rank("reverse complement this DNA", docs, 2)[0][0] == "bio_reverse_complement"
-    assert rank("greatest common divisor", docs, 1) == [("math_gcd", rank("greatest common divisor", docs)[0][1])]
+    best = rank("greatest common divisor", docs, 1)
+    assert [name for name, _ in best] == ["math_gcd"] and best[0][1] > 0
     assert rank("zebra", docs) == []

@@ -26,36 +26,36 @@ def boxes(tmp_path):
 
 async def test_mcp_sdk_client_lists_calls_and_reads_resources(boxes):
     command, args = stdio_args("--boxes", str(boxes), "--no-reload")
-    async with stdio_client(StdioServerParameters(command=command, args=args)) as (read, write):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            names = {tool.name for tool in (await session.list_tools()).tools}
-            assert {"calc_add", "calc_slow", "find_tools", "call_tool", "box_status"} <= names
-            add = next(t for t in (await session.list_tools()).tools if t.name == "calc_add")
-            assert add.input_schema["properties"]["a"] == {
-                "type": "integer",
-                "description": "the first addend.",
-            }
+    params = StdioServerParameters(command=command, args=args)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        assert {"calc_add", "calc_slow", "find_tools", "call_tool", "box_status"} <= names
+        add = next(t for t in (await session.list_tools()).tools if t.name == "calc_add")
+        assert add.input_schema["properties"]["a"] == {
+            "type": "integer",
+            "description": "the first addend.",
+        }
 
-            result = await session.call_tool("calc_add", {"a": 40})
-            assert not result.is_error
-            assert result.structured_content == {"result": 42}
-            assert result.content[0].text == "42"
+        result = await session.call_tool("calc_add", {"a": 40})
+        assert not result.is_error
+        assert result.structured_content == {"result": 42}
+        assert result.content[0].text == "42"
 
-            bad = await session.call_tool("calc_add", {"a": "forty"})
-            assert bad.is_error
-            assert "parameter 'a'" in bad.content[0].text
+        bad = await session.call_tool("calc_add", {"a": "forty"})
+        assert bad.is_error
+        assert "parameter 'a'" in bad.content[0].text
 
-            failing = await session.call_tool("calc_fail", {"message": "boom"})
-            assert failing.is_error and failing.content[0].text == "tool error: ValueError: boom"
+        failing = await session.call_tool("calc_fail", {"message": "boom"})
+        assert failing.is_error and failing.content[0].text == "tool error: ValueError: boom"
 
-            resources = {str(r.uri) for r in (await session.list_resources()).resources}
-            assert resources == {"box://status", "box://calc/readme"}
-            readme = await session.read_resource("box://calc/readme")
-            assert readme.contents[0].text.startswith("# calc")
-            status = json.loads((await session.read_resource("box://status")).contents[0].text)
-            broken = next(box for box in status if box["box"] == "broken")
-            assert not broken["serving"] and "bad.py:1: syntax error" in broken["errors"][0]
+        resources = {str(r.uri) for r in (await session.list_resources()).resources}
+        assert resources == {"box://status", "box://calc/readme"}
+        readme = await session.read_resource("box://calc/readme")
+        assert readme.contents[0].text.startswith("# calc")
+        status = json.loads((await session.read_resource("box://status")).contents[0].text)
+        broken = next(box for box in status if box["box"] == "broken")
+        assert not broken["serving"] and "bad.py:1: syntax error" in broken["errors"][0]
 
 
 async def test_hung_and_crashing_tools_are_errors_and_the_server_goes_on(boxes):
