@@ -11,7 +11,6 @@ import ast
 import re
 from collections.abc import Iterator
 from fractions import Fraction
-from functools import lru_cache
 from itertools import combinations
 
 MAX_NUMBERS = 6
@@ -244,14 +243,25 @@ def combine(op: str, a: Node, b: Node) -> Node:
 # --- the solver -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8192)
-def _values_cached(multiset: Multiset) -> dict[Fraction, Recipe]:
-    return _values(multiset)
+# Values of multisets of up to 4 numbers, shared by every call of the process; cleared when full.
+_CACHE: dict[Multiset, dict[Fraction, Recipe]] = {}
+CACHE_LIMIT = 20_000
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
 
 
 def values_of(multiset: Multiset) -> dict[Fraction, Recipe]:
     """Every value reachable from `multiset` (sorted) with + - * /, each with one recipe."""
-    return _values_cached(multiset) if len(multiset) <= 4 else _values(multiset)
+    found = _CACHE.get(multiset)
+    if found is None:
+        found = _values(multiset)
+        if len(multiset) <= 4:
+            if len(_CACHE) >= CACHE_LIMIT:
+                _CACHE.clear()
+            _CACHE[multiset] = found
+    return found
 
 
 def _values(multiset: Multiset) -> dict[Fraction, Recipe]:
@@ -278,17 +288,20 @@ def _values(multiset: Multiset) -> dict[Fraction, Recipe]:
 
 
 def splits(multiset: Multiset) -> Iterator[tuple[Multiset, Multiset]]:
-    """Each way to cut a sorted multiset into two non-empty parts, unordered, without repeats."""
+    """Each way to cut a sorted multiset in two, without repeats: (smaller part, larger part).
+
+    Balanced cuts come first: (a op b) op (c op d) needs only tiny value tables.
+    """
     n = len(multiset)
     seen: set[tuple[Multiset, Multiset]] = set()
-    for size in range(1, n // 2 + 1):
+    for size in range(n // 2, 0, -1):
         for chosen in combinations(range(n), size):
             left = tuple(multiset[i] for i in chosen)
             right = tuple(multiset[i] for i in range(n) if i not in chosen)
             key = (left, right) if left <= right else (right, left)
             if key not in seen:
                 seen.add(key)
-                yield key
+                yield left, right
 
 
 def _partners(
@@ -310,19 +323,63 @@ def _partners(
             yield op, a_first, b
 
 
-def find_one(multiset: Multiset, target: Fraction) -> Node | None:
-    """One expression over `multiset` equal to `target`, or None when there is none."""
+def _needed(a: Fraction, target: Fraction) -> Iterator[tuple[str, bool, Fraction | None]]:
+    """(op, a_first, b) with a op b == target (a_first) or b op a == target; b None: any b (0 * b)."""
+    yield "+", True, target - a
+    yield "-", True, a - target
+    yield "-", False, a + target
+    if a:
+        yield "*", True, target / a
+        yield "/", False, target * a
+        if target:
+            yield "/", True, a / target
+    elif not target:
+        yield "*", True, None
+
+
+def find_one(
+    multiset: Multiset, target: Fraction, memo: dict[tuple[Multiset, Fraction], Node | None] | None = None
+) -> Node | None:
+    """One expression over `multiset` equal to `target`, or None when there is none.
+
+    Top-down: for each cut, each value a of the smaller part fixes the few values b
+    the other part must make, which is asked recursively (memoised per call) unless
+    that part's value table is small or already known.
+    """
     if len(multiset) == 1:
         return leaf(multiset[0]) if multiset[0] == target else None
+    memo = {} if memo is None else memo
+    key = (multiset, target)
+    if key in memo:
+        return memo[key]
+    found: Node | None = None
     for left, right in splits(multiset):
-        left_values, right_values = values_of(left), values_of(right)
-        if len(left_values) > len(right_values):
-            left, right, left_values, right_values = right, left, right_values, left_values
-        for a in left_values:
-            for op, a_first, b in _partners(a, target, right_values):
-                x, y = (rebuild(a, left), rebuild(b, right))
-                return combine(op, x, y) if a_first else combine(op, y, x)
-    return None
+        left_values = values_of(left)
+        if len(right) <= 2 or right in _CACHE:
+            for a in left_values:
+                for op, a_first, b in _partners(a, target, values_of(right)):
+                    x, y = rebuild(a, left), rebuild(b, right)
+                    found = combine(op, x, y) if a_first else combine(op, y, x)
+                    break
+                if found:
+                    break
+        else:
+            for a in left_values:
+                for op, a_first, b in _needed(a, target):
+                    if b is None:  # 0 * (anything the other part makes)
+                        y = rebuild(next(iter(values_of(right))), right)
+                    else:
+                        y = find_one(right, b, memo)
+                    if y is not None:
+                        x = rebuild(a, left)
+                        found = combine(op, x, y) if a_first else combine(op, y, x)
+                        break
+                if found:
+                    break
+        if found:
+            break
+    memo[key] = found
+    return found
 
 
 def rebuild(value: Fraction, multiset: Multiset) -> Node:
