@@ -134,7 +134,7 @@ class Agent:
             try:
                 result = await self._generate(state, offered)
             except ModelError as exc:
-                yield FinalAnswerStep("", "", EndReason.MODEL_ERROR, error=str(exc))
+                yield FinalAnswerStep("", "", EndReason.MODEL_ERROR, error=str(exc), exception=exc)
                 return
             known = {t.name for t in tools}
             outcome = await self._decide(result, known, index)
@@ -250,7 +250,7 @@ class Agent:
         try:
             result = await self.model.chat(state.messages, temperature=self.config.temperature, **options)
         except ModelError as exc:
-            return FinalAnswerStep("", "", EndReason.STEP_LIMIT, error=str(exc))
+            return FinalAnswerStep("", "", EndReason.MODEL_ERROR, error=str(exc), exception=exc)
         state.messages.append({"role": "assistant", "content": result.message.content or ""})
         final = _final(result.message, result.usage, result.latency_s)
         final.reason = EndReason.STEP_LIMIT

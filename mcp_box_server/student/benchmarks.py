@@ -4,10 +4,11 @@
   paper's split); scored by `scoring.score_game24` against the puzzle numbers.
 - `gsm8k`: the GSM8K test set (1,319 problems); the number after `####`, scored
   by numeric match.
-- `bio`: `tasks.jsonl` of the bundled bio box, each row `{question, answer}`
-  with an optional `scorer` (default `exact`) and `id`.
-- a path to a JSONL file of `{question, answer}` rows (optional `id`, `scorer`),
-  scored with the chosen scorer (`exact` by default).
+- `bio`: `benchmark.jsonl` of the bundled bio box (SeqQA-style questions), each
+  row `{id, question, answer, scorer}` with `scorer` one of `exact`, `numeric`
+  (optional `tolerance`) or `choice`, as the box's README defines.
+- a path to a JSONL file of `{question, answer}` rows (optional `id`, `scorer`,
+  `tolerance`), scored with the row's scorer, else the chosen one (`exact`).
 
 `rows=(start, end)` selects rows like a Python slice (0-based, end excluded).
 """
@@ -21,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from mcp_box_server.student.errors import BenchmarkError
-from mcp_box_server.student.scoring import SCORERS
+from mcp_box_server.student.scoring import SCORERS, score_numeric
 
 GAME24_ROWS = (900, 1000)
 GAME24_PROMPT = (
@@ -41,8 +42,11 @@ class Task:
     question: str
     answer: str
     scorer: str
+    tolerance: float | None = None
 
     def score(self, prediction: str) -> bool:
+        if self.scorer == "numeric" and self.tolerance:
+            return score_numeric(prediction, self.answer, self.tolerance)
         return SCORERS[self.scorer](prediction, self.answer)
 
 
@@ -122,7 +126,7 @@ def _gsm8k() -> list[Task]:
 def _bio_tasks() -> Path:
     from mcp_box_server.box import bundled_boxes_dir
 
-    path = bundled_boxes_dir() / "bio" / "tasks.jsonl"
+    path = bundled_boxes_dir() / "bio" / "benchmark.jsonl"
     if not path.is_file():
         raise BenchmarkError(f"the bio box has no task file ({path})")
     return path
@@ -147,7 +151,10 @@ def _jsonl(path: Path, prefix: str, default_scorer: str) -> list[Task]:
         if scorer not in SCORERS:
             raise BenchmarkError(f"{path}:{number}: unknown scorer {scorer!r}")
         task_id = str(row.get("id", f"{prefix}-{len(tasks)}"))
-        tasks.append(Task(task_id, str(row["question"]), str(row["answer"]), scorer))
+        tolerance = row.get("tolerance")
+        if tolerance is not None and not isinstance(tolerance, int | float):
+            raise BenchmarkError(f"{path}:{number}: tolerance must be a number")
+        tasks.append(Task(task_id, str(row["question"]), str(row["answer"]), scorer, tolerance))
     ids = [t.id for t in tasks]
     if len(set(ids)) != len(ids):
         raise BenchmarkError(f"{path}: task ids must be unique")

@@ -6,10 +6,15 @@
   that uses exactly the puzzle's numbers is the one checked; `= 24`, `×`, `÷`
   and prose around it are tolerated.
 - `numeric`: the last number in the prediction equals the expected number
-  (commas, `$` and `%` ignored; fractions and decimals compared exactly).
+  (thousands separators, `$` and `%` ignored; fractions and decimals compared
+  exactly, or within a per-task absolute tolerance).
   A GSM8K answer (`... #### 18`) is read after its `####`.
 - `exact`: equal after case folding, whitespace collapsing and end punctuation.
 - `contains`: the normalised expected text occurs in the normalised prediction.
+- `choice`: the option letter the prediction picks (`B`, `(B)`, `Answer: B`) is the
+  expected letter (multiple-choice questions with `A)`, `B)`, ... options).
+
+`numeric` takes an optional tolerance (absolute difference), set per task.
 """
 
 from __future__ import annotations
@@ -91,10 +96,34 @@ def parse_number(text: str) -> Fraction | None:
         return None
 
 
-def score_numeric(prediction: str, expected: str) -> bool:
-    """True when the last number of the prediction equals the expected number exactly."""
+def score_numeric(prediction: str, expected: str, tolerance: float = 0.0) -> bool:
+    """True when the last number of the prediction is within `tolerance` of the expected one."""
     want, got = parse_number(expected), parse_number(prediction)
-    return want is not None and got is not None and want == got
+    if want is None or got is None:
+        return False
+    return want == got if not tolerance else abs(want - got) <= Fraction(str(tolerance))
+
+
+def chosen_letter(prediction: str) -> str | None:
+    """The option letter a prediction picks: `B`, `B)`, `(B)`, `B. text`, `Answer: B`, `option (B)`."""
+    text = prediction.strip()
+    lead = re.match(r"\(?([A-Za-z])\)?(?:[.:)]|\s|$)", text)
+    if lead and (len(text) == 1 or not text[1:2].isalpha()):
+        return lead.group(1).upper()
+    named = re.findall(
+        r"(?:answer|option|choice)\s*(?:is)?\s*[:\-]?\s*\(?([A-Za-z])\b\)?", text, re.IGNORECASE
+    )
+    if named:
+        return named[-1].upper()
+    marked = re.findall(r"\(([A-Z])\)|\b([A-Z])\)", text)
+    if marked:
+        return "".join(marked[-1]).upper()
+    return None
+
+
+def score_choice(prediction: str, expected: str) -> bool:
+    """True when the option letter chosen in the prediction is the expected letter."""
+    return chosen_letter(prediction) == expected.strip().strip("()").upper()
 
 
 def normalise(text: str) -> str:
@@ -115,4 +144,5 @@ SCORERS: dict[str, Scorer] = {
     "numeric": score_numeric,
     "exact": score_exact,
     "contains": score_contains,
+    "choice": score_choice,
 }

@@ -102,7 +102,10 @@ class ActionStep:
 
 @dataclass(slots=True)
 class FinalAnswerStep:
-    """The end of a run: the extracted answer and the text it came from."""
+    """The end of a run: the extracted answer and the text it came from.
+
+    `exception` keeps the model error that ended a `model_error` run (not traced).
+    """
 
     answer: str
     output: str
@@ -110,12 +113,18 @@ class FinalAnswerStep:
     error: str | None = None
     usage: Usage = field(default_factory=Usage)
     model_latency_s: float = 0.0
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["type"] = "final"
-        data["usage"] = _usage(self.usage)
-        return data
+        return {
+            "type": "final",
+            "answer": self.answer,
+            "output": self.output,
+            "reason": self.reason.value,
+            "error": self.error,
+            "usage": _usage(self.usage),
+            "model_latency_s": self.model_latency_s,
+        }
 
 
 Step = ActionStep | FinalAnswerStep

@@ -1,0 +1,109 @@
+"""Command-line options shared by `mcp-box ask` and `mcp-box eval`, and what they build.
+
+Kept free of heavy imports: the CLI registers these options on every start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mcp_box_server.llm import ChatModel
+    from mcp_box_server.student.agent import AgentConfig
+    from mcp_box_server.student.connection import BoxConnection
+
+TOKEN_ENV = "MCP_BOX_TOKEN"
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--model",
+        required=True,
+        help="model spec: ollama:qwen3:8b, vllm:Qwen/Qwen3-8B@http://host:8000/v1, llamacpp:NAME, "
+        "lmstudio:NAME, openai:gpt-4o-mini, or a bare name with --base-url",
+    )
+    group.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+    group.add_argument("--api-key", help="API key (default: the provider's environment variable)")
+    group.add_argument("--model-timeout", type=float, default=600.0, help="seconds per model request")
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    from mcp_box_server.cli.common import add_box_options
+
+    group = parser.add_argument_group("box server")
+    add_box_options(group)  # type: ignore[arg-type]
+    group.add_argument(
+        "--server-url",
+        help="connect to a running server (http://HOST:PORT/mcp, or .../sse) instead of starting one",
+    )
+    group.add_argument("--token", help=f"bearer token for --server-url (default: ${TOKEN_ENV})")
+    group.add_argument("--server-log", action="store_true", help="show the started server's log on stderr")
+
+
+def add_agent_options(parser: argparse.ArgumentParser) -> None:
+    from mcp_box_server.student.retrieval import DEFAULT_MAX_TOOLS
+
+    group = parser.add_argument_group("agent")
+    group.add_argument("--samples", type=int, default=1, help="self-consistency: candidate actions per step")
+    group.add_argument("--max-steps", type=int, default=10, help="tool-using steps before a forced answer")
+    group.add_argument("--max-retries", type=int, default=3, help="invalid steps in a row before giving up")
+    group.add_argument(
+        "--max-tools",
+        type=int,
+        default=DEFAULT_MAX_TOOLS,
+        help=f"offer at most this many box tools per question, by relevance (default {DEFAULT_MAX_TOOLS}; "
+        "0 for all)",
+    )
+    group.add_argument("--temperature", type=float, default=None)
+    group.add_argument("--max-tokens", type=int, default=None, help="completion token limit per request")
+    group.add_argument(
+        "--tool-mode",
+        choices=("native", "text"),
+        default="native",
+        help="native: send tools= (default); text: describe tools in the prompt",
+    )
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def build_model(args: argparse.Namespace) -> ChatModel:
+    from mcp_box_server.llm import ChatModel, resolve_model
+
+    config = resolve_model(args.model, args.base_url, args.api_key, timeout_s=args.model_timeout)
+    return ChatModel(config)
+
+
+def build_agent_config(args: argparse.Namespace) -> AgentConfig:
+    from mcp_box_server.student.agent import AgentConfig
+
+    return AgentConfig(
+        max_steps=args.max_steps,
+        max_retries=args.max_retries,
+        samples=args.samples,
+        temperature=args.temperature,
+        max_tools=args.max_tools or None,
+        max_tokens=args.max_tokens,
+        tool_mode=args.tool_mode,
+    )
+
+
+def build_connection(args: argparse.Namespace) -> BoxConnection:
+    import sys
+
+    from mcp_box_server.student.connection import BoxConnection, ServerTarget
+
+    if args.server_url:
+        target = ServerTarget.remote(args.server_url, args.token or os.environ.get(TOKEN_ENV))
+    else:
+        from mcp_box_server.cli.common import box_roots
+
+        target = ServerTarget.local(box_roots(args) if args.boxes else (), args.box or ())
+    return BoxConnection(target, server_log=sys.stderr if args.server_log else None)
