@@ -116,8 +116,11 @@ def run(args: argparse.Namespace) -> int:
         stats = result.stats
         print(f"mcp-box distill: {counts}", file=sys.stderr)
         print(f"mcp-box distill: teacher requests {stats.requests} ({stats.cached} cached)", file=sys.stderr)
+        if not result.emitted:
+            print(f"mcp-box distill: no tool survived; see {result.box}", file=sys.stderr)
+            return 1
         print(result.box)
-        return 0 if result.outcome.counts.final_tools else 1
+        return 0
 
     try:
         return asyncio.run(main())

@@ -128,7 +128,11 @@ async def emit(
     provenance: Provenance,
     stats: TeacherStats,
 ) -> Path:
-    """Stage, verify, and move the box to `out`; tools failing verification are dropped."""
+    """Stage, verify, and move the box to `out`; tools failing verification are dropped.
+
+    With no tool left there is no box: the report goes to `NAME.distill_report.md`
+    beside `out` instead, and that path is returned.
+    """
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.distill-", dir=out.parent))
@@ -136,6 +140,8 @@ async def emit(
         box_dir = staging / out.name
         outcome.tools = unique_names(outcome.tools)
         for _ in range(2):  # the second pass only runs after dropping tools
+            if not outcome.tools:
+                return _report_only(out, name, outcome, tasks, provenance, stats)
             _write(box_dir, name, description, outcome, tasks, limits, provenance, stats)
             failed = await verify(box_dir)
             if not failed:
@@ -151,6 +157,15 @@ async def emit(
         return out
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _report_only(
+    out: Path, name: str, outcome: Outcome, tasks: list[Task], provenance: Provenance, stats: TeacherStats
+) -> Path:
+    outcome.solved_by, outcome.counts.final_tools = {}, 0
+    path = out.parent / f"{out.name}.{REPORT}"
+    path.write_text(render(name, outcome, tasks, provenance, stats), encoding="utf-8")
+    return path
 
 
 def _write(

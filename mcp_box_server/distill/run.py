@@ -22,9 +22,15 @@ from mcp_box_server.llm import ChatClient
 
 @dataclass(frozen=True, slots=True)
 class Distilled:
+    """The emitted box (or, when no tool survived, the report written beside `--out`)."""
+
     box: Path
     outcome: Outcome
     stats: TeacherStats
+
+    @property
+    def emitted(self) -> bool:
+        return self.outcome.counts.final_tools > 0
 
 
 async def distill(
