@@ -70,6 +70,10 @@ def load_box(box_dir: Path) -> LoadedBox:
     if not files:
         box.failures.append(LoadFailure(str(box_dir / TOOLS_DIR), None, "no tool modules (tools/*.py)"))
     for path in files:
+        if path.stem in sys.stdlib_module_names:
+            message = f"module name '{path.stem}' shadows the standard library module; rename the file"
+            box.failures.append(LoadFailure(str(path), None, message))
+            continue
         module = _import(path, manifest.name, box.failures)
         if module is not None:
             _collect(module, path, manifest, box)

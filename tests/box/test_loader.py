@@ -98,3 +98,11 @@ def test_bad_manifest_is_a_failure_not_an_exception(tmp_path):
 def test_module_calling_exit_is_contained(tmp_path):
     box = load_box(make_box(tmp_path, "ex", {"m": "import sys\nsys.exit(3)\n"}))
     assert "SystemExit" in box.failures[0].message
+
+
+def test_a_module_shadowing_the_standard_library_is_refused(tmp_path):
+    box = load_box(
+        make_box(tmp_path, "sh", {"statistics": 'def mean(x: int) -> int:\n    """M."""\n    return x\n'})
+    )
+    assert box.tools == {}
+    assert "shadows the standard library" in box.failures[0].message
