@@ -10,6 +10,10 @@ from Bio.Align import PairwiseAligner, substitution_matrices
 _TEXT_COLUMNS = 600
 """Alignments up to this many columns also come back as a printable three-line block."""
 _MAX_COUNTED = 1_000_000
+_MAX_CELLS = 100_000_000
+"""Largest len(a) * len(b): time and memory of the dynamic programme grow with it."""
+_COUNT_CELLS = 4_000_000
+"""Co-optimal alignments are counted only up to this size (counting costs another pass)."""
 
 
 def align(
@@ -33,7 +37,7 @@ def align(
     Positions are 1-based and inclusive.
 
     Args:
-        seq_a: first sequence (at most 20,000 residues).
+        seq_a: first sequence (at most 20,000 residues; len(a) * len(b) at most 100 million).
         seq_b: second sequence (at most 20,000 residues).
         mode: "global" (whole sequences end to end) or "local" (best matching region only).
         molecule: "dna", "rna" or "protein" (checks the letters; protein defaults to BLOSUM62).
@@ -54,6 +58,11 @@ def align(
     b = _seq.clean(seq_b, kind, name="seq_b", max_length=_seq.MAX_ALIGN_LENGTH)
     if kind == "nucleotide":
         a, b = _seq.to_dna(a), _seq.to_dna(b)
+    if len(a) * len(b) > _MAX_CELLS:
+        raise ValueError(
+            f"{len(a):,} x {len(b):,} residues is too large to align (limit {_MAX_CELLS:,} cells, "
+            "e.g. 10,000 x 10,000); align shorter regions"
+        )
     if open_gap_score > 0 or extend_gap_score > 0:
         raise ValueError("gap scores are penalties: give zero or negative values")
     aligner = PairwiseAligner(mode=mode, open_gap_score=open_gap_score, extend_gap_score=extend_gap_score)
@@ -88,7 +97,7 @@ def align(
         "aligned_a": row_a,
         "aligned_b": row_b,
         "scoring": used or {"match": match_score, "mismatch": mismatch_score},
-        "optimal_alignments": _count(alignments),
+        "optimal_alignments": _count(alignments) if len(a) * len(b) <= _COUNT_CELLS else "not counted",
     }
     if used is not None:
         matrix_obj = aligner.substitution_matrix

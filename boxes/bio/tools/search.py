@@ -129,33 +129,39 @@ def find_motif(
         raise ValueError(f"max_results must be at least 1, got {max_results}")
     dna = _seq.to_dna(_seq.clean(sequence, "nucleotide"))
     pattern = _seq.to_dna(_seq.clean(motif, "nucleotide", name="motif", max_length=_MAX_MOTIF))
-    sites: dict[tuple[int, int], dict[str, Any]] = {}
+    size = len(pattern)
+    strands: dict[int, str] = {}  # 0-based start -> "+", "-" or "both"
     queries = [("+", pattern)]
     rc_pattern = _revcomp(pattern)
     if both_strands:
         queries.append(("-", rc_pattern))
     for strand, query in queries:
-        regex = re.compile("(?=(" + "".join(f"[{_IUPAC[c]}]" for c in query) + "))")
+        regex = re.compile("(?=" + "".join(f"[{_IUPAC[c]}]" for c in query) + ")")
         for hit in regex.finditer(dna):
-            begin, text = hit.start() + 1, hit.group(1)
-            key = (begin, begin + len(text) - 1)
-            if key in sites:
-                sites[key]["strand"] = "both"
-                continue
-            shown = text if strand == "+" else _revcomp(text)
-            sites[key] = {"start": key[0], "end": key[1], "strand": strand, "matched": shown}
-    ordered = [sites[key] for key in sorted(sites)]
-    plus = sum(1 for s in ordered if s["strand"] in ("+", "both"))
-    minus = sum(1 for s in ordered if s["strand"] in ("-", "both"))
+            begin = hit.start()
+            seen = strands.get(begin)
+            strands[begin] = strand if seen is None or seen == strand else "both"
+    starts = sorted(strands)
+    plus = sum(1 for i in starts if strands[i] != "-")
+    minus = sum(1 for i in starts if strands[i] != "+")
+    ordered = [
+        {
+            "start": i + 1,
+            "end": i + size,
+            "strand": strands[i],
+            "matched": dna[i : i + size] if strands[i] != "-" else _revcomp(dna[i : i + size]),
+        }
+        for i in starts[:max_results]
+    ]
     return {
-        "count": len(ordered),
+        "count": len(starts),
         "count_forward": plus,
         "count_reverse": minus,
         "palindromic": rc_pattern == pattern,
         "matches": ordered[:max_results],
-        "truncated": len(ordered) > max_results,
-        "positions": [s["start"] for s in ordered[:_MAX_MATCHES]],
-        "summary": f"{len(ordered)} sites of {pattern} ({plus} forward, {minus} reverse)",
+        "truncated": len(starts) > max_results,
+        "positions": [i + 1 for i in starts[:_MAX_MATCHES]],
+        "summary": f"{len(starts)} sites of {pattern} ({plus} forward, {minus} reverse)",
     }
 
 
