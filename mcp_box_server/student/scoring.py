@@ -107,8 +107,8 @@ def score_numeric(prediction: str, expected: str, tolerance: float = 0.0) -> boo
 def chosen_letter(prediction: str) -> str | None:
     """The option letter a prediction picks: `B`, `B)`, `(B)`, `B. text`, `Answer: B`, `option (B)`."""
     text = prediction.strip()
-    lead = re.match(r"\(?([A-Za-z])\)?(?:[.:)]|\s|$)", text)
-    if lead and (len(text) == 1 or not text[1:2].isalpha()):
+    lead = re.match(r"\(?([A-Za-z])\)?[.:]?$", text) or re.match(r"\(?([A-Za-z])[).:]\s", text)
+    if lead:
         return lead.group(1).upper()
     named = re.findall(
         r"(?:answer|option|choice)\s*(?:is)?\s*[:\-]?\s*\(?([A-Za-z])\b\)?", text, re.IGNORECASE
