@@ -203,6 +203,15 @@ def test_site_across_the_origin_of_a_circle() -> None:
     assert circular["fragment_lengths"] == [26]
 
 
+def test_enzyme_cutting_on_both_sides_and_enzyme_with_unknown_cut() -> None:
+    dna = "ACGT" * 20 + "CACAAAAAATCC" + "TTGCA" * 20  # TstI (8/13)CACNNNNNNTCC(12/7) at 81-92
+    tsti = cloning.restriction_digest(dna, ["TstI"])
+    assert tsti["cut_positions"] == [80 - 8, 92 + 12]
+    unknown = cloning.restriction_digest("ACGT" * 20 + "AGCCAG" + "TTGCA" * 20, ["AchA6III"])
+    assert unknown["cut_positions"] == [] and unknown["fragment_lengths"] == [186]
+    assert "not known" in unknown["enzymes"][0]["note"]
+
+
 def test_unknown_enzyme_lists_close_names() -> None:
     with pytest.raises(ValueError, match="EcoRI") as info:
         cloning.restriction_digest("GAATTC", ["EcoRl"])

@@ -40,19 +40,24 @@ def restriction_digest(sequence: str, enzymes: list[str], circular: bool = False
     per_enzyme = []
     cuts: set[int] = set()
     for enzyme in chosen:
-        positions = sorted({_cut_after(p, n, circular) for p in enzyme.search(seq, linear=not circular)})
+        found = enzyme.search(seq, linear=not circular)
+        entry: dict[str, Any] = {"enzyme": str(enzyme), "site": str(enzyme.site)}
+        if enzyme.is_unknown():  # REBASE knows the site but not where it cuts
+            entry |= {"cut_pattern": "unknown", "overhang": "unknown", "cut_positions": [], "cuts": 0}
+            entry["note"] = f"cut position not known; {len(found)} site(s) found, not used for fragments"
+            per_enzyme.append(entry)
+            continue
+        positions = sorted({_cut_after(p, n, circular) for p in found})
         positions = [p for p in positions if circular or 1 <= p <= n - 1]
         cuts.update(positions)
-        per_enzyme.append(
-            {
-                "enzyme": str(enzyme),
-                "site": str(enzyme.site),
-                "cut_pattern": enzyme.elucidate(),
-                "overhang": _overhang(enzyme),
-                "cut_positions": positions,
-                "cuts": len(positions),
-            }
-        )
+        pattern = f"{enzyme.site} (cuts on both sides)" if enzyme.cut_twice() else enzyme.elucidate()
+        entry |= {
+            "cut_pattern": pattern,
+            "overhang": _overhang(enzyme),
+            "cut_positions": positions,
+            "cuts": len(positions),
+        }
+        per_enzyme.append(entry)
     ordered = sorted(cuts)
     fragments = _fragments(ordered, n, circular)
     lengths = [f["length"] for f in fragments]
