@@ -20,6 +20,11 @@ def encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), default=str).encode() + b"\n"
 
 
+def encode_strict(message: dict[str, Any]) -> bytes:
+    """Encode plain JSON only: raises on sets, NaN, objects (the caller converts those)."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+
+
 def decode(line: bytes) -> dict[str, Any]:
     return json.loads(line)
 

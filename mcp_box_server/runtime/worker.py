@@ -98,7 +98,7 @@ def serve(config: WorkerConfig, channel: socket.socket) -> None:
                 reply |= {"ok": False, "kind": "arguments", "error": str(exc)}
             else:
                 try:
-                    reply |= {"ok": True, "result": to_jsonable(tool.fn(**arguments))}
+                    reply |= {"ok": True, "result": tool.fn(**arguments)}
                 except MemoryError:
                     reply |= {
                         "ok": False,
@@ -114,15 +114,23 @@ def serve(config: WorkerConfig, channel: socket.socket) -> None:
                         "error": message,
                         "traceback": _tool_traceback(exc, box_dir),
                     }
-        try:
-            frame = protocol.encode(reply)
-        except (TypeError, ValueError) as exc:
-            frame = protocol.encode(
-                {"id": request["id"], "ok": False, "kind": "tool", "error": f"result is not JSON: {exc}"}
-            )
+        frame = _frame(reply)
         send(frame)
         if exit_after:
             os._exit(3)
+
+
+def _frame(reply: dict[str, Any]) -> bytes:
+    """Encode a reply; plain JSON results take the fast path, others are converted first."""
+    try:
+        return protocol.encode_strict(reply)
+    except (TypeError, ValueError):
+        pass
+    try:
+        return protocol.encode_strict({**reply, "result": to_jsonable(reply.get("result"))})
+    except (TypeError, ValueError) as exc:
+        message = f"result could not be turned into JSON: {exc}"
+        return protocol.encode({"id": reply["id"], "ok": False, "kind": "tool", "error": message})
 
 
 def _preload(modules: list[str]) -> None:

@@ -7,7 +7,14 @@ import time
 import pytest
 
 from mcp_box_server.box import read_manifest
-from mcp_box_server.runtime import BoxPool, InvalidArguments, ToolFailed, ToolTimeout, UnknownTool, WorkerCrashed
+from mcp_box_server.runtime import (
+    BoxPool,
+    InvalidArguments,
+    ToolFailed,
+    ToolTimeout,
+    UnknownTool,
+    WorkerCrashed,
+)
 from tests.support.boxes import ARITH, make_box
 
 
@@ -201,5 +208,22 @@ async def test_box_whose_import_kills_the_worker_reports_a_load_failure(tmp_path
     try:
         assert pool.specs == []
         assert "worker died while loading the box: exit code 4" in pool.failures[0].message
+    finally:
+        await pool.close()
+
+
+async def test_results_that_are_not_plain_json_are_converted(tmp_path):
+    source = '''
+        from fractions import Fraction
+
+        def odd_values() -> dict:
+            """Values JSON cannot hold as they are."""
+            return {"set": {3, 1}, "fraction": Fraction(1, 3), "nan": float("nan"), 2: (1, 2)}
+    '''
+    pool = BoxPool(read_manifest(make_box(tmp_path, "conv", {"m": source})))
+    await pool.start()
+    try:
+        result = await pool.call("odd_values", {})
+        assert result == {"set": [1, 3], "fraction": "1/3", "nan": "nan", "2": [1, 2]}
     finally:
         await pool.close()
