@@ -66,8 +66,8 @@ async def distill(
     stages = stages or Stages()
     try:
         with stages:
-            pipeline = Pipeline(teacher, Validator(limits, scratch, jobs), settings, stages)
-            outcome = await pipeline.run(tasks)
+            async with Validator(limits, scratch, jobs) as validator:
+                outcome = await Pipeline(teacher, validator, settings, stages).run(tasks)
             provenance = Provenance(
                 teacher=teacher.label,
                 date=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),

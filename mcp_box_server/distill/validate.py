@@ -23,6 +23,7 @@ from mcp_box_server.distill.extract import Call
 from mcp_box_server.distill.gate import DEFAULT_ALLOW_IMPORTS, check_source, public_functions
 from mcp_box_server.distill.tasks import Task, score
 from mcp_box_server.runtime import BoxPool, BoxRuntimeError, ToolFailed
+from mcp_box_server.runtime.process import Zygote
 
 CANDIDATE_BOX = "candidate"
 _TEMP_PATH = re.compile(re.escape(tempfile.gettempdir()) + r"/[^\s'\"]*")
@@ -62,13 +63,31 @@ def _module_failure(stage: str, reason: str, function: str | None = None) -> Ver
 
 
 class Validator:
-    """Runs candidates, at most `jobs` workers at a time, under one scratch directory."""
+    """Runs candidates, at most `jobs` workers at a time, under one scratch directory.
+
+    Every candidate box is a fresh `BoxPool`, but all of them fork their workers
+    from one shared zygote (the runtime's preloaded parent process), so a
+    candidate costs a fork rather than a Python start and a pydantic import.
+    Use as an async context manager, or call `close()`, to stop that zygote.
+    """
 
     def __init__(self, limits: Limits, scratch: Path, jobs: int = 2) -> None:
         self.limits = limits
         self.scratch = scratch
         self._jobs = asyncio.Semaphore(jobs)
         self._count = 0
+        self._zygote: Zygote | None = None
+
+    async def __aenter__(self) -> Validator:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        zygote, self._zygote = self._zygote, None
+        if zygote is not None:
+            await zygote.close()
 
     async def validate(self, source: str, checks: list[tuple[Task, Call]]) -> Verdict:
         """Gate `source`, load it, run each call and score it against its task."""
@@ -94,7 +113,8 @@ class Validator:
             f"timeout = {self.limits.timeout}\nmemory_mb = {self.limits.memory_mb}\n",
             encoding="utf-8",
         )
-        pool = BoxPool(read_manifest(box_dir))
+        pool = BoxPool(read_manifest(box_dir), zygote=self._zygote)
+        self._zygote = pool.zygote
         try:
             await pool.start()
             if pool.failures or not any(s.function == function for s in pool.specs):
@@ -117,7 +137,11 @@ class Validator:
                     verdict.results[task.id] = got
             return verdict
         finally:
-            await pool.close()
+            await pool.close(keep_zygote=True)
+            if pool.zygote is not self._zygote:  # it died and the pool started another
+                stale, self._zygote = self._zygote, pool.zygote
+                if stale is not None:
+                    await stale.close()
             await asyncio.to_thread(shutil.rmtree, box_dir, True)
 
 

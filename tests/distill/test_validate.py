@@ -15,8 +15,9 @@ def tool(body: str, head: str = "") -> str:
 
 
 @pytest.fixture
-def validator(tmp_path):
-    return Validator(TEST_LIMITS, tmp_path)
+async def validator(tmp_path):
+    async with Validator(TEST_LIMITS, tmp_path) as validator:
+        yield validator
 
 
 async def check(validator, source, arguments=None, task=TASK):
