@@ -1,0 +1,92 @@
+"""The `mcp-box` commands as a user runs them: real processes, real workers."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.boxes import ARITH, make_box
+
+
+def mcp_box(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_box_server", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def boxes(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    make_box(
+        root,
+        "calc",
+        {"arith": ARITH},
+        examples__jsonl='{"tool": "add", "arguments": {"a": 1}, "expect": 3}\n'
+        '{"tool": "calc_add", "arguments": {"a": 1, "b": 1}, "expect": 2}\n'
+        '{"tool": "fail", "arguments": {"message": "x"}, "expect_error": "ValueError"}\n',
+    )
+    make_box(root, "broken", {"bad": "def f(:\n"})
+    return root
+
+
+def test_ls_lists_tools_and_errors(boxes):
+    done = mcp_box("ls", "--boxes", str(boxes), "--json")
+    assert done.returncode == 1  # a box has errors
+    listed = {box["box"]: box for box in json.loads(done.stdout)}
+    assert listed["calc"]["tools"] == ["calc_add", "calc_slow", "calc_crash", "calc_fail"]
+    assert listed["broken"]["serving"] is False
+    assert "bad.py:1: syntax error" in listed["broken"]["errors"][0]
+    table = mcp_box("ls", "--boxes", str(boxes), "--box", "calc")
+    assert table.returncode == 0 and "calc_add" in table.stdout and "broken" not in table.stdout
+
+
+def test_check_passes_and_fails(boxes, tmp_path):
+    done = mcp_box("check", str(boxes / "calc"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "calc: 3 passed, 0 failed" in done.stdout
+    wrong = shutil.copytree(boxes / "calc", tmp_path / "calc")
+    (wrong / "examples.jsonl").write_text('{"tool": "add", "arguments": {"a": 1}, "expect": 4}\n')
+    done = mcp_box("check", str(wrong))
+    assert done.returncode == 1
+    assert "FAIL add (examples.jsonl:1) result: expected 4, got 3" in done.stdout
+    assert "calc: 0 passed, 1 failed" in done.stdout
+
+
+def test_check_bundled_box_by_name():
+    done = mcp_box("check", "math", timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert " 0 failed" in done.stdout
+
+
+def test_call_prints_the_result_or_a_clear_error(boxes):
+    done = mcp_box("call", "calc_add", '{"a": 40}', "--boxes", str(boxes))
+    assert done.returncode == 0 and json.loads(done.stdout) == 42
+    done = mcp_box("call", "calc_add", '{"a": "x"}', "--boxes", str(boxes))
+    assert done.returncode == 1 and "InvalidArguments: invalid arguments: parameter 'a'" in done.stderr
+    done = mcp_box("call", "calc_add", "{nope", "--boxes", str(boxes))
+    assert done.returncode == 2 and "ARGS is not valid JSON" in done.stderr
+    done = mcp_box("call", "calc_nope", "{}", "--boxes", str(boxes))
+    assert done.returncode == 1 and "unknown tool 'calc_nope'" in done.stderr and "calc_add" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("client", "key"), [("claude-desktop", "mcpServers"), ("cursor", "mcpServers"), ("vscode", "servers")]
+)
+def test_config_runs_this_interpreter(client, key, boxes):
+    done = mcp_box("config", client, "--boxes", str(boxes), "--box", "calc")
+    assert done.returncode == 0
+    entry = json.loads(done.stdout)[key]["mcp-box"]
+    assert entry["command"] == sys.executable
+    assert entry["args"] == ["-m", "mcp_box_server", "serve", "--boxes", str(boxes), "--box", "calc"]
+    started = subprocess.run([entry["command"], *entry["args"], "--help"], capture_output=True, text=True)
+    assert started.returncode == 0
+
+
+def test_server_alias_and_help():
+    alias = shutil.which("mcp-box-server", path=str(Path(sys.executable).parent))
+    assert alias is not None
+    done = subprocess.run([alias, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "--transport" in done.stdout
