@@ -13,8 +13,9 @@ import ast
 import asyncio
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from mcp_box_server.distill import cluster as clustering
 from mcp_box_server.distill.extract import Call, ExtractError, extract
@@ -27,6 +28,11 @@ from mcp_box_server.distill.teacher import Message, Teacher
 from mcp_box_server.distill.validate import Validator, Verdict
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+T = TypeVar("T")
+# What checking one teacher reply gives: the module source, a verdict (or why there is none),
+# and the calls it made, one per task checked.
+Checked = tuple[str | None, Verdict | str, list[Call]]
+Check = Callable[[str], Awaitable[Checked]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,7 @@ class Pipeline:
         self.settings = settings
         self.stages = stages
         self.outcome = Outcome()
+        self.tasks: dict[str, Task] = {}
         limits = validator.limits
         self._system = render(
             "system",
@@ -95,7 +102,7 @@ class Pipeline:
         return self.outcome
 
     @staticmethod
-    async def _advancing(advance: Any, coroutine: Any) -> Any:
+    async def _advancing(advance: Callable[[], None], coroutine: Awaitable[T]) -> T:
         try:
             return await coroutine
         finally:
@@ -127,7 +134,7 @@ class Pipeline:
         sentences = _SENTENCE.split(text)
         return " ".join(sentences[:2])[:400]
 
-    async def _one(self, task: Task, reply_text: str) -> tuple[str | None, Verdict | str, list[Call]]:
+    async def _one(self, task: Task, reply_text: str) -> Checked:
         reply = extract(reply_text)
         calls = [call for task_id, call in reply.calls if task_id in (None, task.id)] or [reply.calls[0][1]]
         verdict = await self.validator.validate(reply.source, [(task, calls[0])])
@@ -146,7 +153,7 @@ class Pipeline:
             call=json.dumps({"function": call.function, "arguments": call.arguments}),
         )
 
-        async def check(reply_text: str) -> tuple[str | None, Verdict | str, list[Call]]:
+        async def check(reply_text: str) -> Checked:
             source, verdict, calls = await self._one(task, reply_text)
             if isinstance(verdict, Verdict) and verdict.ok and not _parameters(source):
                 return (
@@ -185,7 +192,7 @@ class Pipeline:
             )
         subject = f"cluster {number} ({', '.join(m.function for m in members)})"
 
-        async def check(reply_text: str) -> tuple[str | None, Verdict | str, list[Call]]:
+        async def check(reply_text: str) -> Checked:
             reply = extract(reply_text)
             by_task = {task_id: call for task_id, call in reply.calls if task_id is not None}
             missing = [t.id for t in tasks if t.id not in by_task]
@@ -241,7 +248,7 @@ class Pipeline:
         stage: str,
         subject: str,
         tasks: list[Task],
-        check: Any,
+        check: Check,
     ) -> _Attempt:
         wrote = False
         for attempt in range(self.settings.repairs + 1):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from mcp_box_server.distill.extract import Call
@@ -45,7 +45,7 @@ class Counts:
     final_tools: int = 0  # tools in the emitted box
 
     def as_rows(self) -> list[tuple[str, int]]:
-        return [(name, getattr(self, name)) for name in self.__slots__]  # type: ignore[attr-defined]
+        return [(f.name, getattr(self, f.name)) for f in fields(self)]
 
 
 @dataclass(slots=True)
