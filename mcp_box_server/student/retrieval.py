@@ -14,7 +14,7 @@ and the meta-tools are not (they would only add noise).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_box_server.box.search import Document, rank
@@ -22,6 +22,7 @@ from mcp_box_server.student.connection import ToolSpec
 
 DEFAULT_MAX_TOOLS = 8
 FIND_TOOLS = "find_tools"
+_MEMO_SIZE = 4096
 
 
 def tool_document(tool: ToolSpec) -> Document:
@@ -36,17 +37,34 @@ def tool_document(tool: ToolSpec) -> Document:
 
 @dataclass(frozen=True, slots=True)
 class ToolSelector:
-    """Chooses the tools offered for one question; `max_tools=None` offers every box tool."""
+    """Chooses the tools offered for one question; `max_tools=None` offers every box tool.
+
+    Rankings are memoised per (question, tool list object): an agent asks at every
+    step, and a connection hands out a new list object only when the server's
+    tools change.
+    """
 
     max_tools: int | None = DEFAULT_MAX_TOOLS
+    _ranked: dict[tuple[str, int], tuple[Sequence[ToolSpec], frozenset[str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def select(self, query: str, tools: Sequence[ToolSpec], pinned: Collection[str] = ()) -> list[ToolSpec]:
         """The tools to offer, in server order: top-k box tools, pinned ones, and `find_tools`."""
         box_tools = [t for t in tools if not t.is_meta]
         if self.max_tools is None or len(box_tools) <= self.max_tools:
             return box_tools
-        ranked = rank(query, [tool_document(t) for t in box_tools], self.max_tools)
-        chosen = {name for name, _ in ranked} | set(pinned)
+        key = (query, id(tools))
+        memo = self._ranked.get(key)
+        if memo is not None and memo[0] is tools:
+            ranked = memo[1]
+        else:
+            if len(self._ranked) >= _MEMO_SIZE:
+                self._ranked.clear()
+            found = rank(query, [tool_document(t) for t in box_tools], self.max_tools)
+            ranked = frozenset(name for name, _ in found)
+            self._ranked[key] = (tools, ranked)  # holding `tools` keeps its id from being reused
+        chosen = ranked | set(pinned)
         offered = [t for t in box_tools if t.name in chosen]
         offered += [t for t in tools if t.name == FIND_TOOLS]
         return offered
