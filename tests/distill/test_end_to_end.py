@@ -92,6 +92,12 @@ async def test_distill_serve_and_answer_held_out_tasks(tmp_path):
             listed = await wait_for_tools(box, FINAL_TOOLS)
             assert listed >= FINAL_TOOLS, box.server_log_tail()
             assert box.list_changes >= 1  # the client learned of the box by notification
+            status = await box.call_tool("box_status", {})
+            assert status.ok, status.text
+            # the staging folder was never taken for a box, and the box arrived complete
+            (served,) = status.structured["boxes"]
+            assert (served["box"], served["trust"], served["errors"]) == ("units", "sandboxed", [])
+            assert set(served["tools"]) == FINAL_TOOLS and served["path"] == str((parent / "units").resolve())
 
             async with ChatModel(
                 resolve_model("scripted", base_url=student_llm.base_url, max_retries=0)
