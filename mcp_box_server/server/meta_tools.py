@@ -2,23 +2,58 @@
 
 Claude Desktop never refreshes its tool list, and small models do badly facing
 dozens of tools; both can still find (`find_tools`) and call (`call_tool`) any
-tool, including ones added by hot reload after the client connected.
+tool, including ones added by hot reload after the client connected. Their
+arguments are checked by the same schema code as box tools, so a bad argument
+reads the same everywhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastmcp import FastMCP
-from fastmcp.tools.base import ToolResult
-from pydantic import Field
+from fastmcp.tools.base import Tool, ToolResult
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, Field
 
+from mcp_box_server.box.schema import build_arguments_model, json_schema, validate_arguments
 from mcp_box_server.box.search import Document, rank
 from mcp_box_server.runtime import BoxRuntimeError
 from mcp_box_server.server import results
 from mcp_box_server.server.registry import BoxRegistry
 
 META_TOOLS = ("find_tools", "call_tool", "box_status")
+
+Handler = Callable[..., Awaitable[ToolResult]]
+
+
+class MetaTool(Tool):
+    """A tool served by the server itself; arguments validated like a box tool's."""
+
+    handler: Any = None
+    arguments_model: Any = None
+
+    @classmethod
+    def build(cls, handler: Handler, read_only: bool = False) -> MetaTool:
+        name = handler.__name__
+        model, description = build_arguments_model(handler, name)
+        return cls(
+            name=name,
+            description=description,
+            parameters=json_schema(model),
+            annotations=ToolAnnotations(read_only_hint=True) if read_only else None,
+            handler=handler,
+            arguments_model=model,
+        )
+
+    async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        model: type[BaseModel] = self.arguments_model
+        try:
+            checked = validate_arguments(model, arguments)
+        except ValueError as error:
+            return results.failure(str(error))
+        return await self.handler(**checked)
 
 
 def tool_document(name: str, description: str, parameters: dict[str, Any]) -> Document:
@@ -31,42 +66,37 @@ def tool_document(name: str, description: str, parameters: dict[str, Any]) -> Do
 def register_meta_tools(server: FastMCP, registry: BoxRegistry) -> None:
     """Add `find_tools`, `call_tool` and `box_status` to `server`."""
 
-    @server.tool(annotations={"readOnlyHint": True})
-    def find_tools(
-        query: Annotated[str, Field(description="What you want to do, in a few words.")],
-        k: Annotated[int, Field(ge=1, le=50, description="How many tools to return.")] = 5,
-    ) -> dict[str, Any]:
+    async def find_tools(query: str, k: Annotated[int, Field(ge=1, le=50)] = 5) -> ToolResult:
         """Find the box tools that best match a task; returns names, descriptions and input schemas.
 
         Use it when the tool you need is not in your list, then call the tool by name
         (or through `call_tool`). Example: find_tools(query="reverse complement of DNA").
+
+        Args:
+            query: what you want to do, in a few words.
+            k: how many tools to return (1 to 50).
         """
         specs = registry.tools
         documents = [tool_document(s.name, s.description, s.parameters) for s in specs.values()]
-        found = rank(query, documents, k)
-        return {
-            "query": query,
-            "tools": [
-                {
-                    "name": name,
-                    "description": specs[name].description,
-                    "input_schema": specs[name].parameters,
-                    "score": round(score, 3),
-                }
-                for name, score in found
-            ],
-        }
+        tools = [
+            {
+                "name": name,
+                "description": specs[name].description,
+                "input_schema": specs[name].parameters,
+                "score": round(score, 3),
+            }
+            for name, score in rank(query, documents, k)
+        ]
+        return results.success({"query": query, "tools": tools})
 
-    @server.tool
-    async def call_tool(
-        name: Annotated[str, Field(description="Exact tool name, as returned by find_tools.")],
-        arguments: Annotated[
-            dict[str, Any] | None, Field(description="The tool's arguments as an object.")
-        ] = None,
-    ) -> ToolResult:
+    async def call_tool(name: str, arguments: dict[str, Any] | None = None) -> ToolResult:
         """Call any box tool by name; use it for tools found with find_tools.
 
         Example: call_tool(name="math_solve_24", arguments={"numbers": [4, 7, 8, 8]}).
+
+        Args:
+            name: exact tool name, as returned by find_tools.
+            arguments: the tool's arguments as an object.
         """
         if name in META_TOOLS:
             return results.failure(f"call_tool cannot call the meta-tool '{name}'; call it directly")
@@ -79,10 +109,13 @@ def register_meta_tools(server: FastMCP, registry: BoxRegistry) -> None:
         except BoxRuntimeError as error:
             return results.failure(error)
 
-    @server.tool(annotations={"readOnlyHint": True})
-    def box_status() -> dict[str, Any]:
+    async def box_status() -> ToolResult:
         """Every box this server serves: version, tools, and load errors from the last (re)load.
 
         Use it when a tool is missing or a box was just edited.
         """
-        return {"boxes": registry.status()}
+        return results.success({"boxes": registry.status()})
+
+    server.add_tool(MetaTool.build(find_tools, read_only=True))
+    server.add_tool(MetaTool.build(call_tool))
+    server.add_tool(MetaTool.build(box_status, read_only=True))
