@@ -13,7 +13,7 @@ import ast
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -73,10 +73,10 @@ class Pipeline:
         counts.tasks = len(tasks)
         self.tasks = {task.id: task for task in tasks}
         with self.stages.stage("generate", len(tasks)) as advance:
-            generated = await asyncio.gather(*(self._advancing(advance, self.generate(t)) for t in tasks))
+            generated = await _all(self._advancing(advance, self.generate(t)) for t in tasks)
         valid = [tool for tool in generated if tool is not None]
         with self.stages.stage("abstract", len(valid)) as advance:
-            kept = await asyncio.gather(*(self._advancing(advance, self.abstract(t)) for t in valid))
+            kept = await _all(self._advancing(advance, self.abstract(t)) for t in valid)
         with self.stages.stage("cluster", 1) as advance:
             kept = await self.dedupe(kept)
             groups = clustering.cluster(
@@ -88,11 +88,9 @@ class Pipeline:
         merges = [g for g in groups if len(g) > 1]
         final: list[Tool] = [kept[g[0]] for g in groups if len(g) == 1]
         with self.stages.stage("consolidate", len(merges)) as advance:
-            merged = await asyncio.gather(
-                *(
-                    self._advancing(advance, self.consolidate(groups.index(g) + 1, [kept[i] for i in g]))
-                    for g in merges
-                )
+            merged = await _all(
+                self._advancing(advance, self.consolidate(groups.index(g) + 1, [kept[i] for i in g]))
+                for g in merges
             )
         for tools in merged:
             final.extend(tools)
@@ -234,7 +232,7 @@ class Pipeline:
         by_name: dict[str, list[Tool]] = {}
         for tool in tools:
             by_name.setdefault(tool.function, []).append(tool)
-        merged = await asyncio.gather(*(merge(same) for same in by_name.values()))
+        merged = await _all(merge(same) for same in by_name.values())
         return [tool for group in merged for tool in group]
 
     # ---- the shared ask / validate / repair loop -----------------------------------------
@@ -281,6 +279,21 @@ class Pipeline:
                 {"role": "user", "content": render("repair", error=reason)},
             ]
         return _Attempt(None, reason, wrote)
+
+
+async def _all(coroutines: Iterable[Awaitable[T]]) -> list[T]:
+    """Like `asyncio.gather`, but a failure (the teacher is gone) cancels the siblings."""
+    tasks: list[asyncio.Task[T]] = []
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_awaited(c)) for c in coroutines]
+    except BaseExceptionGroup as group_error:
+        raise group_error.exceptions[0] from None
+    return [task.result() for task in tasks]
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
 def _parameters(source: str | None) -> list[str]:

@@ -89,3 +89,32 @@ async def test_first_thought_prefix_seeds_the_solving_step(scripted_teacher, tmp
     )
     provenance = read_manifest(result.box).provenance
     assert provenance["first_thought"] is True
+
+
+async def test_a_run_stopped_by_a_teacher_failure_resumes_from_the_cache(tmp_path):
+    from mcp_box_server.llm import ChatModel, ModelError, resolve_model
+    from tests.support.scripted_openai import ScriptedOpenAI
+
+    def flaky(request):
+        if "Convert 100 miles" in json.dumps(request["messages"]):
+            return {"status": 400, "content": "the teacher's server broke"}
+        return family.teacher(request)
+
+    tasks = write_tasks(tmp_path / "tasks.jsonl", rows("t01", "t02", "t03", "t12", "t13"))
+    out, cache = tmp_path / "out" / "box", tmp_path / "cache"
+    with ScriptedOpenAI(flaky) as llm:
+        async with ChatModel(resolve_model("scripted", base_url=llm.base_url, max_retries=0)) as model:
+            try:
+                await distill(tasks, out, model, limits=TEST_LIMITS, cache_dir=cache)
+            except ModelError as exc:
+                assert "the teacher's server broke" in str(exc)
+            else:
+                raise AssertionError("the run should stop when the teacher fails")
+    assert not out.exists()
+    with ScriptedOpenAI(family.teacher) as llm:
+        async with chat_model(llm) as model:
+            result = await distill(tasks, out, model, limits=TEST_LIMITS, cache_dir=cache)
+        asked = len(llm.requests)
+    stats = result.stats
+    assert stats.cached > 0 and stats.requests == stats.cached + asked  # only unfinished work was asked again
+    assert result.outcome.counts.final_tools == 2 and result.outcome.counts.valid == 5
