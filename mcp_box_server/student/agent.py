@@ -180,8 +180,16 @@ class Agent:
     async def _decide(self, result: ChatResult, known: set[str], index: int) -> _Outcome:
         """Parse (and with samples, vote on) the choices; execute the winning action."""
         usage, latency = result.usage, result.latency_s
-        if self.tools is None:
+        if self.tools is None:  # the baseline: every reply is an answer; samples vote on answers
             message = result.message
+            if self.config.samples > 1:
+                vote = await consistency.vote(
+                    result.choices,
+                    lambda m: ParsedMessage(text=m.content or ""),
+                    _no_tools,
+                    extract_final_answer,
+                )
+                message = vote.message
             return _Outcome(final=_final(message, usage, latency))
 
         def parse(message: AssistantMessage) -> ParsedMessage:
@@ -325,6 +333,10 @@ class _RunState:
         if unnamed:
             hint = 'Write calls as <tool_call>{"name": "TOOL", "arguments": {...}}</tool_call>, or answer.'
             self.messages.append({"role": "user", "content": "\n".join([*unnamed, hint])})
+
+
+async def _no_tools(_: ParsedMessage) -> list[tuple[ToolCall, ToolResult]]:
+    return []
 
 
 def _native_call(call: ToolCall) -> dict[str, Any]:

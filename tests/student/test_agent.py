@@ -243,3 +243,11 @@ async def test_run_stream_yields_typed_steps(server_url: str) -> None:
             steps = [step async for step in Agent(model, box).run("2+3?")]
     assert [type(s) for s in steps] == [ActionStep, FinalAnswerStep]
     assert steps[0].to_dict()["type"] == "action" and steps[1].to_dict()["answer"] == "5"
+
+
+async def test_no_box_samples_vote_on_answers() -> None:
+    replies = ["Final answer: 7", "Final answer: 8", "I think **8**.\nFinal answer: 8."]
+    with ScriptedOpenAI(Script.sequence(replies)) as llm:
+        async with ChatModel(resolve_model("scripted", base_url=llm.base_url)) as model:
+            run = await Agent(model, None, AgentConfig(samples=3)).solve("q")
+    assert run.answer == "8" and llm.requests[0]["n"] == 3
