@@ -11,6 +11,7 @@ own temp directory.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 DEFAULT_ALLOW_IMPORTS = (
@@ -56,6 +57,7 @@ DENIED_NAMES = frozenset({"__builtins__", "__loader__", "__spec__"})
 ALLOWED_DUNDERS = frozenset({"__name__", "__doc__", "__init__", "__len__", "__all__"})
 WRITE_METHODS = frozenset({"write_text", "write_bytes", "touch", "unlink", "rmdir", "mkdir", "symlink_to"})
 _WRITE_MODE_CHARS = set("wax+")
+_DUNDER_TEXT = re.compile(r"__\w+?__")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,12 @@ def check_source(source: str, allow_imports: tuple[str, ...] = DEFAULT_ALLOW_IMP
     problems: list[Problem] = []
     allowed = {name for name in allow_imports if name.split(".")[0] not in DENIED_MODULES}
     temp_names = _tempfile_names(tree)
+    modules = {
+        alias.asname or alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -85,6 +93,19 @@ def check_source(source: str, allow_imports: tuple[str, ...] = DEFAULT_ALLOW_IMP
                 problems.append(Problem(node.lineno, "relative imports are not allowed"))
             else:
                 _check_module(node.module or "", node.lineno, allowed, problems)
+            for alias in node.names:
+                if alias.name.startswith("_"):
+                    problems.append(
+                        Problem(node.lineno, f"importing private name '{alias.name}' is not allowed")
+                    )
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not _dunder(node.attr)
+            and _root_name(node) in modules
+        ):
+            # `tempfile._os.system(...)`: an allowed module's private imports reach forbidden ones
+            problems.append(Problem(node.lineno, f"private module attribute '{node.attr}' is not allowed"))
         elif isinstance(node, ast.Name) and node.id in DENIED_NAMES:
             problems.append(Problem(node.lineno, f"'{node.id}' is not allowed"))
         elif isinstance(node, ast.Attribute) and _dunder(node.attr) and node.attr not in ALLOWED_DUNDERS:
@@ -111,6 +132,12 @@ def _check_module(name: str, line: int, allowed: set[str], problems: list[Proble
 
 def _check_call(node: ast.Call, temp_names: set[str], problems: list[Problem]) -> None:
     func = node.func
+    for arg in [*node.args, *(k.value for k in node.keywords)]:
+        # `operator.attrgetter("__globals__")` and friends: dunder names passed as text
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            hidden = set(_DUNDER_TEXT.findall(arg.value)) - ALLOWED_DUNDERS
+            if hidden:
+                problems.append(Problem(node.lineno, f"'{sorted(hidden)[0]}' is not allowed, even as text"))
     if isinstance(func, ast.Name) and func.id in DENIED_CALLS:
         problems.append(Problem(node.lineno, f"call to '{func.id}' is not allowed"))
     elif isinstance(func, ast.Name) and func.id in {"getattr", "setattr", "delattr", "hasattr"}:
@@ -190,6 +217,13 @@ def _from_temp(exprs: list[ast.expr], temp_names: set[str]) -> bool:
             if isinstance(base, ast.Name) and base.id == "tempfile":
                 return True
     return False
+
+
+def _root_name(node: ast.Attribute) -> str | None:
+    value: ast.expr = node.value
+    while isinstance(value, ast.Attribute):
+        value = value.value
+    return value.id if isinstance(value, ast.Name) else None
 
 
 def _keyword(node: ast.Call, name: str) -> ast.expr | None:

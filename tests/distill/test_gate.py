@@ -64,8 +64,30 @@ def test_escape_hatches_are_refused():
         ("    return getattr(x, name)\n", "'getattr' needs a literal attribute name"),
         ("    return getattr(x, '__globals__')\n", "'getattr' of '__globals__' is not allowed"),
         ("    return __builtins__\n", "'__builtins__' is not allowed"),
+        ("    return operator.attrgetter('__globals__')(x)\n", "'__globals__' is not allowed, even as text"),
     ]:
         assert expected in messages(wrap(body)), body
+
+
+def test_private_names_of_allowed_modules_are_refused():
+    # allowed modules import forbidden ones privately: `tempfile._os` is `os`
+    assert messages(wrap("    tempfile._os.system('ls')\n    return x\n", "import tempfile\n\n")) == [
+        "private module attribute '_os' is not allowed"
+    ]
+    assert messages(wrap("    return r._inst.random()\n", "import random as r\n\n")) == [
+        "private module attribute '_inst' is not allowed"
+    ]
+    assert (
+        "importing private name '_os'" in messages(wrap("    return x\n", "from tempfile import _os\n\n"))[0]
+    )
+    # private helpers of the tool itself and methods of values are fine
+    assert (
+        messages(
+            wrap("    return _twice(x)._real if False else x\n")
+            + "\n\ndef _twice(y: int) -> int:\n    return 2 * y\n"
+        )
+        == []
+    )
 
 
 def test_writes_only_under_tempfile():
