@@ -9,6 +9,7 @@ sandboxed pool, then renamed into place in one step.
 from __future__ import annotations
 
 import ast
+import ctypes
 import json
 import os
 import shutil
@@ -151,9 +152,11 @@ async def emit(
             outcome.tools = [t for t in outcome.tools if t.function not in failed]
         else:
             raise EmitError(f"the assembled box failed its own examples twice: {failed}")
-        if out.exists():
-            shutil.move(str(out), str(staging / ".previous"))
-        os.rename(box_dir, out)
+        if not out.exists():
+            os.rename(box_dir, out)
+        elif not _exchange(box_dir, out):  # no atomic swap here: a brief gap between two renames
+            os.rename(out, staging / ".previous")
+            os.rename(box_dir, out)
         return out
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -213,6 +216,19 @@ async def verify(box_dir: Path) -> dict[str, str]:
     finally:
         await pool.close()
     return failed
+
+
+def _exchange(new: Path, old: Path) -> bool:
+    """Swap two directories in one step (Linux `renameat2(RENAME_EXCHANGE)`); False if unsupported.
+
+    A server watching the parent then sees the box change in place, never vanish.
+    """
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(new), at_fdcwd, os.fsencode(old), rename_exchange) == 0
 
 
 def _toml(value: object) -> str:
