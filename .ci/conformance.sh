@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Run the official MCP conformance suite against mcp-box over streamable HTTP.
+#
+# Installs Node 22 + @modelcontextprotocol/conformance from the npm registry into a
+# cache folder (the machines have Node 20; the suite needs 22), starts
+# `python -m mcp_box_server serve --transport http` on a free loopback port with the
+# fixture boxes of tests/conformance/boxes, runs every server scenario (`--suite all`),
+# and compares the outcome with tests/conformance/expected_failures.txt:
+# exit 1 when a scenario outside the list fails or a listed one passes.
+#
+# Environment:
+#   PYTHON                      interpreter with mcp_box_server importable
+#                               (default: .venv/bin/python, else python3; if the package is
+#                               not importable, a venv is made in the cache and it is installed)
+#   MCP_BOX_CONFORMANCE_CACHE   where Node 22 and the suite are installed (default .ci/.conformance)
+#   MCP_BOX_CONFORMANCE_OUT     where the suite writes its per-scenario results (default: a temp dir)
+#   MCP_BOX_CONFORMANCE_EXPECTED  the expected-failures list (default tests/conformance/expected_failures.txt)
+#   CONFORMANCE_ARGS            extra arguments for the suite, e.g. "--scenario tools-list"
+set -euo pipefail
+
+SUITE_VERSION=0.1.16
+NODE_VERSION=22
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${MCP_BOX_CONFORMANCE_CACHE:-$ROOT/.ci/.conformance}
+FIXTURES=$ROOT/tests/conformance/boxes
+EXPECTED=${MCP_BOX_CONFORMANCE_EXPECTED:-$ROOT/tests/conformance/expected_failures.txt}
+START=$(date +%s)
+
+say() { printf 'conformance: %s\n' "$*" >&2; }
+
+# --- Node 22 + the suite, cached ---------------------------------------------------
+mkdir -p "$CACHE"
+[ -f "$CACHE/.gitignore" ] || printf '*\n' >"$CACHE/.gitignore"
+SUITE_PKG=$CACHE/node_modules/@modelcontextprotocol/conformance/package.json
+installed_version() {
+  [ -f "$SUITE_PKG" ] && sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$SUITE_PKG" | head -n1
+}
+if [ "$(installed_version)" != "$SUITE_VERSION" ] || ! "$CACHE/node_modules/.bin/node" --version >/dev/null 2>&1; then
+  command -v npm >/dev/null || { say "npm not found: install Node.js (20 is enough) first"; exit 2; }
+  say "installing node@$NODE_VERSION and @modelcontextprotocol/conformance@$SUITE_VERSION into $CACHE"
+  [ -f "$CACHE/package.json" ] || printf '{"name": "mcp-box-conformance", "private": true}\n' >"$CACHE/package.json"
+  (cd "$CACHE" && npm install --no-audit --no-fund --loglevel=error \
+    "node@$NODE_VERSION" "@modelcontextprotocol/conformance@$SUITE_VERSION" >&2)
+fi
+export PATH="$CACHE/node_modules/.bin:$PATH"
+case "$(node --version)" in
+  v$NODE_VERSION.*) ;;
+  *) say "expected Node $NODE_VERSION from $CACHE, got $(node --version)"; exit 2 ;;
+esac
+
+# --- Python with mcp_box_server ---------------------------------------------------
+if [ -n "${PYTHON:-}" ]; then
+  PY=$PYTHON
+elif [ -x "$ROOT/.venv/bin/python" ]; then
+  PY=$ROOT/.venv/bin/python
+else
+  PY=python3
+fi
+# Check from / so that the source tree on sys.path does not hide missing dependencies.
+if ! (cd / && "$PY" -c 'import mcp_box_server.cli, mcp_box_server.server.app, fastmcp') 2>/dev/null; then
+  say "mcp_box_server is not importable with $PY: installing it into $CACHE/venv"
+  python3 -m venv "$CACHE/venv"
+  "$CACHE/venv/bin/python" -m pip install --quiet "$ROOT" >&2
+  PY=$CACHE/venv/bin/python
+fi
+
+# --- the server --------------------------------------------------------------------
+PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+URL=http://127.0.0.1:$PORT
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mcp-box-conformance.XXXXXX")
+OUT=${MCP_BOX_CONFORMANCE_OUT:-$WORK/results}
+mkdir -p "$OUT"
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$PY" -m mcp_box_server serve --transport http --host 127.0.0.1 --port "$PORT" \
+  --boxes "$FIXTURES" --no-reload --log-level WARNING >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+# Ready when /health answers and both fixture boxes serve.
+if ! "$PY" - "$URL/health" "$SERVER_PID" <<'EOF'
+import json, os, sys, time, urllib.request
+url, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit("server exited before it was ready")
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            boxes = json.load(response)["boxes"]
+        if {"test", "json"} <= {name for name, box in boxes.items() if box["serving"]}:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.2)
+sys.exit("server not ready after 60 s")
+EOF
+then
+  say "server failed to start; its log:"
+  cat "$WORK/server.log" >&2
+  exit 2
+fi
+
+# --- the suite -----------------------------------------------------------------------
+# The suite's own baseline check (same rule as ours) is passed the list as YAML.
+BASELINE=$WORK/baseline.yml
+"$PY" - "$EXPECTED" "$BASELINE" <<'EOF'
+import sys
+names = []
+for number, line in enumerate(open(sys.argv[1], encoding="utf-8"), start=1):
+    entry, _, reason = line.partition("#")
+    if not entry.strip():
+        continue
+    if not reason.strip():
+        sys.exit(f"{sys.argv[1]}:{number}: '{entry.strip()}' needs a reason: `name  # reason`")
+    names.append(entry.strip())
+with open(sys.argv[2], "w", encoding="utf-8") as out:
+    out.write("server:\n" + "".join(f"  - {name}\n" for name in names))
+EOF
+
+say "running @modelcontextprotocol/conformance@$SUITE_VERSION against $URL/mcp"
+set +e
+# shellcheck disable=SC2086  # CONFORMANCE_ARGS is split on purpose
+conformance server --url "$URL/mcp" --suite all --expected-failures "$BASELINE" \
+  -o "$OUT" ${CONFORMANCE_ARGS:-} >"$WORK/suite.log" 2>&1
+SUITE_RC=$?
+set -e
+# The suite prints each scenario's spec text; keep its summary and baseline report.
+sed -n '/=== SUMMARY ===/,$p' "$WORK/suite.log" >&2
+if ! grep -q '=== SUMMARY ===' "$WORK/suite.log"; then
+  tail -n 40 "$WORK/suite.log" >&2
+fi
+
+# --- our comparison --------------------------------------------------------------------
+set +e
+"$PY" - "$OUT" "$EXPECTED" "$SUITE_RC" "$(($(date +%s) - START))" "${CONFORMANCE_ARGS:-}" <<'EOF'
+import json, pathlib, re, sys
+
+out, expected_file, suite_rc, seconds, extra = sys.argv[1:6]
+expected = {}
+for line in open(expected_file, encoding="utf-8"):
+    entry, _, reason = line.partition("#")
+    if entry.strip():
+        expected[entry.strip()] = reason.strip()
+
+results = {}
+for checks_file in sorted(pathlib.Path(out).glob("server-*/checks.json")):
+    match = re.fullmatch(r"server-(.+)-\d{4}-\d\d-\d\dT[\d-]+Z", checks_file.parent.name)
+    if not match:
+        continue
+    checks = json.loads(checks_file.read_text(encoding="utf-8"))
+    # The suite's own rule: a scenario fails on any FAILURE or WARNING check.
+    bad = [c for c in checks if c.get("status") in ("FAILURE", "WARNING")]
+    results[match.group(1)] = bad
+
+passed = sorted(name for name, bad in results.items() if not bad)
+failed = sorted(name for name in results if results[name])
+expected_fail = [name for name in failed if name in expected]
+unexpected = [name for name in failed if name not in expected]
+stale = [name for name in passed if name in expected]
+missing = [] if extra.strip() else sorted(name for name in expected if name not in results)
+
+for name in unexpected:
+    print(f"UNEXPECTED FAILURE {name}:", file=sys.stderr)
+    for check in results[name]:
+        print(f"    {check.get('id')}: {check.get('status')}: {check.get('errorMessage', '')}", file=sys.stderr)
+for name in stale:
+    print(f"NOW PASSES (remove it from expected_failures.txt): {name}", file=sys.stderr)
+for name in missing:
+    print(f"NOT RUN (no such scenario, or no result; fix expected_failures.txt): {name}", file=sys.stderr)
+if not results:
+    print("no scenario results found", file=sys.stderr)
+
+k = len(unexpected) + len(stale) + len(missing)
+print(
+    f"conformance: {len(passed)} passed, {len(expected_fail)} expected failures, {k} unexpected"
+    f" ({len(results)} scenarios, {seconds} s)"
+)
+ok = results and k == 0
+if ok and suite_rc != "0":
+    print(f"conformance: the suite's own baseline check exited {suite_rc}", file=sys.stderr)
+    ok = False
+sys.exit(0 if ok else 1)
+EOF
+RC=$?
+set -e
+if [ "$RC" -ne 0 ] && [ -s "$WORK/server.log" ]; then
+  say "server log (last 40 lines):"
+  tail -n 40 "$WORK/server.log" >&2
+fi
+exit "$RC"

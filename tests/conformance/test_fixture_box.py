@@ -1,0 +1,98 @@
+"""The conformance fixture boxes through the real runtime (worker processes), no Node needed.
+
+The MCP conformance suite (.ci/conformance.sh) calls these tools by exact name; this
+checks, fast, that each one loads and answers as its scenario expects, and that the
+expected-failures list stays well-formed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mcp_box_server.box import read_manifest
+from mcp_box_server.runtime import BoxPool, ToolFailed
+from mcp_box_server.server import results
+
+HERE = Path(__file__).resolve().parent
+BOXES = HERE / "boxes"
+EXPECTED = HERE / "expected_failures.txt"
+
+SIMPLE_TEXT = "This is a simple text response for testing."
+ERROR_MESSAGE = "This tool intentionally returns an error for testing"
+SCHEMA_TOOL = "json_schema_2020_12_tool"
+
+
+@pytest.fixture
+async def test_box():
+    pool = BoxPool(read_manifest(BOXES / "test"))
+    await pool.start()
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def json_box():
+    pool = BoxPool(read_manifest(BOXES / "json"))
+    await pool.start()
+    yield pool
+    await pool.close()
+
+
+async def test_fixture_box_exposes_the_names_the_scenarios_call(test_box, json_box):
+    assert test_box.failures == [] and json_box.failures == []
+    assert sorted(s.name for s in test_box.specs) == ["test_error_handling", "test_simple_text"]
+    assert [s.name for s in json_box.specs] == [SCHEMA_TOOL]
+    for spec in test_box.specs + json_box.specs:
+        assert spec.description, spec.name  # tools-list: every tool has a description
+
+
+async def test_simple_text_answers_with_text_content(test_box):
+    """tools-call-simple-text: a non-empty text content block."""
+    value = await test_box.call("simple_text", {})
+    assert value == SIMPLE_TEXT
+    result = results.success(value)
+    text = [block for block in result.content if block.type == "text"]
+    assert text and SIMPLE_TEXT in text[0].text
+    assert not result.is_error
+
+
+async def test_error_handling_becomes_an_mcp_tool_error(test_box):
+    """tools-call-error: `isError: true` and a first content block with text."""
+    with pytest.raises(ToolFailed, match=ERROR_MESSAGE) as info:
+        await test_box.call("error_handling", {})
+    result = results.failure(info.value)
+    assert result.is_error
+    assert ERROR_MESSAGE in result.content[0].text
+    # The worker survives a failing tool: the next call works.
+    assert await test_box.call("simple_text", {}) == SIMPLE_TEXT
+
+
+async def test_schema_tool_has_the_2020_12_keywords_the_scenario_looks_for(json_box):
+    """json-schema-2020-12 checks `$defs.address` and `additionalProperties: false`
+    (and `$schema`, which box schemas do not carry: an expected failure)."""
+    schema = json_box.specs[0].parameters
+    assert schema["additionalProperties"] is False
+    assert set(schema["$defs"]["address"]["properties"]) == {"street", "city"}
+    assert {"$ref": "#/$defs/address"} in schema["properties"]["address"]["anyOf"]
+    address = {"street": "1 Main St", "city": "Springfield"}
+    assert await json_box.call("schema_2020_12_tool", {"name": "a", "address": address}) == {
+        "name": "a",
+        "address": address,
+    }
+
+
+def test_expected_failures_are_well_formed():
+    names = []
+    for number, line in enumerate(EXPECTED.read_text(encoding="utf-8").splitlines(), start=1):
+        entry, _, reason = line.partition("#")
+        if not entry.strip():
+            continue
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", entry.strip()), f"line {number}: {line!r}"
+        assert reason.strip(), f"line {number}: '{entry.strip()}' needs a one-line reason"
+        names.append(entry.strip())
+    assert len(names) == len(set(names)), "duplicate entries"
+    # The scenarios the fixture boxes are there for must not be written off.
+    assert not {"tools-list", "tools-call-simple-text", "tools-call-error"} & set(names)
