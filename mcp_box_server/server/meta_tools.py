@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastmcp import FastMCP
+from fastmcp.server.middleware import Middleware, MiddlewareContext
 from fastmcp.tools.base import Tool, ToolResult
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
@@ -63,6 +64,25 @@ def tool_document(name: str, description: str, parameters: dict[str, Any]) -> Do
     return Document(name, " ".join(words))
 
 
+def unknown_tool_message(name: str, registry: BoxRegistry) -> str:
+    close = rank(name, [tool_document(n, "", {}) for n in registry.tools], 3)
+    hint = f"; did you mean {', '.join(n for n, _ in close)}?" if close else ""
+    return f"unknown tool '{name}'{hint}"
+
+
+class UnknownToolHint(Middleware):
+    """Answer a call to a missing tool the way `call_tool` does: with close names."""
+
+    def __init__(self, registry: BoxRegistry) -> None:
+        self.registry = registry
+
+    async def on_call_tool(self, context: MiddlewareContext[Any], call_next: Any) -> Any:
+        name = context.message.name
+        if name not in META_TOOLS and name not in self.registry.tools:
+            return results.failure(unknown_tool_message(name, self.registry))
+        return await call_next(context)
+
+
 def register_meta_tools(server: FastMCP, registry: BoxRegistry) -> None:
     """Add `find_tools`, `call_tool` and `box_status` to `server`."""
 
@@ -101,9 +121,7 @@ def register_meta_tools(server: FastMCP, registry: BoxRegistry) -> None:
         if name in META_TOOLS:
             return results.failure(f"call_tool cannot call the meta-tool '{name}'; call it directly")
         if name not in registry.tools:
-            close = rank(name, [tool_document(n, "", {}) for n in registry.tools], 3)
-            hint = f"; did you mean {', '.join(n for n, _ in close)}?" if close else ""
-            return results.failure(f"unknown tool '{name}'{hint}")
+            return results.failure(unknown_tool_message(name, registry))
         try:
             return results.success(await registry.call(name, arguments or {}))
         except BoxRuntimeError as error:
@@ -116,6 +134,7 @@ def register_meta_tools(server: FastMCP, registry: BoxRegistry) -> None:
         """
         return results.success({"boxes": registry.status()})
 
+    server.add_middleware(UnknownToolHint(registry))
     server.add_tool(MetaTool.build(find_tools, read_only=True))
     server.add_tool(MetaTool.build(call_tool))
     server.add_tool(MetaTool.build(box_status, read_only=True))
