@@ -1,7 +1,8 @@
 """Turn runtime outcomes into MCP tool results, in one place.
 
-Success: a compact JSON text (what models read) plus structured content (a dict
-result as is, anything else under "result"). Failure: an `isError` result whose
+Success: a readable text (a string result as is, anything else as compact JSON:
+what models read) plus structured content (a dict result as is, anything else
+under "result"). Failure: an `isError` result whose
 text names the kind of failure and what was wrong, never a protocol error.
 """
 
@@ -35,7 +36,10 @@ _PREFIX: dict[type[BoxRuntimeError], str] = {
 
 def success(value: Any) -> ToolResult:
     structured = value if isinstance(value, dict) else {"result": value}
-    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    if isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return ToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 

@@ -34,6 +34,7 @@ async def test_meta_tools(root):
             "call_tool", {"name": "dna_reverse_complement", "arguments": {"sequence": "AACG"}}
         )
         assert routed.structured_content == {"result": "CGTT"}
+        assert routed.content[0].text == "CGTT"  # a string result reads as itself, not JSON-quoted
 
         bad = await client.call_tool(
             "call_tool", {"name": "calc_add", "arguments": {"a": "x"}}, raise_on_error=False
