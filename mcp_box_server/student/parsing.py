@@ -136,11 +136,16 @@ def parse_native(calls: Sequence[ToolCallRequest]) -> ParsedMessage:
 def parse_text(text: str, known_tools: Collection[str] = ()) -> ParsedMessage:
     """Find tool calls written as text; see the module docstring for the formats."""
     body = strip_thinking(text)
-    for finder in (_tagged, _marked, _fenced, _bare):
-        found = finder(body, known_tools)
-        if found is not None:
-            calls, errors, rest = found
-            return ParsedMessage(tuple(calls), tuple(errors), rest.strip())
+    # Calls are looked for outside thinking first. A message that does not open with
+    # a thinking block may hold the markers as data (an argument "</think>"): if no
+    # call is found outside them, the whole text is searched too.
+    candidates = (body,) if text.lstrip().startswith("<think>") else (body, text)
+    for candidate in dict.fromkeys(candidates):
+        for finder in (_tagged, _marked, _fenced, _bare):
+            found = finder(candidate, known_tools)
+            if found is not None:
+                calls, errors, rest = found
+                return ParsedMessage(tuple(calls), tuple(errors), strip_thinking(rest))
     return ParsedMessage(text=body)
 
 

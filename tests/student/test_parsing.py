@@ -158,6 +158,12 @@ def test_native_calls_first_and_double_encoded() -> None:
     assert [c.name for c in message.calls] == ["a"] and message.native
 
 
+def test_calls_drafted_while_thinking_are_not_run() -> None:
+    text = '<think>maybe {"name": "math_gcd", "arguments": {"numbers": [4, 6]}}</think>The answer is 2.'
+    parsed = parse_text(text)
+    assert parsed.calls == () and parsed.text == "The answer is 2."
+
+
 def test_strip_thinking() -> None:
     assert strip_thinking("<think>hmm</think>\nYes") == "Yes"
     assert strip_thinking("reasoning...</think>Yes") == "Yes"
