@@ -15,7 +15,10 @@ def bundled_boxes_dir() -> Path:
 
 
 def find_boxes(roots: list[Path]) -> list[Path]:
-    """Each root is a box (has box.toml) or a folder of boxes; result sorted, deduplicated."""
+    """Each root is a box (has box.toml) or a folder of boxes; result sorted, deduplicated.
+
+    Hidden folders are skipped: tools stage work there (a box being written).
+    """
     found: dict[Path, None] = {}
     for root in roots:
         root = root.resolve()
@@ -23,6 +26,6 @@ def find_boxes(roots: list[Path]) -> list[Path]:
             found[root] = None
         elif root.is_dir():
             for child in sorted(root.iterdir()):
-                if (child / MANIFEST).is_file():
+                if not child.name.startswith(".") and (child / MANIFEST).is_file():
                     found[child] = None
     return list(found)

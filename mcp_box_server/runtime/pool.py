@@ -52,6 +52,7 @@ class BoxPool:
         self.specs: list[ToolSpec] = []
         self.failures: list[LoadFailure] = []
         self.zygote = zygote if zygote is not None and zygote_fits(zygote, manifest) else zygote_for(manifest)
+        self._shared_zygote = self.zygote  # may be kept for the next version; replacements are ours
         self._root = Path(tempfile.mkdtemp(prefix=f"mcp-box-{manifest.name}-"))
         self._snapshot = self._root / "box"
         shutil.copytree(self.source, self._snapshot, ignore=_IGNORED)
@@ -114,7 +115,7 @@ class BoxPool:
         self._closed = True
         workers, self._workers, self._idle = list(self._workers), set(), []
         await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
-        if not keep_zygote:
+        if not keep_zygote or self.zygote is not self._shared_zygote:
             await self.zygote.close()
         await self._notify()
         await asyncio.to_thread(shutil.rmtree, self._root, True)
@@ -130,13 +131,21 @@ class BoxPool:
             memory_mb=self.manifest.memory_mb,
             sandboxed=sandboxed,
             env=worker_env(True, workdir) if sandboxed else {},
+            allow_imports=list(self.manifest.allow_imports),
         )
+        if self._closed:
+            raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
         if not self.zygote.alive:
+            if self.zygote is not self._shared_zygote:
+                await self.zygote.close()
             log.warning("zygote of %s died; starting a new one", self._label)
             self.zygote = zygote_for(self.manifest)
         self._starting += 1
         try:
             worker = await self.zygote.fork(config, f"{self._label}.{number}")
+            if self._closed:  # closed while forking: nobody would ever stop this one
+                await worker.close()
+                raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
             self._workers.add(worker)
             ready = await worker.ready(LOAD_TIMEOUT, str(self._snapshot))
         finally:
@@ -173,7 +182,7 @@ class BoxPool:
         """Fork a replacement now so the next call finds a loaded worker."""
 
         async def warm() -> None:
-            with contextlib.suppress(WorkerCrashed):
+            with contextlib.suppress(WorkerCrashed, BoxUnavailable):
                 worker, ready = await self._spawn()
                 if worker.alive and ready.specs and not self._closed:
                     self._idle.append(worker)

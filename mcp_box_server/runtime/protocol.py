@@ -42,6 +42,7 @@ class WorkerConfig:
     memory_mb: int
     sandboxed: bool
     env: dict[str, str]
+    allow_imports: list[str]
 
     def to_json(self) -> str:
         return json.dumps({name: getattr(self, name) for name in self.__slots__})

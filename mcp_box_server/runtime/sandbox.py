@@ -3,7 +3,8 @@
 Every box gets a memory cap. A `sandboxed` box (every distilled box) also loses
 the network (a new network namespace where the kernel allows it, and an audit
 hook that refuses sockets, subprocesses and writes outside its temp directory
-everywhere). The audit hook cannot be removed by Python code once installed.
+everywhere) and, when it declares `allow_imports`, every import outside that
+list. The audit hook cannot be removed by Python code once installed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ctypes
 import os
 import resource
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,24 +52,38 @@ def limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def limit_cpu(seconds: int) -> None:
-    """A backstop for CPU burned outside calls; the per-call timeout acts first."""
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (seconds, hard))
-
-
 def isolate_network() -> bool:
     """Move into an empty network namespace; False where the kernel refuses."""
     libc = ctypes.CDLL(None, use_errno=True)
     return any(libc.unshare(flags) == 0 for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET))
 
 
-def install_guard(workdir: Path) -> None:
-    """Refuse network, processes and writes outside `workdir` for the rest of the process."""
+def importable(allow_imports: Sequence[str], tools_dir: Path) -> frozenset[str] | None:
+    """Top-level modules a sandboxed box may import; None when the box declares no allow-list.
+
+    Besides its declared list: the standard library (the hook still refuses sockets and
+    processes), the box's own helper modules, and what is already loaded (the runtime).
+    """
+    if not allow_imports:
+        return None
+    own = {path.stem for path in tools_dir.glob("*.py")}
+    loaded = {name.split(".")[0] for name in sys.modules}
+    declared = {name.split(".")[0] for name in allow_imports}
+    return frozenset(declared | own | loaded | set(sys.stdlib_module_names))
+
+
+def install_guard(workdir: Path, allowed_imports: frozenset[str] | None = None) -> None:
+    """Refuse network, processes, writes outside `workdir` and undeclared imports, for good."""
     root = str(workdir.resolve())
     allowed_prefixes = (root, "/dev/null")
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "import" and allowed_imports is not None:
+            top = str(args[0]).split(".")[0]
+            if top not in allowed_imports:
+                raise SandboxViolation(
+                    f"sandboxed box may not import '{top}': add it to allow_imports in box.toml"
+                )
         if event in _BLOCKED_EVENTS:
             raise SandboxViolation(f"sandboxed box may not use {event}")
         if event == "open" and len(args) >= 2 and _writes(args[1], args[2] if len(args) > 2 else 0):

@@ -66,7 +66,8 @@ def serve(config: WorkerConfig, channel: socket.socket) -> None:
         os.environ.clear()
         os.environ.update(config.env)
         sandbox.isolate_network()
-        sandbox.install_guard(workdir)
+        tools_dir = Path(config.box_dir) / "tools"
+        sandbox.install_guard(workdir, sandbox.importable(config.allow_imports, tools_dir))
 
     from mcp_box_server.box.loader import load_box
     from mcp_box_server.box.schema import validate_arguments

@@ -106,3 +106,12 @@ def test_a_module_shadowing_the_standard_library_is_refused(tmp_path):
     )
     assert box.tools == {}
     assert "shadows the standard library" in box.failures[0].message
+
+
+def test_hidden_folders_are_not_boxes(tmp_path):
+    from mcp_box_server.box import find_boxes
+
+    make_box(tmp_path, "seen", {"m": ""})
+    make_box(tmp_path / ".staging", "hidden", {"m": ""})
+    make_box(tmp_path, ".wip", {"m": ""})
+    assert find_boxes([tmp_path]) == [tmp_path / "seen"]

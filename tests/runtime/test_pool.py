@@ -3,6 +3,7 @@
 import asyncio
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +228,54 @@ async def test_results_that_are_not_plain_json_are_converted(tmp_path):
         assert result == {"set": [1, 3], "fraction": "1/3", "nan": "nan", "2": [1, 2]}
     finally:
         await pool.close()
+
+
+async def test_sandboxed_box_with_an_allow_list_imports_nothing_else(tmp_path):
+    tools = {
+        "ok": "import math\nimport json\nimport _helper\n\ndef root(x: float) -> float:\n"
+        '    """Square root."""\n    return _helper.halve(math.sqrt(x) * 2)\n',
+        "_helper": "def halve(x):\n    return x / 2\n",
+        "sneaky": 'def fetch() -> str:\n    """Import late."""\n    import sympy\n    return str(sympy.pi)\n',
+        "eager": "import sympy\n",
+    }
+    box = make_box(tmp_path, "allow", tools, manifest='trust = "sandboxed"\nallow_imports = ["math"]\n')
+    pool = BoxPool(read_manifest(box))
+    await pool.start()
+    try:
+        assert await pool.call("root", {"x": 9.0}) == 3.0
+        with pytest.raises(ToolFailed, match="may not import 'sympy': add it to allow_imports"):
+            await pool.call("fetch", {})
+        eager = next(f for f in pool.failures if f.file.endswith("eager.py"))
+        assert "may not import 'sympy'" in eager.message and eager.line == 1
+    finally:
+        await pool.close()
+
+
+async def test_closing_right_after_a_crash_leaves_no_process_behind(tmp_path):
+    pool = BoxPool(read_manifest(make_box(tmp_path, "calc", {"arith": ARITH})))
+    await pool.start()
+    root = str(pool._root)
+    with pytest.raises(WorkerCrashed):
+        await pool.call("crash", {"code": 3})
+    await pool.close()  # while the replacement worker is being forked
+    await asyncio.sleep(1.0)
+    assert box_processes(os.getpid(), root) == []
+
+
+def box_processes(parent: int, root: str) -> list[int]:
+    """Live zygotes started by `parent`, and live workers of the pool at `root` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+        except OSError:
+            continue
+        if stat[0] == "Z" or b"mcp_box_server.runtime.worker" not in cmdline:
+            continue
+        if int(stat[1]) == parent or cwd.startswith(root):
+            found.append(int(entry))
+    return found
