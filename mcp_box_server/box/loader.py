@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from mcp_box_server.box.decorator import META_ATTRIBUTE
 from mcp_box_server.box.errors import LoadFailure, ManifestError
 from mcp_box_server.box.manifest import Manifest, read_manifest
-from mcp_box_server.box.schema import SchemaError, build_arguments_model, json_schema
+from mcp_box_server.box.schema import SchemaError, describe_function
 from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
 
 TOOLS_DIR = "tools"
@@ -130,25 +130,25 @@ def _collect(module: ModuleType, path: Path, manifest: Manifest, box: LoadedBox)
             )
             continue
         try:
-            model, description = build_arguments_model(fn, name)
+            signature = describe_function(fn, name)
         except SchemaError as exc:
             box.failures.append(LoadFailure(str(path), line, f"function '{attr}': {exc}"))
             continue
-        if not description:
+        if not signature.description:
             box.failures.append(LoadFailure(str(path), line, f"function '{attr}' has no docstring"))
             continue
         spec = ToolSpec(
             name=name,
             function=function,
             box=manifest.name,
-            description=description,
-            parameters=json_schema(model),
+            description=signature.description,
+            parameters=signature.schema,
             timeout=manifest.timeout_for(function, meta.get("timeout")),
             file=str(path),
             line=line,
             annotations=dict(meta.get("annotations") or {}),
         )
-        box.tools[name] = LoadedTool(spec, fn, model)
+        box.tools[name] = LoadedTool(spec, fn, signature.model)
 
 
 def _line_in(exc: BaseException, path: Path) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -25,8 +26,17 @@ class Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
 
 
-def build_arguments_model(fn: Callable[..., Any], name: str) -> tuple[type[BaseModel], str]:
-    """Return the argument model of `fn` and its description (docstring minus parameters)."""
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A function's argument model (for validation), its JSON schema and its description."""
+
+    model: type[BaseModel]
+    schema: dict[str, Any]
+    description: str
+
+
+def describe_function(fn: Callable[..., Any], name: str) -> Signature:
+    """Build the argument model and schema of `fn`; raise `SchemaError` when it cannot be described."""
     doc = parse_docstring(inspect.getdoc(fn))
     try:
         hints = get_type_hints(fn, include_extras=True)
@@ -45,15 +55,14 @@ def build_arguments_model(fn: Callable[..., Any], name: str) -> tuple[type[BaseM
         fields[param.name] = (hints[param.name], Field(default, description=description))
     try:
         model = create_model(f"{name}_arguments", __base__=Arguments, **fields)
-        model.model_json_schema()
+        schema = _plain_schema(model.model_json_schema())
     except Exception as exc:
         raise SchemaError(f"unsupported type hint: {exc}") from None
-    return model, doc.description
+    return Signature(model, schema, doc.description)
 
 
-def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+def _plain_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The input schema clients see: plain JSON Schema, no titles clutter."""
-    schema = model.model_json_schema()
     schema.pop("title", None)
     for prop in schema.get("properties", {}).values():
         prop.pop("title", None)

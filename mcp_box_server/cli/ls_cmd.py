@@ -54,7 +54,7 @@ async def _from_server(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     from fastmcp import Client
 
-    from mcp_box_server.server.auth import TOKEN_ENV
+    from mcp_box_server.server.binding import TOKEN_ENV
 
     token = args.token or os.environ.get(TOKEN_ENV)
     async with Client(args.server, auth=token) as client:

@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mcp_box_server.server.app import ServerConfig
     from mcp_box_server.server.app import run as run_server
-    from mcp_box_server.server.auth import TOKEN_ENV, is_loopback
+    from mcp_box_server.server.binding import TOKEN_ENV, is_loopback
 
     setup_logging(args.log_level)
     token = args.token or os.environ.get(TOKEN_ENV) or None

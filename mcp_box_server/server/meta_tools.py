@@ -18,7 +18,7 @@ from fastmcp.tools.base import Tool, ToolResult
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from mcp_box_server.box.schema import build_arguments_model, json_schema, validate_arguments
+from mcp_box_server.box.schema import describe_function, validate_arguments
 from mcp_box_server.box.search import Document, rank
 from mcp_box_server.runtime import BoxRuntimeError
 from mcp_box_server.server import results
@@ -38,14 +38,14 @@ class MetaTool(Tool):
     @classmethod
     def build(cls, handler: Handler, read_only: bool = False) -> MetaTool:
         name = handler.__name__
-        model, description = build_arguments_model(handler, name)
+        signature = describe_function(handler, name)
         return cls(
             name=name,
-            description=description,
-            parameters=json_schema(model),
+            description=signature.description,
+            parameters=signature.schema,
             annotations=ToolAnnotations(read_only_hint=True) if read_only else None,
             handler=handler,
-            arguments_model=model,
+            arguments_model=signature.model,
         )
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:

@@ -36,10 +36,7 @@ _PREFIX: dict[type[BoxRuntimeError], str] = {
 
 def success(value: Any) -> ToolResult:
     structured = value if isinstance(value, dict) else {"result": value}
-    if isinstance(value, str):
-        text = value
-    else:
-        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return ToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp_box_server.box.search import Document, rank
-from mcp_box_server.student.connection import ToolSpec
+
+if TYPE_CHECKING:  # the CLI reads DEFAULT_MAX_TOOLS at start: keep the MCP client out of it
+    from mcp_box_server.student.connection import ToolSpec
 
 DEFAULT_MAX_TOOLS = 8
 FIND_TOOLS = "find_tools"
