@@ -61,7 +61,8 @@ class BoxPool:
         self._idle: list[Worker] = []
         self._workers: set[Worker] = set()
         self._starting = 0
-        self._changed: asyncio.Condition | None = None
+        self._changed = asyncio.Condition()  # binds to the running loop on first use
+        self._started = asyncio.Event()
         self._in_flight = 0
         self._closed = False
 
@@ -73,18 +74,24 @@ class BoxPool:
     def label(self) -> str:
         return self._label
 
+    def preset(self, specs: list[ToolSpec], failures: list[LoadFailure]) -> None:
+        """Describe the box from a cache before `start()`: calls wait until it has run."""
+        self.specs, self.failures = specs, failures
+
     async def start(self) -> None:
         """Fork the first worker and wait for it to load the box and report its tools."""
-        self._changed = asyncio.Condition()
         try:
             worker, ready = await self._spawn()
-        except WorkerCrashed as exc:
-            self.failures = [LoadFailure(str(self.source), None, str(exc))]
+        except (WorkerCrashed, BoxUnavailable) as exc:
+            self.specs, self.failures = [], [LoadFailure(str(self.source), None, str(exc))]
+            self._started.set()
             return
+        self.zygote.preload(ready.imported)  # the next fork (a reload, a replacement) skips them
         self.specs = [self._unsnapshot_spec(s) for s in ready.specs]
         self.failures = [self._unsnapshot_failure(f) for f in ready.failures]
         if worker.alive:
             self._idle.append(worker)
+        self._started.set()
 
     async def call(self, function: str, arguments: dict[str, Any], timeout: float | None = None) -> Any:
         """Run `function` in an idle worker, raising a `BoxRuntimeError` on any failure."""
@@ -104,8 +111,6 @@ class BoxPool:
 
     async def drain(self, timeout: float) -> None:
         """Wait until no call is in flight (or `timeout` passes)."""
-        if self._changed is None:
-            return
         async with self._changed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait_for(lambda: self._in_flight == 0), timeout)
@@ -153,7 +158,7 @@ class BoxPool:
         return worker, ready
 
     async def _acquire(self) -> Worker:
-        assert self._changed is not None, "start() first"
+        await self._started.wait()
         while True:
             if self._closed:
                 raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
@@ -196,9 +201,8 @@ class BoxPool:
         task.add_done_callback(_background.discard)
 
     async def _notify(self) -> None:
-        if self._changed is not None:
-            async with self._changed:
-                self._changed.notify_all()
+        async with self._changed:
+            self._changed.notify_all()
 
     def _unsnapshot_spec(self, spec: ToolSpec) -> ToolSpec:
         data = spec.to_dict()

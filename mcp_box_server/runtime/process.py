@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ _SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 class Ready:
     specs: list[ToolSpec]
     failures: list[LoadFailure]
+    imported: tuple[str, ...] = ()
 
 
 def worker_env(sandboxed: bool, workdir: Path | None = None) -> dict[str, str]:
@@ -67,6 +69,7 @@ class Zygote:
     def __init__(self, preload: list[str], sandboxed: bool, label: str) -> None:
         self.label = label
         self.key = (tuple(preload), sandboxed)
+        self._preloaded: set[str] = set(preload)
         self._control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._process = subprocess.Popen(
             [
@@ -109,7 +112,8 @@ class Zygote:
             forked: asyncio.Future[int] = loop.create_future()
             self._forked.append(forked)
             try:
-                socket.send_fds(self._control, [config.to_json().encode()], [theirs.fileno(), err_write])
+                request = protocol.encode({"op": protocol.FORK, "config": json.loads(config.to_json())})
+                socket.send_fds(self._control, [request], [theirs.fileno(), err_write])
             except OSError as exc:
                 self._forked.remove(forked)
                 raise WorkerCrashed(f"the zygote of {self.label} is gone: {exc}") from None
@@ -121,6 +125,14 @@ class Zygote:
         worker = Worker(pid, label, exit_code)
         await worker.attach(ours, err_read)
         return worker
+
+    def preload(self, modules: Sequence[str]) -> None:
+        """Have the zygote import `modules` now, so later forks start with them loaded."""
+        new = [name for name in modules if name not in self._preloaded]
+        if new and self.alive:
+            self._preloaded.update(new)
+            with contextlib.suppress(OSError):
+                self._control.send(protocol.encode({"op": protocol.PRELOAD, "modules": new}))
 
     async def close(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -203,6 +215,7 @@ class Worker:
         return Ready(
             [ToolSpec.from_dict(s) for s in message["specs"]],
             [LoadFailure.from_dict(f) for f in message["failures"]],
+            tuple(message.get("imported", ())),
         )
 
     async def call(self, function: str, arguments: dict[str, Any], timeout: float) -> Any:

@@ -14,6 +14,8 @@ from typing import Any
 
 READY = "ready"
 CALL = "call"
+FORK = "fork"
+PRELOAD = "preload"
 
 
 def encode(message: dict[str, Any]) -> bytes:

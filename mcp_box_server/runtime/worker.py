@@ -59,6 +59,7 @@ def _tool_traceback(exc: BaseException, box_dir: Path) -> str:
 
 def serve(config: WorkerConfig, channel: socket.socket) -> None:
     """The worker loop: load the box, report its tools, answer calls until EOF."""
+    inherited = set(sys.modules)  # what the zygote had already imported
     workdir = Path(config.workdir)
     os.chdir(workdir)
     sandbox.limit_memory(config.memory_mb)
@@ -82,6 +83,7 @@ def serve(config: WorkerConfig, channel: socket.socket) -> None:
                 "op": protocol.READY,
                 "specs": [spec.to_dict() for spec in box.specs],
                 "failures": [failure.to_dict() for failure in box.failures],
+                "imported": [] if config.sandboxed else _library_imports(inherited, box_dir),
             }
         )
     )
@@ -132,6 +134,19 @@ def _frame(reply: dict[str, Any]) -> bytes:
     except (TypeError, ValueError) as exc:
         message = f"result could not be turned into JSON: {exc}"
         return protocol.encode({"id": reply["id"], "ok": False, "kind": "tool", "error": message})
+
+
+def _library_imports(inherited: set[str], box_dir: Path) -> list[str]:
+    """Modules the box pulled in from installed libraries: the zygote may import them too.
+
+    Box code itself (its tool modules, helpers, anything under the box) never is.
+    """
+    learned = []
+    for name in sorted(set(sys.modules) - inherited):
+        file = getattr(sys.modules.get(name), "__file__", None) or ""
+        if not name.startswith("mcp_box_tools_") and not file.startswith(str(box_dir)):
+            learned.append(name)
+    return learned
 
 
 def _preload(modules: list[str]) -> None:
@@ -188,7 +203,11 @@ def zygote(control_fd: int, preload: list[str]) -> None:
                 data, fds = b"", []
             if not data:  # the server is gone: so are we
                 os._exit(0)
-            config = WorkerConfig.from_json(data.decode())
+            message = protocol.decode(data)
+            if message["op"] == protocol.PRELOAD:
+                _preload(message["modules"])
+                continue
+            config = WorkerConfig.from_json(json.dumps(message["config"]))
             pid = os.fork()
             if pid == 0:
                 _become_worker(control, config, fds)

@@ -125,7 +125,7 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
 
 def run(config: ServerConfig) -> None:
     """Run a server until interrupted; box zygotes start before FastMCP is imported."""
-    registry = BoxRegistry(config.roots, config.only)
+    registry = BoxRegistry(config.roots, config.only, use_cache=True)
     registry.prestart()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config, registry))

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcp_box_server.box import LoadFailure, ManifestError, ToolSpec, find_boxes, read_manifest
+from mcp_box_server.box import LoadFailure, Manifest, ManifestError, ToolSpec, find_boxes, read_manifest
 from mcp_box_server.runtime import BoxPool, UnknownTool
 from mcp_box_server.runtime.pool import zygote_for
 from mcp_box_server.runtime.process import Zygote
+from mcp_box_server.server import spec_cache
 
 log = logging.getLogger("mcp_box.server")
 
@@ -61,9 +62,10 @@ class BoxState:
 class BoxRegistry:
     """All boxes found under `roots`; the server's single source of tools."""
 
-    def __init__(self, roots: list[Path], only: set[str] | None = None) -> None:
+    def __init__(self, roots: list[Path], only: set[str] | None = None, use_cache: bool = False) -> None:
         self.roots = [root.resolve() for root in roots]
         self.only = only
+        self.use_cache = use_cache  # the server lists unchanged boxes from the spec cache
         self._states: dict[Path, BoxState] = {}
         self._tools: dict[str, tuple[ToolSpec, BoxState]] = {}
         self._zygotes: dict[Path, Zygote] = {}
@@ -174,8 +176,13 @@ class BoxRegistry:
         if zygote is not None and pool.zygote is not zygote:
             self._later(zygote.close())
         self._zygotes[path] = pool.zygote
+        if state is None and self.use_cache and (cached := spec_cache.load(manifest)):
+            self._serve_from_cache(path, manifest, pool, cached)
+            return
         started = time.perf_counter()
         await pool.start()
+        if self.use_cache:
+            spec_cache.store(manifest, pool.specs, pool.failures)
         if state is None:
             state = self._states[path] = BoxState(path, manifest.name)
         if not self._better_or_equal(pool, state.pool):
@@ -202,6 +209,30 @@ class BoxRegistry:
             (time.perf_counter() - started) * 1000,
         )
         self._retire(old)
+
+    def _serve_from_cache(
+        self, path: Path, manifest: Manifest, pool: BoxPool, cached: spec_cache.Entry
+    ) -> None:
+        """List the cached tools now; the first worker loads in the background and has the last word."""
+        pool.preset(*cached)
+        self._states[path] = BoxState(path, manifest.name, pool, list(cached[1]), time.time())
+
+        async def confirm() -> None:
+            before = [spec.to_dict() for spec in pool.specs]
+            await pool.start()
+            state = self._states.get(path)
+            if state is None or state.pool is not pool:
+                return
+            state.errors = pool.failures
+            if [spec.to_dict() for spec in pool.specs] != before:
+                log.warning("box %s: cached tool list was stale; using the loaded one", manifest.name)
+                spec_cache.store(manifest, pool.specs, pool.failures)
+                async with self._lock:
+                    self._rebuild_index()
+                    for listener in self._listeners:
+                        await listener()
+
+        self._later(confirm())
 
     @staticmethod
     def _better_or_equal(new: BoxPool, old: BoxPool | None) -> bool:

@@ -28,8 +28,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def stdio_transport(*serve_args: str) -> StdioTransport:
-    return StdioTransport(command=SERVE[0], args=[*SERVE[1:], *serve_args], keep_alive=False)
+def stdio_transport(*serve_args: str, env: dict[str, str] | None = None) -> StdioTransport:
+    return StdioTransport(command=SERVE[0], args=[*SERVE[1:], *serve_args], env=env, keep_alive=False)
 
 
 def stdio_args(*serve_args: str) -> tuple[str, list[str]]:

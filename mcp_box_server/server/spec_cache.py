@@ -1,0 +1,78 @@
+"""Tool specs of unchanged boxes, kept on disk so a restarted server lists tools at once.
+
+Like `.pyc` files: keyed by a hash of the box's files and of the environment that
+described them (Python, mcp-box and the box's `requires` versions), so any edit or
+upgrade misses. A hit only lets `tools/list` answer before the workers are up; the
+first worker still loads the box, and if it disagrees the registry takes its word
+and tells clients. Set `MCP_BOX_CACHE` to move the cache, or to `off` to disable it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from mcp_box_server import __version__
+from mcp_box_server.box import LoadFailure, Manifest, ToolSpec
+
+log = logging.getLogger("mcp_box.server")
+
+Entry = tuple[list[ToolSpec], list[LoadFailure]]
+
+
+def cache_dir() -> Path | None:
+    configured = os.environ.get("MCP_BOX_CACHE")
+    if configured == "off":
+        return None
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mcp-box" / "specs"
+
+
+def fingerprint(manifest: Manifest) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{sys.version}|{__version__}|{manifest.path}".encode())
+    for requirement in manifest.requires:
+        try:
+            digest.update(f"|{requirement}={metadata.version(requirement)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"|{requirement}=missing".encode())
+    files = [manifest.path / "box.toml", *sorted((manifest.path / "tools").glob("*.py"))]
+    for path in files:
+        digest.update(f"|{path.name}|".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load(manifest: Manifest) -> Entry | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        data = json.loads((folder / f"{fingerprint(manifest)}.json").read_text())
+        return [ToolSpec.from_dict(s) for s in data["specs"]], [
+            LoadFailure.from_dict(f) for f in data["failures"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store(manifest: Manifest, specs: list[ToolSpec], failures: list[LoadFailure]) -> None:
+    folder = cache_dir()
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{fingerprint(manifest)}.json"
+        scratch = target.with_suffix(f".{os.getpid()}.tmp")
+        body = {"specs": [s.to_dict() for s in specs], "failures": [f.to_dict() for f in failures]}
+        scratch.write_text(json.dumps(body))
+        scratch.replace(target)
+    except OSError as exc:  # a read-only home must not stop the server
+        log.debug("spec cache not written: %s", exc)
