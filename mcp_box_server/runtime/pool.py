@@ -5,7 +5,8 @@ starts runs the same code even while the user edits the files: a new version is
 a new pool, and the old one drains its in-flight calls before it closes.
 Each worker runs one call at a time; the pool grows up to `manifest.workers`
 on demand and replaces killed workers. Workers are forked from a zygote, which
-a new version of the same box may share (`zygote=`) so a reload costs a fork.
+other boxes of the same trust and the next version of this one may share
+(`zygote=`): a reload costs a fork.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def zygote_for(manifest: Manifest) -> Zygote:
 
 
 def zygote_fits(zygote: Zygote, manifest: Manifest) -> bool:
-    return zygote.alive and zygote.key == (tuple(manifest.requires), manifest.trust == "sandboxed")
+    """Any live zygote of the same trust can fork this box's workers (it imports what is missing)."""
+    return zygote.alive and zygote.sandboxed == (manifest.trust == "sandboxed")
 
 
 class BoxPool:
@@ -51,7 +53,11 @@ class BoxPool:
         self.source = manifest.path
         self.specs: list[ToolSpec] = []
         self.failures: list[LoadFailure] = []
-        self.zygote = zygote if zygote is not None and zygote_fits(zygote, manifest) else zygote_for(manifest)
+        if zygote is not None and zygote_fits(zygote, manifest):
+            zygote.preload(manifest.requires)
+            self.zygote = zygote
+        else:
+            self.zygote = zygote_for(manifest)
         self._shared_zygote = self.zygote  # may be kept for the next version; replacements are ours
         self._root = Path(tempfile.mkdtemp(prefix=f"mcp-box-{manifest.name}-"))
         self._snapshot = self._root / "box"

@@ -68,7 +68,7 @@ class Zygote:
 
     def __init__(self, preload: list[str], sandboxed: bool, label: str) -> None:
         self.label = label
-        self.key = (tuple(preload), sandboxed)
+        self.sandboxed = sandboxed
         self._preloaded: set[str] = set(preload)
         self._control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._process = subprocess.Popen(

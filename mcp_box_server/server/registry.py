@@ -20,7 +20,6 @@ from typing import Any
 
 from mcp_box_server.box import LoadFailure, Manifest, ManifestError, ToolSpec, find_boxes, read_manifest
 from mcp_box_server.runtime import BoxPool, UnknownTool
-from mcp_box_server.runtime.pool import zygote_for
 from mcp_box_server.runtime.process import Zygote
 from mcp_box_server.server import spec_cache
 
@@ -68,22 +67,29 @@ class BoxRegistry:
         self.use_cache = use_cache  # the server lists unchanged boxes from the spec cache
         self._states: dict[Path, BoxState] = {}
         self._tools: dict[str, tuple[ToolSpec, BoxState]] = {}
-        self._zygotes: dict[Path, Zygote] = {}
+        self._zygotes: dict[bool, Zygote] = {}  # one per trust level, shared by its boxes
         self._listeners: list[Listener] = []
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
-        self._prestarted: dict[Path, Zygote] = {}
         self.generation = 0  # bumped on every change of the tool index
 
     def prestart(self) -> None:
-        """Launch each box's zygote now, before an event loop: its imports overlap ours."""
+        """Launch the zygotes now, before an event loop: their imports overlap ours.
+
+        One zygote per trust level imports what all its boxes require: on two cores,
+        one more process importing beside the server beats one per box.
+        """
+        requires: dict[bool, set[str]] = {}
         for box_dir in find_boxes(self.roots):
             try:
                 manifest = read_manifest(box_dir)
             except ManifestError:
                 continue
             if self.only is None or manifest.name in self.only:
-                self._prestarted[box_dir] = zygote_for(manifest)
+                requires.setdefault(manifest.trust == "sandboxed", set()).update(manifest.requires)
+        for sandboxed, modules in requires.items():
+            label = "sandboxed boxes" if sandboxed else "trusted boxes"
+            self._zygotes[sandboxed] = Zygote(sorted(modules), sandboxed, label)
 
     def on_change(self, listener: Listener) -> None:
         """Call `listener` after every change of the tool list."""
@@ -131,9 +137,6 @@ class BoxRegistry:
             before = self._tool_signature()
             for path in removed:
                 self._retire(self._states.pop(path).pool)
-                zygote = self._zygotes.pop(path, None)
-                if zygote is not None:
-                    self._later(zygote.close())
             await asyncio.gather(*(self._load(path) for path in touched))
             self._rebuild_index()
             if self._tool_signature() != before:
@@ -146,8 +149,7 @@ class BoxRegistry:
             self._states.clear()
             self._tools.clear()
             await asyncio.gather(*(pool.close(keep_zygote=True) for pool in pools), return_exceptions=True)
-            zygotes = [*self._zygotes.values(), *self._prestarted.values()]
-            await asyncio.gather(*(z.close() for z in zygotes), return_exceptions=True)
+            await asyncio.gather(*(z.close() for z in self._zygotes.values()), return_exceptions=True)
             await asyncio.gather(*self._retiring, return_exceptions=True)
 
     async def _load(self, path: Path) -> None:
@@ -171,11 +173,13 @@ class BoxRegistry:
             )
             self._states[path] = BoxState(path, f"{manifest.name}@{path}", errors=[failure])
             return
-        zygote = self._prestarted.pop(path, None) or self._zygotes.get(path)
+        sandboxed = manifest.trust == "sandboxed"
+        zygote = self._zygotes.get(sandboxed)
         pool = BoxPool(manifest, zygote=zygote)
-        if zygote is not None and pool.zygote is not zygote:
-            self._later(zygote.close())
-        self._zygotes[path] = pool.zygote
+        if pool.zygote is not zygote:  # none yet, or it died: the pool's own becomes the shared one
+            if zygote is not None:
+                self._later(zygote.close())
+            self._zygotes[sandboxed] = pool.zygote
         if state is None and self.use_cache and (cached := spec_cache.load(manifest)):
             self._serve_from_cache(path, manifest, pool, cached)
             return
