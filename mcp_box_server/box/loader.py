@@ -7,6 +7,7 @@ order, and never raises for one bad file.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import sys
@@ -28,11 +29,22 @@ from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
 TOOLS_DIR = "tools"
 
 
+# What a previous load learnt of one module: its digest and its tools' descriptions,
+# by function name. A module whose digest matches is not described again (pydantic
+# schema generation is most of a reload); its validators are built on first call.
+KnownModules = dict[str, dict[str, Any]]
+
+
 @dataclass(slots=True)
 class LoadedTool:
     spec: ToolSpec
     fn: Callable[..., Any]
-    arguments: type[BaseModel]
+    arguments: type[BaseModel] | None = None
+
+    def arguments_model(self) -> type[BaseModel]:
+        if self.arguments is None:
+            self.arguments = describe_function(self.fn, self.spec.name).model
+        return self.arguments
 
 
 @dataclass(slots=True)
@@ -41,6 +53,7 @@ class LoadedBox:
     path: Path
     tools: dict[str, LoadedTool] = field(default_factory=dict)
     failures: list[LoadFailure] = field(default_factory=list)
+    modules: KnownModules = field(default_factory=dict)
 
     @property
     def specs(self) -> list[ToolSpec]:
@@ -55,8 +68,12 @@ def tool_files(box_dir: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
 
 
-def load_box(box_dir: Path) -> LoadedBox:
-    """Read the manifest, import every tool module, build every tool's schema."""
+def load_box(box_dir: Path, known: KnownModules | None = None) -> LoadedBox:
+    """Read the manifest, import every tool module, build every tool's schema.
+
+    `known` (from the previous version's `LoadedBox.modules`) spares describing
+    modules whose source, and whose helpers' sources, did not change.
+    """
     box_dir = box_dir.resolve()
     try:
         manifest = read_manifest(box_dir)
@@ -69,14 +86,19 @@ def load_box(box_dir: Path) -> LoadedBox:
     files = tool_files(box_dir)
     if not files:
         box.failures.append(LoadFailure(str(box_dir / TOOLS_DIR), None, "no tool modules (tools/*.py)"))
+    helpers = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((box_dir / TOOLS_DIR).glob("_*.py"))))
     for path in files:
+        digest = hashlib.sha256(helpers.digest() + path.read_bytes()).hexdigest()
+        previous = (known or {}).get(path.name, {})
+        reusable = previous.get("tools", {}) if previous.get("sha256") == digest else {}
+        box.modules[path.name] = {"sha256": digest, "tools": {}}
         if path.stem in sys.stdlib_module_names:
             message = f"module name '{path.stem}' shadows the standard library module; rename the file"
             box.failures.append(LoadFailure(str(path), None, message))
             continue
         module = _import(path, manifest.name, box.failures)
         if module is not None:
-            _collect(module, path, manifest, box)
+            _collect(module, path, manifest, box, reusable)
     return box
 
 
@@ -100,7 +122,9 @@ def _import(path: Path, box: str, failures: list[LoadFailure]) -> ModuleType | N
     return None
 
 
-def _collect(module: ModuleType, path: Path, manifest: Manifest, box: LoadedBox) -> None:
+def _collect(
+    module: ModuleType, path: Path, manifest: Manifest, box: LoadedBox, reusable: dict[str, Any]
+) -> None:
     exported = getattr(module, "__all__", None)
     for attr, fn in vars(module).items():
         if not inspect.isfunction(fn):
@@ -129,26 +153,32 @@ def _collect(module: ModuleType, path: Path, manifest: Manifest, box: LoadedBox)
                 )
             )
             continue
-        try:
-            signature = describe_function(fn, name)
-        except SchemaError as exc:
-            box.failures.append(LoadFailure(str(path), line, f"function '{attr}': {exc}"))
-            continue
-        if not signature.description:
+        model = None
+        if attr in reusable:
+            description, parameters = reusable[attr]["description"], reusable[attr]["parameters"]
+        else:
+            try:
+                signature = describe_function(fn, name)
+            except SchemaError as exc:
+                box.failures.append(LoadFailure(str(path), line, f"function '{attr}': {exc}"))
+                continue
+            model, description, parameters = signature.model, signature.description, signature.schema
+        if not description:
             box.failures.append(LoadFailure(str(path), line, f"function '{attr}' has no docstring"))
             continue
+        box.modules[path.name]["tools"][attr] = {"description": description, "parameters": parameters}
         spec = ToolSpec(
             name=name,
             function=function,
             box=manifest.name,
-            description=signature.description,
-            parameters=signature.schema,
+            description=description,
+            parameters=parameters,
             timeout=manifest.timeout_for(function, meta.get("timeout")),
             file=str(path),
             line=line,
             annotations=dict(meta.get("annotations") or {}),
         )
-        box.tools[name] = LoadedTool(spec, fn, signature.model)
+        box.tools[name] = LoadedTool(spec, fn, model)
 
 
 def _line_in(exc: BaseException, path: Path) -> int | None:

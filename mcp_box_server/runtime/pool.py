@@ -48,11 +48,15 @@ def zygote_fits(zygote: Zygote, manifest: Manifest) -> bool:
 class BoxPool:
     """Workers for one snapshot of one box: construct, `await start()`, `call()`, `close()`."""
 
-    def __init__(self, manifest: Manifest, zygote: Zygote | None = None) -> None:
+    def __init__(
+        self, manifest: Manifest, zygote: Zygote | None = None, previous: BoxPool | None = None
+    ) -> None:
         self.manifest = manifest
         self.source = manifest.path
         self.specs: list[ToolSpec] = []
         self.failures: list[LoadFailure] = []
+        # what the previous version learnt of each module: unchanged ones are not described again
+        self.modules: dict[str, Any] = dict(previous.modules) if previous is not None else {}
         if zygote is not None and zygote_fits(zygote, manifest):
             zygote.preload(manifest.requires)
             self.zygote = zygote
@@ -93,6 +97,7 @@ class BoxPool:
             self._started.set()
             return
         self.zygote.preload(ready.imported)  # the next fork (a reload, a replacement) skips them
+        self.modules = ready.modules
         self.specs = [self._unsnapshot_spec(s) for s in ready.specs]
         self.failures = [self._unsnapshot_failure(f) for f in ready.failures]
         if worker.alive:
@@ -143,6 +148,7 @@ class BoxPool:
             sandboxed=sandboxed,
             env=worker_env(True, workdir) if sandboxed else {},
             allow_imports=list(self.manifest.allow_imports),
+            known_modules=self.modules,
         )
         if self._closed:
             raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")

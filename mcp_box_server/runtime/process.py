@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ class Ready:
     specs: list[ToolSpec]
     failures: list[LoadFailure]
     imported: tuple[str, ...] = ()
+    modules: dict[str, Any] = field(default_factory=dict)
 
 
 def worker_env(sandboxed: bool, workdir: Path | None = None) -> dict[str, str]:
@@ -216,6 +217,7 @@ class Worker:
             [ToolSpec.from_dict(s) for s in message["specs"]],
             [LoadFailure.from_dict(f) for f in message["failures"]],
             tuple(message.get("imported", ())),
+            message.get("modules", {}),
         )
 
     async def call(self, function: str, arguments: dict[str, Any], timeout: float) -> Any:

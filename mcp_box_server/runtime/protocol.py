@@ -45,6 +45,7 @@ class WorkerConfig:
     sandboxed: bool
     env: dict[str, str]
     allow_imports: list[str]
+    known_modules: dict[str, Any]  # the previous version's module descriptions (see box.loader)
 
     def to_json(self) -> str:
         return json.dumps({name: getattr(self, name) for name in self.__slots__})

@@ -71,10 +71,10 @@ def serve(config: WorkerConfig, channel: socket.socket) -> None:
         sandbox.install_guard(workdir, sandbox.importable(config.allow_imports, tools_dir))
 
     from mcp_box_server.box.loader import load_box
-    from mcp_box_server.box.schema import validate_arguments
+    from mcp_box_server.box.schema import SchemaError, validate_arguments
 
     box_dir = Path(config.box_dir)
-    box = load_box(box_dir)
+    box = load_box(box_dir, config.known_modules)
     by_function = {tool.spec.function: tool for tool in box.tools.values()}
     send = channel.sendall
     send(
@@ -84,6 +84,7 @@ def serve(config: WorkerConfig, channel: socket.socket) -> None:
                 "specs": [spec.to_dict() for spec in box.specs],
                 "failures": [failure.to_dict() for failure in box.failures],
                 "imported": [] if config.sandboxed else _library_imports(inherited, box_dir),
+                "modules": box.modules,
             }
         )
     )
@@ -96,7 +97,9 @@ def serve(config: WorkerConfig, channel: socket.socket) -> None:
             reply |= {"ok": False, "kind": "unknown", "error": f"unknown tool '{request['tool']}'"}
         else:
             try:
-                arguments = validate_arguments(tool.arguments, request["arguments"])
+                arguments = validate_arguments(tool.arguments_model(), request["arguments"])
+            except SchemaError as exc:  # only if a reused description no longer builds
+                reply |= {"ok": False, "kind": "tool", "error": f"cannot describe the tool: {exc}"}
             except ValueError as exc:
                 reply |= {"ok": False, "kind": "arguments", "error": str(exc)}
             else:

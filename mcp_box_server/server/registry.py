@@ -175,7 +175,7 @@ class BoxRegistry:
             return
         sandboxed = manifest.trust == "sandboxed"
         zygote = self._zygotes.get(sandboxed)
-        pool = BoxPool(manifest, zygote=zygote)
+        pool = BoxPool(manifest, zygote=zygote, previous=state.pool if state else None)
         if pool.zygote is not zygote:  # none yet, or it died: the pool's own becomes the shared one
             if zygote is not None:
                 self._later(zygote.close())

@@ -115,3 +115,20 @@ def test_hidden_folders_are_not_boxes(tmp_path):
     make_box(tmp_path / ".staging", "hidden", {"m": ""})
     make_box(tmp_path, ".wip", {"m": ""})
     assert find_boxes([tmp_path]) == [tmp_path / "seen"]
+
+
+def test_reload_describes_only_changed_modules(tmp_path):
+    one = 'def one(x: int) -> int:\n    """First."""\n    return x\n'
+    two = 'def two(x: int) -> int:\n    """Second."""\n    return x\n'
+    box_dir = make_box(tmp_path, "re", {"a": one, "b": two, "_helper": "K = 1\n"})
+    known = load_box(box_dir).modules
+    known["a.py"]["tools"]["one"]["description"] = "marker: reused"  # proves a.py is not described again
+    (box_dir / "tools" / "b.py").write_text(two.replace("Second.", "Second, edited."))
+    box = load_box(box_dir, known)
+    assert box.tools["re_one"].spec.description == "marker: reused"
+    assert box.tools["re_two"].spec.description == "Second, edited."
+    assert box.tools["re_one"].arguments is None  # built on first call
+    assert validate_arguments(box.tools["re_one"].arguments_model(), {"x": "4"}) == {"x": 4}
+
+    (box_dir / "tools" / "_helper.py").write_text("K = 2\n")  # a helper change invalidates every module
+    assert load_box(box_dir, known).tools["re_one"].spec.description == "First."
