@@ -14,6 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -82,7 +83,14 @@ def load_box(box_dir: Path, known: KnownModules | None = None) -> LoadedBox:
     box = LoadedBox(manifest, box_dir)
     tools_dir = str(box_dir / TOOLS_DIR)
     if tools_dir not in sys.path:
-        sys.path.insert(0, tools_dir)  # lets tool modules import their sibling helpers
+        sys.path.insert(0, tools_dir)  # `import _helper` from a tool module
+    _register_package(package_name(manifest.name), tools_dir)  # `from ._helper import x` too
+    for requirement in manifest.requires:
+        try:
+            metadata.version(requirement)
+        except metadata.PackageNotFoundError:
+            message = f"requires '{requirement}', which is not installed (pip install {requirement})"
+            box.failures.append(LoadFailure(str(box_dir / "box.toml"), None, message))
     files = tool_files(box_dir)
     if not files:
         box.failures.append(LoadFailure(str(box_dir / TOOLS_DIR), None, "no tool modules (tools/*.py)"))
@@ -102,8 +110,20 @@ def load_box(box_dir: Path, known: KnownModules | None = None) -> LoadedBox:
     return box
 
 
+def package_name(box: str) -> str:
+    """The package a box's tool modules are imported under (never on sys.path as such)."""
+    return f"mcp_box_tools_{box.replace('-', '_')}"
+
+
+def _register_package(name: str, tools_dir: str) -> None:
+    package = ModuleType(name)
+    package.__path__ = [tools_dir]
+    package.__package__ = name
+    sys.modules[name] = package
+
+
 def _import(path: Path, box: str, failures: list[LoadFailure]) -> ModuleType | None:
-    module_name = f"mcp_box_tools_{box.replace('-', '_')}.{path.stem}"
+    module_name = f"{package_name(box)}.{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         failures.append(LoadFailure(str(path), None, "not an importable Python file"))

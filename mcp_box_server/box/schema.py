@@ -57,7 +57,11 @@ def describe_function(fn: Callable[..., Any], name: str) -> Signature:
         model = create_model(f"{name}_arguments", __base__=Arguments, **fields)
         schema = _plain_schema(model.model_json_schema())
     except Exception as exc:
-        raise SchemaError(f"unsupported type hint: {exc}") from None
+        first_sentence = str(exc).split(". ")[0].splitlines()[0] if str(exc) else type(exc).__name__
+        raise SchemaError(
+            f"unsupported type hint ({first_sentence}); use JSON-like types: str, int, float, bool, "
+            "list[...], dict[str, ...], Literal[...], a pydantic model or a TypedDict"
+        ) from None
     return Signature(model, schema, doc.description)
 
 

@@ -27,16 +27,31 @@ async def call(args: argparse.Namespace, arguments: dict[str, Any]) -> Any:
     from mcp_box_server.server.registry import BoxRegistry
 
     box = args.tool.split("_", 1)[0]
-    only = set(args.box) if args.box else {box}
-    registry = BoxRegistry(box_roots(args), only)
+    registry = BoxRegistry(box_roots(args), set(args.box) if args.box else {box})
     await registry.start()
     try:
-        if args.tool not in registry.tools:
-            known = ", ".join(sorted(registry.tools)) or "none"
-            raise SystemExit(f"mcp-box call: unknown tool '{args.tool}' (tools of box '{box}': {known})")
-        return await registry.call(args.tool, arguments)
+        if args.tool in registry.tools:
+            return await registry.call(args.tool, arguments)
     finally:
         await registry.close()
+    raise SystemExit(f"mcp-box call: unknown tool '{args.tool}'{await _suggestion(args)}")
+
+
+async def _suggestion(args: argparse.Namespace) -> str:
+    """Load every box to name the closest tools: this is the error path, it may take a second."""
+    from mcp_box_server.box.search import Document, rank
+    from mcp_box_server.server.registry import BoxRegistry
+
+    registry = BoxRegistry(box_roots(args))
+    await registry.start()
+    try:
+        names = list(registry.tools)
+    finally:
+        await registry.close()
+    close = rank(args.tool.replace("_", " "), [Document(n, n.replace("_", " ")) for n in names], 3)
+    if close:
+        return f"; did you mean {', '.join(name for name, _ in close)}?"
+    return f"; tools are named <box>_<function>, e.g. {names[0]}" if names else "; no box serves any tool"
 
 
 def run(args: argparse.Namespace) -> int:

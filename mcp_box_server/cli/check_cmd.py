@@ -41,7 +41,11 @@ def resolve_box(name_or_path: str) -> Path:
     bundled = bundled_boxes_dir() / name_or_path
     if (bundled / MANIFEST).is_file():
         return bundled
-    raise SystemExit(f"mcp-box check: '{name_or_path}' is neither a box directory nor a bundled box")
+    bundled_names = ", ".join(sorted(p.parent.name for p in bundled_boxes_dir().glob(f"*/{MANIFEST}")))
+    raise SystemExit(
+        f"mcp-box check: '{name_or_path}' is neither a box directory nor a bundled box "
+        f"(bundled: {bundled_names})"
+    )
 
 
 async def check_box(box_dir: Path) -> tuple[list[str], list[Outcome]]:

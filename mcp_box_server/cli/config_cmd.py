@@ -31,6 +31,9 @@ def server_entry(args: argparse.Namespace) -> dict[str, Any]:
     from pathlib import Path
 
     command = [sys.executable, "-m", "mcp_box_server", "serve"]
+    missing = [d for d in args.boxes or [] if not Path(d).is_dir()]
+    if missing:
+        raise SystemExit(f"mcp-box config: no such box directory: {', '.join(missing)}")
     if args.boxes:
         command += ["--boxes", *(str(Path(d).resolve()) for d in args.boxes)]
     for name in args.box or []:

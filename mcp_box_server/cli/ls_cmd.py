@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from typing import Any
 
 from mcp_box_server.cli.common import add_box_options, box_roots, setup_logging
@@ -30,12 +31,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging("WARNING")
-    boxes = asyncio.run(_from_server(args) if args.server else _from_disk(args))
+    if args.server:
+        try:
+            boxes = asyncio.run(_from_server(args))
+        except Exception as exc:  # connection, HTTP and protocol failures: one line, not a traceback
+            print(f"mcp-box ls: cannot ask {args.server}: {_explain(exc)}", file=sys.stderr)
+            return 2
+    else:
+        boxes = asyncio.run(_from_disk(args))
+    broken = any(box["errors"] for box in boxes)
     if args.json:
         print(json.dumps(boxes, indent=2))
     else:
         _print_table(boxes)
-    return 1 if any(box["errors"] for box in boxes) else 0
+        if broken and not args.server:
+            print(
+                "(read from disk: a running server keeps serving the last good version of a box "
+                "whose edit broke it; `mcp-box ls --server URL` shows what it serves)",
+                file=sys.stderr,
+            )
+    return 1 if broken else 0
+
+
+def _explain(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if "error response" in text or "401" in text:
+        return f"{text} (a server started with --token needs --token or $MCP_BOX_TOKEN here)"
+    if "Not Found" in text:
+        return f"{text} (streamable HTTP is served at /mcp, e.g. http://127.0.0.1:8765/mcp)"
+    return text
 
 
 async def _from_disk(args: argparse.Namespace) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_box_options(parser)
     parser.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="bind address for http/sse (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port for http/sse (default 8765)")
+    parser.add_argument("--port", type=port_number, default=8765, help="port for http/sse (default 8765)")
     parser.add_argument(
         "--token",
         default=None,
@@ -42,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-reload", action="store_true", help="do not watch boxes for changes")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.set_defaults(run=run)
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -58,6 +58,7 @@ def test_bad_modules_are_reported_with_file_and_line_and_others_load(tmp_path):
     assert found["importer.py"].line == 1 and "ModuleNotFoundError" in found["importer.py"].message
     assert found["hints.py"].line == 1 and "parameter 'x' has no type hint" in found["hints.py"].message
     assert found["weird.py"].line == 3 and "unsupported type hint" in found["weird.py"].message
+    assert "use JSON-like types" in found["weird.py"].message and "arbitrary_types" not in found["weird.py"].message
     assert "duplicate tool name 'mixed_ok'" in found["twice.py"].message
     assert "has no docstring" in found["nodoc.py"].message
     assert "_helper.py" not in found
@@ -132,3 +133,16 @@ def test_reload_describes_only_changed_modules(tmp_path):
 
     (box_dir / "tools" / "_helper.py").write_text("K = 2\n")  # a helper change invalidates every module
     assert load_box(box_dir, known).tools["re_one"].spec.description == "First."
+
+
+def test_helpers_import_both_ways_and_missing_requirements_are_reported(tmp_path):
+    tools = {
+        "m": 'from ._words import split\nimport _words\n\ndef count(text: str) -> int:\n'
+        '    """Count words."""\n    return len(split(text)) + 0 * len(_words.split(""))\n',
+        "_words": "def split(text):\n    return text.split()\n",
+    }
+    box = load_box(make_box(tmp_path, "rel", tools, manifest='requires = ["sympy", "no-such-dist-zz"]\n'))
+    assert box.tools["rel_count"].fn("a b c") == 3
+    [failure] = box.failures
+    assert failure.file.endswith("box.toml")
+    assert "requires 'no-such-dist-zz', which is not installed (pip install no-such-dist-zz)" in failure.message

@@ -90,3 +90,17 @@ def test_server_alias_and_help():
     assert alias is not None
     done = subprocess.run([alias, "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--transport" in done.stdout
+
+
+def test_mistakes_get_one_line_answers(boxes):
+    done = mcp_box("call", "add", '{"a": 1}', "--boxes", str(boxes))
+    assert done.returncode == 1 and "unknown tool 'add'; did you mean calc_add" in done.stderr
+    done = mcp_box("check", "no-such-box")
+    assert done.returncode == 1 and "(bundled: bio, math)" in done.stderr
+    done = mcp_box("serve", "--port", "99999")
+    assert done.returncode == 2 and "must be a port number from 1 to 65535" in done.stderr
+    done = mcp_box("ls", "--server", "http://127.0.0.1:9/mcp")
+    assert done.returncode == 2 and done.stderr.startswith("mcp-box ls: cannot ask http://127.0.0.1:9/mcp:")
+    assert "Traceback" not in done.stderr
+    done = mcp_box("config", "vscode", "--boxes", str(boxes / "missing"))
+    assert done.returncode == 1 and "no such box directory" in done.stderr
