@@ -138,7 +138,7 @@ def test_reload_describes_only_changed_modules(tmp_path):
 
 def test_helpers_import_both_ways_and_missing_requirements_are_reported(tmp_path):
     tools = {
-        "m": 'from ._words import split\nimport _words\n\ndef count(text: str) -> int:\n'
+        "m": "from ._words import split\nimport _words\n\ndef count(text: str) -> int:\n"
         '    """Count words."""\n    return len(split(text)) + 0 * len(_words.split(""))\n',
         "_words": "def split(text):\n    return text.split()\n",
     }
