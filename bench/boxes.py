@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import contextlib
 import csv
-import importlib.util
 import inspect
 import json
 import os
@@ -43,25 +42,18 @@ from typing import Any
 
 import sympy as sp
 
+from mcp_box_server.box.loader import import_tool_module
+
 ROOT = Path(__file__).resolve().parents[1]
 BOXES = ROOT / "boxes"
-TOOLS = BOXES / "math" / "tools"
 DATASET = ROOT / ".." / "shared" / "datasets" / "game24.csv"
 README = ROOT / "bench" / "README.md"
 HEADING = "## Boxes: Game of 24 solver"
 
 
 def load_tool_module(name: str, box: str = "math") -> ModuleType:
-    """Import a box's tool module by path, as the worker does (tools dir on sys.path)."""
-    tools = BOXES / box / "tools"
-    if str(tools) not in sys.path:
-        sys.path.insert(0, str(tools))
-    spec = importlib.util.spec_from_file_location(f"bench_{box}_{name}", tools / f"{name}.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {tools / name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Import a box's tool module by path, as the worker does."""
+    return import_tool_module(BOXES / box, name)
 
 
 def read_puzzles(path: Path = DATASET) -> list[list[int]]:

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import os
 import platform
 import random
 import re
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from mcp_box_server.box import read_manifest
+from mcp_box_server.box.loader import import_tool_module
 from mcp_box_server.runtime import BoxPool
 
 ROOT = Path(__file__).resolve().parents[1]
 BOX = ROOT / "boxes" / "bio"
-TOOLS = BOX / "tools"
 README = ROOT / "bench" / "README.md"
 HEADING = "## Boxes: bio tool latency"
 WARMUP = 3
@@ -96,15 +94,8 @@ def cases(seed: int = 7) -> list[Case]:
 
 
 def load(module: str) -> Any:
-    """Import a tool module by path with the tools dir on sys.path, as the worker does."""
-    if str(TOOLS) not in sys.path:
-        sys.path.insert(0, str(TOOLS))
-    spec = importlib.util.spec_from_file_location(f"bench_bio_{module}", TOOLS / f"{module}.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {TOOLS / module}.py")
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
+    """Import a tool module by path, as the worker does."""
+    return import_tool_module(BOX, module)
 
 
 def time_local(fn: Callable[..., Any], arguments: dict[str, Any], calls: int) -> list[float]:

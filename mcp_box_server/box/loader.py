@@ -81,10 +81,6 @@ def load_box(box_dir: Path, known: KnownModules | None = None) -> LoadedBox:
     except ManifestError as exc:
         return LoadedBox(None, box_dir, failures=[LoadFailure(exc.path, exc.line, exc.message)])
     box = LoadedBox(manifest, box_dir)
-    tools_dir = str(box_dir / TOOLS_DIR)
-    if tools_dir not in sys.path:
-        sys.path.insert(0, tools_dir)  # `import _helper` from a tool module
-    _register_package(package_name(manifest.name), tools_dir)  # `from ._helper import x` too
     for requirement in manifest.requires:
         try:
             metadata.version(requirement)
@@ -115,30 +111,43 @@ def package_name(box: str) -> str:
     return f"mcp_box_tools_{box.replace('-', '_')}"
 
 
-def _register_package(name: str, tools_dir: str) -> None:
-    package = ModuleType(name)
-    package.__path__ = [tools_dir]
-    package.__package__ = name
-    sys.modules[name] = package
+def import_tool_module(box_dir: Path, name: str, box: str | None = None) -> ModuleType:
+    """Import `tools/<name>.py` of a box as its workers do; raises what the module raises.
 
-
-def _import(path: Path, box: str, failures: list[LoadFailure]) -> ModuleType | None:
-    module_name = f"{package_name(box)}.{path.stem}"
+    A tool module may import its helpers as `import _helper` (the tools dir is on
+    sys.path) or `from ._helper import f` (it lives in a package over the tools dir).
+    """
+    tools_dir = str(box_dir / TOOLS_DIR)
+    if tools_dir not in sys.path:
+        sys.path.insert(0, tools_dir)
+    package = package_name(box or read_manifest(box_dir).name)
+    if getattr(sys.modules.get(package), "__path__", None) != [tools_dir]:
+        module = ModuleType(package)
+        module.__path__ = [tools_dir]
+        module.__package__ = package
+        sys.modules[package] = module
+    module_name = f"{package}.{name}"
+    path = box_dir / TOOLS_DIR / f"{name}.py"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
-        failures.append(LoadFailure(str(path), None, "not an importable Python file"))
-        return None
+        raise ImportError(f"{path.name} is not an importable Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def _import(path: Path, box: str, failures: list[LoadFailure]) -> ModuleType | None:
+    try:
+        return import_tool_module(path.parent.parent, path.stem, box)
     except SyntaxError as exc:
         failures.append(LoadFailure(str(path), exc.lineno, f"syntax error: {exc.msg}"))
     except BaseException as exc:  # import errors, and a module calling sys.exit
         failures.append(LoadFailure(str(path), _line_in(exc, path), f"import failed: {_short(exc)}"))
-    else:
-        return module
-    sys.modules.pop(module_name, None)
     return None
 
 

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,10 +11,10 @@ import pytest
 
 from mcp_box_server.box import read_manifest
 from mcp_box_server.box.examples import mismatch, read_examples
+from mcp_box_server.box.loader import import_tool_module
 from mcp_box_server.runtime import BoxPool, BoxRuntimeError
 
 BOX = Path(__file__).resolve().parents[2] / "boxes" / "bio"
-TOOLS = BOX / "tools"
 
 # NCBI's compact form of the standard code (table 1), codons in TCAG order: written out here
 # so translation checks do not depend on Biopython's tables.
@@ -29,13 +27,7 @@ IUPAC = {"A": "A", "C": "C", "G": "G", "T": "T", "R": "AG", "Y": "CT", "S": "CG"
 
 
 def _load(name: str) -> ModuleType:
-    if str(TOOLS) not in sys.path:
-        sys.path.insert(0, str(TOOLS))
-    spec = importlib.util.spec_from_file_location(f"bio_box_test_{name}", TOOLS / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_tool_module(BOX, name)
 
 
 sequence = _load("sequence")

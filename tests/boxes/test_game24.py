@@ -8,36 +8,24 @@ below is a separate tokenizer + recursive-descent evaluator over Fractions, and
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
-import sys
 from collections import Counter
 from fractions import Fraction
 from functools import cache
 from itertools import combinations
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mcp_box_server.box.loader import import_tool_module
+
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ROOT / "boxes" / "math" / "tools"
 DATASET = ROOT / "mcp_box_server" / "student" / "data" / "game24.csv"  # copy of ../shared/datasets
 
 
-def _load(name: str) -> ModuleType:
-    if str(TOOLS) not in sys.path:
-        sys.path.insert(0, str(TOOLS))
-    spec = importlib.util.spec_from_file_location(f"test_math_box_{name}", TOOLS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-game24 = _load("game24")
+game24 = import_tool_module(ROOT / "boxes" / "math", "game24")
 
 # --- an independent verifier -------------------------------------------------------------
 

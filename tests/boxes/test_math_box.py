@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -12,22 +10,15 @@ from typing import Any
 import pytest
 
 from mcp_box_server.box import mismatch, read_examples, read_manifest
-from mcp_box_server.box.loader import load_box
+from mcp_box_server.box.loader import import_tool_module, load_box
 from mcp_box_server.runtime import BoxPool, BoxRuntimeError
 
 ROOT = Path(__file__).resolve().parents[2]
 BOX = ROOT / "boxes" / "math"
-TOOLS = BOX / "tools"
 
 
 def _load(name: str) -> ModuleType:
-    if str(TOOLS) not in sys.path:
-        sys.path.insert(0, str(TOOLS))
-    spec = importlib.util.spec_from_file_location(f"test_math_box_{name}", TOOLS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_tool_module(BOX, name)
 
 
 parse = _load("_parse")
