@@ -24,7 +24,7 @@ from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.manifest import Manifest
 from mcp_box_server.box.spec import ToolSpec
 from mcp_box_server.runtime.errors import BoxUnavailable, UnknownTool, WorkerCrashed
-from mcp_box_server.runtime.process import Worker, Zygote, worker_env
+from mcp_box_server.runtime.process import Ready, Worker, Zygote, worker_env
 from mcp_box_server.runtime.protocol import WorkerConfig
 
 log = logging.getLogger("mcp_box.runtime")
@@ -75,14 +75,6 @@ class BoxPool:
         self._started = asyncio.Event()
         self._in_flight = 0
         self._closed = False
-
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
-
-    @property
-    def label(self) -> str:
-        return self._label
 
     def preset(self, specs: list[ToolSpec], failures: list[LoadFailure]) -> None:
         """Describe the box from a cache before `start()`: calls wait until it has run."""
@@ -136,7 +128,7 @@ class BoxPool:
         await self._notify()
         await asyncio.to_thread(shutil.rmtree, self._root, True)
 
-    async def _spawn(self) -> tuple[Worker, Any]:
+    async def _spawn(self) -> tuple[Worker, Ready]:
         number = next(self._worker_ids)
         workdir = self._root / f"work-{number}"
         workdir.mkdir()

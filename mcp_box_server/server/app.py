@@ -125,7 +125,9 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
 
 def run(config: ServerConfig) -> None:
     """Run a server until interrupted; box zygotes start before FastMCP is imported."""
-    registry = BoxRegistry(config.roots, config.only, use_cache=True)
+    from mcp_box_server.server.spec_cache import SpecCache
+
+    registry = BoxRegistry(config.roots, config.only, cache=SpecCache.from_env())
     registry.prestart()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config, registry))

@@ -21,7 +21,7 @@ from typing import Any
 from mcp_box_server.box import LoadFailure, Manifest, ManifestError, ToolSpec, find_boxes, read_manifest
 from mcp_box_server.runtime import BoxPool, UnknownTool
 from mcp_box_server.runtime.process import Zygote
-from mcp_box_server.server import spec_cache
+from mcp_box_server.server.spec_cache import Entry, SpecCache, fingerprint
 
 log = logging.getLogger("mcp_box.server")
 
@@ -61,12 +61,15 @@ class BoxState:
 class BoxRegistry:
     """All boxes found under `roots`; the server's single source of tools."""
 
-    def __init__(self, roots: list[Path], only: set[str] | None = None, use_cache: bool = False) -> None:
+    def __init__(
+        self, roots: list[Path], only: set[str] | None = None, cache: SpecCache | None = None
+    ) -> None:
         self.roots = [root.resolve() for root in roots]
         self.only = only
-        self.use_cache = use_cache  # the server lists unchanged boxes from the spec cache
+        self.cache = cache  # the server lists unchanged boxes from it at start
         self._states: dict[Path, BoxState] = {}
         self._tools: dict[str, tuple[ToolSpec, BoxState]] = {}
+        self._specs: dict[str, ToolSpec] = {}
         self._zygotes: dict[bool, Zygote] = {}  # one per trust level, shared by its boxes
         self._listeners: list[Listener] = []
         self._lock = asyncio.Lock()
@@ -101,7 +104,8 @@ class BoxRegistry:
 
     @property
     def tools(self) -> dict[str, ToolSpec]:
-        return {name: spec for name, (spec, _) in self._tools.items()}
+        """Every tool served now, by exposed name (rebuilt on change, not on each call)."""
+        return self._specs
 
     def status(self) -> list[dict[str, Any]]:
         return [state.status() for state in self.states]
@@ -138,16 +142,13 @@ class BoxRegistry:
             for path in removed:
                 self._retire(self._states.pop(path).pool)
             await asyncio.gather(*(self._load(path) for path in touched))
-            self._rebuild_index()
-            if self._tool_signature() != before:
-                for listener in self._listeners:
-                    await listener()
+            await self._publish(before)
 
     async def close(self) -> None:
         async with self._lock:
             pools = [state.pool for state in self._states.values() if state.pool]
             self._states.clear()
-            self._tools.clear()
+            self._tools, self._specs = {}, {}
             await asyncio.gather(*(pool.close(keep_zygote=True) for pool in pools), return_exceptions=True)
             await asyncio.gather(*(z.close() for z in self._zygotes.values()), return_exceptions=True)
             await asyncio.gather(*self._retiring, return_exceptions=True)
@@ -180,13 +181,15 @@ class BoxRegistry:
             if zygote is not None:
                 self._later(zygote.close())
             self._zygotes[sandboxed] = pool.zygote
-        if state is None and self.use_cache and (cached := spec_cache.load(manifest)):
-            self._serve_from_cache(path, manifest, pool, cached)
+        # Only a box's first load (at start) uses the cache: a reload's files are new anyway.
+        key = fingerprint(manifest) if state is None and self.cache else None
+        if key and self.cache and (cached := self.cache.load(key)):
+            self._serve_from_cache(path, manifest, pool, key, cached)
             return
         started = time.perf_counter()
         await pool.start()
-        if self.use_cache:
-            spec_cache.store(manifest, pool.specs, pool.failures)
+        if key and self.cache:
+            self.cache.store(key, pool.specs, pool.failures)
         if state is None:
             state = self._states[path] = BoxState(path, manifest.name)
         if not self._better_or_equal(pool, state.pool):
@@ -215,26 +218,24 @@ class BoxRegistry:
         self._retire(old)
 
     def _serve_from_cache(
-        self, path: Path, manifest: Manifest, pool: BoxPool, cached: spec_cache.Entry
+        self, path: Path, manifest: Manifest, pool: BoxPool, key: str, cached: Entry
     ) -> None:
         """List the cached tools now; the first worker loads in the background and has the last word."""
-        pool.preset(*cached)
-        self._states[path] = BoxState(path, manifest.name, pool, list(cached[1]), time.time())
+        specs, failures = cached
+        pool.preset(specs, failures)
+        self._states[path] = BoxState(path, manifest.name, pool, list(failures), time.time())
 
         async def confirm() -> None:
-            before = [spec.to_dict() for spec in pool.specs]
             await pool.start()
             state = self._states.get(path)
-            if state is None or state.pool is not pool:
+            if state is None or state.pool is not pool or (pool.specs, pool.failures) == cached:
                 return
+            log.warning("box %s: cached tool list was stale; using the loaded one", manifest.name)
             state.errors = pool.failures
-            if [spec.to_dict() for spec in pool.specs] != before:
-                log.warning("box %s: cached tool list was stale; using the loaded one", manifest.name)
-                spec_cache.store(manifest, pool.specs, pool.failures)
-                async with self._lock:
-                    self._rebuild_index()
-                    for listener in self._listeners:
-                        await listener()
+            if self.cache:
+                self.cache.store(key, pool.specs, pool.failures)
+            async with self._lock:
+                await self._publish(self._tool_signature())
 
         self._later(confirm())
 
@@ -265,14 +266,19 @@ class BoxRegistry:
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
 
-    def _rebuild_index(self) -> None:
+    async def _publish(self, before: list[tuple[str, str, str]]) -> None:
+        """Rebuild the tool index from the pools serving now; tell listeners if the list changed."""
         index: dict[str, tuple[ToolSpec, BoxState]] = {}
         for state in self.states:
             if state.pool is not None:
                 for spec in state.pool.specs:
                     index[spec.name] = (spec, state)
         self._tools = index  # one assignment: calls see the old index or the new one
+        self._specs = {name: spec for name, (spec, _) in index.items()}
         self.generation += 1
+        if self._tool_signature() != before:
+            for listener in self._listeners:
+                await listener()
 
     def _tool_signature(self) -> list[tuple[str, str, str]]:
         return sorted((n, s.description, repr(s.parameters)) for n, (s, _) in self._tools.items())

@@ -25,17 +25,45 @@ log = logging.getLogger("mcp_box.server")
 Entry = tuple[list[ToolSpec], list[LoadFailure]]
 
 
-def cache_dir() -> Path | None:
-    configured = os.environ.get("MCP_BOX_CACHE")
-    if configured == "off":
-        return None
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mcp-box" / "specs"
+class SpecCache:
+    """A folder of `<fingerprint>.json` files, one per described version of a box."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def from_env(cls) -> SpecCache | None:
+        """The cache `MCP_BOX_CACHE` names (default `~/.cache/mcp-box/specs`); None when it is `off`."""
+        configured = os.environ.get("MCP_BOX_CACHE")
+        if configured == "off":
+            return None
+        if configured:
+            return cls(Path(configured))
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return cls(Path(base) / "mcp-box" / "specs")
+
+    def load(self, key: str) -> Entry | None:
+        try:
+            data = json.loads((self.folder / f"{key}.json").read_text())
+            specs = [ToolSpec.from_dict(s) for s in data["specs"]]
+            return specs, [LoadFailure.from_dict(f) for f in data["failures"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def store(self, key: str, specs: list[ToolSpec], failures: list[LoadFailure]) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            target = self.folder / f"{key}.json"
+            scratch = target.with_suffix(f".{os.getpid()}.tmp")
+            body = {"specs": [s.to_dict() for s in specs], "failures": [f.to_dict() for f in failures]}
+            scratch.write_text(json.dumps(body))
+            scratch.replace(target)
+        except OSError as exc:  # a read-only home must not stop the server
+            log.debug("spec cache not written: %s", exc)
 
 
 def fingerprint(manifest: Manifest) -> str:
+    """The key of a box version: its files, and the versions of what describes them."""
     digest = hashlib.sha256()
     digest.update(f"{sys.version}|{__version__}|{manifest.path}".encode())
     for requirement in manifest.requires:
@@ -48,31 +76,3 @@ def fingerprint(manifest: Manifest) -> str:
         digest.update(f"|{path.name}|".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def load(manifest: Manifest) -> Entry | None:
-    folder = cache_dir()
-    if folder is None:
-        return None
-    try:
-        data = json.loads((folder / f"{fingerprint(manifest)}.json").read_text())
-        return [ToolSpec.from_dict(s) for s in data["specs"]], [
-            LoadFailure.from_dict(f) for f in data["failures"]
-        ]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def store(manifest: Manifest, specs: list[ToolSpec], failures: list[LoadFailure]) -> None:
-    folder = cache_dir()
-    if folder is None:
-        return
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{fingerprint(manifest)}.json"
-        scratch = target.with_suffix(f".{os.getpid()}.tmp")
-        body = {"specs": [s.to_dict() for s in specs], "failures": [f.to_dict() for f in failures]}
-        scratch.write_text(json.dumps(body))
-        scratch.replace(target)
-    except OSError as exc:  # a read-only home must not stop the server
-        log.debug("spec cache not written: %s", exc)
