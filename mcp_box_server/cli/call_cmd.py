@@ -39,18 +39,16 @@ async def call(args: argparse.Namespace, arguments: dict[str, Any]) -> Any:
 
 async def _suggestion(args: argparse.Namespace) -> str:
     """Load every box to name the closest tools: this is the error path, it may take a second."""
-    from mcp_box_server.box.search import Document, rank
     from mcp_box_server.server.registry import BoxRegistry
 
     registry = BoxRegistry(box_roots(args))
     await registry.start()
     try:
-        names = list(registry.tools)
+        names, close = list(registry.tools), registry.closest(args.tool)
     finally:
         await registry.close()
-    close = rank(args.tool.replace("_", " "), [Document(n, n.replace("_", " ")) for n in names], 3)
     if close:
-        return f"; did you mean {', '.join(name for name, _ in close)}?"
+        return f"; did you mean {', '.join(close)}?"
     return f"; tools are named <box>_<function>, e.g. {names[0]}" if names else "; no box serves any tool"
 
 

@@ -65,8 +65,8 @@ def tool_document(name: str, description: str, parameters: dict[str, Any]) -> Do
 
 
 def unknown_tool_message(name: str, registry: BoxRegistry) -> str:
-    close = rank(name, [tool_document(n, "", {}) for n in registry.tools], 3)
-    hint = f"; did you mean {', '.join(n for n, _ in close)}?" if close else ""
+    close = registry.closest(name)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
     return f"unknown tool '{name}'{hint}"
 
 

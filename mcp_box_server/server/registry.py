@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_box_server.box import LoadFailure, Manifest, ManifestError, ToolSpec, find_boxes, read_manifest
+from mcp_box_server.box.search import Document, rank
 from mcp_box_server.runtime import BoxPool, UnknownTool
 from mcp_box_server.runtime.process import Zygote
 from mcp_box_server.server.spec_cache import Entry, SpecCache, fingerprint
@@ -106,6 +107,10 @@ class BoxRegistry:
     def tools(self) -> dict[str, ToolSpec]:
         """Every tool served now, by exposed name (rebuilt on change, not on each call)."""
         return self._specs
+
+    def closest(self, name: str, k: int = 3) -> list[str]:
+        """The tool names most like `name`, for "did you mean" answers."""
+        return [n for n, _ in rank(name, [Document(n, n) for n in self._specs], k)]
 
     def status(self) -> list[dict[str, Any]]:
         return [state.status() for state in self.states]
