@@ -6,6 +6,7 @@ function, and a module that does not use it is still a valid box module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
@@ -50,7 +51,13 @@ def tool(
         ... def add(a: int, b: int) -> int:
         ...     '''Add two integers.'''
         ...     return a + b
+
+    Raises:
+        ValueError: `timeout` is not a positive, finite number (the module then fails to load,
+            with this message at the decorator's line).
     """
+    if timeout is not None and not _finite_positive(timeout):
+        raise ValueError(f"tool timeout must be a positive, finite number of seconds, got {timeout!r}")
 
     def mark(f: F) -> F:
         setattr(
@@ -61,3 +68,9 @@ def tool(
         return f
 
     return mark(fn) if fn is not None else mark
+
+
+def _finite_positive(value: object) -> bool:
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )

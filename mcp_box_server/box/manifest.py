@@ -5,8 +5,13 @@ Read in the server process, so it must stay cheap: tomllib and dataclasses only.
 
 from __future__ import annotations
 
+import errno
+import math
+import os
 import re
+import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +24,10 @@ TRUST_LEVELS = ("trusted", "sandboxed")
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY_MB = 2048
 DEFAULT_WORKERS = 4
+DEFAULT_LOAD_TIMEOUT = 30.0
+DEFAULT_MAX_RESULT_MB = 8
+DEFAULT_MAX_BOX_MB = 100
+MANIFEST_LIMIT = 1024 * 1024  # a box.toml is a few lines; more is a mistake or an attack
 
 Trust = Literal["trusted", "sandboxed"]
 
@@ -44,6 +53,9 @@ class Manifest:
     memory_mb: int = DEFAULT_MEMORY_MB
     workers: int = DEFAULT_WORKERS
     allow_imports: tuple[str, ...] = ()
+    load_timeout: float = DEFAULT_LOAD_TIMEOUT
+    max_result_mb: int = DEFAULT_MAX_RESULT_MB
+    max_box_mb: int = DEFAULT_MAX_BOX_MB
     tools: dict[str, ToolOverride] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -58,10 +70,7 @@ class Manifest:
 def read_manifest(box_dir: Path) -> Manifest:
     """Parse `box_dir/box.toml`; a wrong field raises `ManifestError` with its line."""
     path = box_dir / MANIFEST
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ManifestError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    text = _read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -92,6 +101,9 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         "memory_mb",
         "workers",
         "allow_imports",
+        "load_timeout",
+        "max_result_mb",
+        "max_box_mb",
         "tools",
         "provenance",
     }
@@ -109,6 +121,11 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     timeout = data.get("timeout", DEFAULT_TIMEOUT)
     if not _positive(timeout):
         raise fail("timeout", f"must be a positive number of seconds, got {timeout!r}")
+    load_timeout = data.get("load_timeout", DEFAULT_LOAD_TIMEOUT)
+    if not _positive(load_timeout):
+        raise fail("load_timeout", f"must be a positive number of seconds, got {load_timeout!r}")
+    max_result_mb = _megabytes(data, "max_result_mb", DEFAULT_MAX_RESULT_MB, fail)
+    max_box_mb = _megabytes(data, "max_box_mb", DEFAULT_MAX_BOX_MB, fail)
     memory_mb = data.get("memory_mb", DEFAULT_MEMORY_MB)
     if not isinstance(memory_mb, int) or memory_mb < 64:
         raise fail("memory_mb", f"must be an integer >= 64, got {memory_mb!r}")
@@ -128,13 +145,47 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         allow_imports=_strings(
             data.get("allow_imports", []), fail("allow_imports", "must be a list of module names")
         ),
+        load_timeout=float(load_timeout),
+        max_result_mb=max_result_mb,
+        max_box_mb=max_box_mb,
         tools=tools,
         provenance=dict(data.get("provenance") or {}),
     )
 
 
+def _read_text(path: Path) -> str:
+    """Read a regular box.toml, never through a link and never past MANIFEST_LIMIT.
+
+    The server reads every manifest itself: a link to /dev/zero or a FIFO must not hang it.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        reason = "it is a link" if exc.errno == errno.ELOOP else exc.strerror or exc
+        raise ManifestError(str(path), f"cannot read: {reason}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ManifestError(str(path), "cannot read: not a regular file")
+        data = handle.read(MANIFEST_LIMIT + 1)
+    if len(data) > MANIFEST_LIMIT:
+        raise ManifestError(str(path), f"larger than {MANIFEST_LIMIT // 1024} KB")
+    return data.decode("utf-8", errors="replace")
+
+
 def _positive(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    """A positive, finite number: `inf` and `nan` are refused, so every limit really ends."""
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )
+
+
+def _megabytes(
+    data: dict[str, Any], key: str, default: int, fail: Callable[[str, str], ManifestError]
+) -> int:
+    value = data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise fail(key, f"must be a whole number of megabytes >= 1, got {value!r}")
+    return value
 
 
 def _strings(value: object, error: ManifestError) -> tuple[str, ...]:
