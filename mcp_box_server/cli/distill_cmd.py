@@ -51,7 +51,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--jobs", type=int, default=2, help="sandboxed workers at a time (default 2)")
     parser.add_argument(
-        "--temperature", type=float, default=0.0, help="teacher sampling temperature (default 0)"
+        "--temperature",
+        type=float,
+        default=None,
+        help="teacher sampling temperature (default: not sent, the server's own; reasoning models "
+        "such as OpenAI's o-series and gpt-5 accept none)",
+    )
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="reply budget per teacher request; a reply cut off there is a failed attempt",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="retries of a request on HTTP 429, 5xx or a timeout (default 3)",
     )
     parser.add_argument(
         "--cache", type=Path, default=None, help="reply cache (default ~/.cache/mcp-box/distill)"
@@ -73,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         Settings,
         Stages,
         TaskFileError,
+        TeacherOptions,
         default_cache_dir,
         distill,
     )
@@ -80,9 +98,18 @@ def run(args: argparse.Namespace) -> int:
     from mcp_box_server.llm import ChatModel, ModelError, resolve_model
 
     setup_logging("WARNING")
-    if args.repairs < 0 or args.jobs < 1 or args.timeout <= 0 or args.memory_mb < 64:
+    if (
+        args.repairs < 0
+        or args.retries < 0
+        or args.jobs < 1
+        or args.timeout <= 0
+        or args.memory_mb < 64
+        or (args.max_tokens is not None and args.max_tokens < 1)
+    ):
         print(
-            "mcp-box distill: --repairs >= 0, --jobs >= 1, --timeout > 0, --memory-mb >= 64", file=sys.stderr
+            "mcp-box distill: --repairs >= 0, --retries >= 0, --jobs >= 1, --timeout > 0, "
+            "--memory-mb >= 64, --max-tokens >= 1",
+            file=sys.stderr,
         )
         return 2
     imports = tuple(
@@ -95,9 +122,17 @@ def run(args: argparse.Namespace) -> int:
     )
     limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, allow_imports=imports)
     cache_dir = None if args.no_cache else (args.cache or default_cache_dir())
+    options = TeacherOptions(
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        retries=args.retries,
+        concurrency=max(args.jobs, 2) * 2,
+    )
 
     async def main() -> int:
-        async with ChatModel(resolve_model(args.teacher, args.base_url, args.api_key)) as model:
+        # the teacher retries itself (honouring Retry-After); the client's own retries would multiply them
+        config = resolve_model(args.teacher, args.base_url, args.api_key, max_retries=0)
+        async with ChatModel(config) as model:
             result = await distill(
                 args.tasks,
                 args.out,
@@ -108,14 +143,19 @@ def run(args: argparse.Namespace) -> int:
                 limits=limits,
                 cache_dir=cache_dir,
                 jobs=args.jobs,
-                temperature=args.temperature,
+                teacher_options=options,
                 force=args.force,
                 stages=Stages() if args.quiet else Stages.on_stderr(),
             )
         counts = ", ".join(f"{key} {value}" for key, value in result.outcome.counts.as_rows())
         stats = result.stats
         print(f"mcp-box distill: {counts}", file=sys.stderr)
-        print(f"mcp-box distill: teacher requests {stats.requests} ({stats.cached} cached)", file=sys.stderr)
+        print(
+            f"mcp-box distill: teacher requests {stats.requests} ({stats.cached} cached, "
+            f"{stats.failed} failed, {stats.retries} retried, {stats.truncated} cut off); "
+            f"largest prompt {stats.largest_prompt} chars, largest reply {stats.largest_reply} chars",
+            file=sys.stderr,
+        )
         if not result.emitted:
             print(f"mcp-box distill: no tool survived; see {result.box}", file=sys.stderr)
             return 1

@@ -16,7 +16,13 @@ from mcp_box_server.distill.progress import Stages
 from mcp_box_server.distill.records import Counts, Outcome, Rejection, Tool
 from mcp_box_server.distill.run import Distilled, distill
 from mcp_box_server.distill.tasks import Task, TaskFileError, read_tasks
-from mcp_box_server.distill.teacher import ReplyCache, Teacher, default_cache_dir
+from mcp_box_server.distill.teacher import (
+    ReplyCache,
+    Teacher,
+    TeacherFailed,
+    TeacherOptions,
+    default_cache_dir,
+)
 from mcp_box_server.distill.validate import Limits
 
 __all__ = [
@@ -33,6 +39,8 @@ __all__ = [
     "Task",
     "TaskFileError",
     "Teacher",
+    "TeacherFailed",
+    "TeacherOptions",
     "Tool",
     "check_source",
     "default_cache_dir",

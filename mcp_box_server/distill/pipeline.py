@@ -24,7 +24,7 @@ from mcp_box_server.distill.progress import Stages
 from mcp_box_server.distill.prompts import render
 from mcp_box_server.distill.records import Outcome, Rejection, Tool
 from mcp_box_server.distill.tasks import Task
-from mcp_box_server.distill.teacher import Message, Teacher
+from mcp_box_server.distill.teacher import Message, Teacher, TeacherFailed
 from mcp_box_server.distill.validate import Validator, Verdict
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -49,6 +49,7 @@ class _Attempt:
     tool: Tool | None
     reason: str
     wrote_module: bool
+    context: bool = False  # the prompt did not fit the teacher's context
 
 
 class Pipeline:
@@ -111,8 +112,9 @@ class Pipeline:
     async def generate(self, task: Task) -> Tool | None:
         """Ask for a tool that answers `task`; repair it with the error until it passes."""
         hint = ""
-        if self.settings.first_thought:
-            hint = render("first_thought_hint", thought=await self._first_thought(task))
+        thought = await self._first_thought(task) if self.settings.first_thought else ""
+        if thought:
+            hint = render("first_thought_hint", thought=thought)
         messages = self._conversation(render("solve", question=task.question, first_thought=hint))
         subject = f"task {task.id}"
         attempt = await self._solve(messages, "generate", subject, [task], lambda r: self._one(task, r))
@@ -127,8 +129,11 @@ class Pipeline:
     async def _first_thought(self, task: Task) -> str:
         """arXiv 2505.17612: seed the solving step with the first step of a plain CoT answer."""
         prompt = render("first_thought", question=task.question)
-        reply = await self.teacher.ask([{"role": "user", "content": prompt}])
-        text = " ".join(reply.split())
+        try:
+            reply = await self.teacher.ask([{"role": "user", "content": prompt}])
+        except TeacherFailed:
+            return ""  # solve without it
+        text = " ".join(reply.text.split())
         sentences = _SENTENCE.split(text)
         return " ".join(sentences[:2])[:400]
 
@@ -248,35 +253,54 @@ class Pipeline:
         tasks: list[Task],
         check: Check,
     ) -> _Attempt:
+        """Ask, check, and repair in the same conversation, at most `repairs` times.
+
+        A request the teacher could not answer (busy, empty) is a failed attempt asked
+        again; a reply cut off at the token limit gets a "be shorter" turn; a prompt too
+        long for the context ends the loop (`_Attempt.context`), since asking again won't fit.
+        """
         wrote = False
+        reason = ""
         for attempt in range(self.settings.repairs + 1):
-            reply_text = await self.teacher.ask(messages)
             function = None
             try:
-                source, verdict, calls = await check(reply_text)
-            except ExtractError as exc:
-                reason = str(exc)
+                answer = await self.teacher.ask(messages)
+            except TeacherFailed as exc:
+                reason = f"no reply from the teacher: {exc}"
+                self.outcome.rejections.append(Rejection(stage, subject, attempt, reason))
+                if exc.context:
+                    return _Attempt(None, reason, wrote, context=True)
+                continue
+            if answer.truncated:
+                reason = "the reply was cut off at the token limit"
+                follow_up = render("shorter")
             else:
-                wrote = True
-                if isinstance(verdict, Verdict):
-                    function = verdict.function
-                    reason = verdict.reason()
-                    if verdict.ok and source is not None and function is not None:
-                        tool = Tool(
-                            function,
-                            source,
-                            {t.id: c for t, c in zip(tasks, calls, strict=True)},
-                            verdict.results,
-                            "repaired" if attempt else "generated",
-                        )
-                        return _Attempt(tool, "", wrote)
+                try:
+                    source, verdict, calls = await check(answer.text)
+                except ExtractError as exc:
+                    reason = str(exc)
                 else:
-                    reason = verdict
+                    wrote = True
+                    if isinstance(verdict, Verdict):
+                        function = verdict.function
+                        reason = verdict.reason()
+                        if verdict.ok and source is not None and function is not None:
+                            tool = Tool(
+                                function,
+                                source,
+                                {t.id: c for t, c in zip(tasks, calls, strict=True)},
+                                verdict.results,
+                                "repaired" if attempt else "generated",
+                            )
+                            return _Attempt(tool, "", wrote)
+                    else:
+                        reason = verdict
+                follow_up = render("repair", error=reason)
             self.outcome.rejections.append(Rejection(stage, subject, attempt, reason, function))
             messages = [
                 *messages,
-                {"role": "assistant", "content": reply_text},
-                {"role": "user", "content": render("repair", error=reason)},
+                {"role": "assistant", "content": answer.text},
+                {"role": "user", "content": follow_up},
             ]
         return _Attempt(None, reason, wrote)
 

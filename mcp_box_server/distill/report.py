@@ -53,8 +53,10 @@ def render(
         f"- tasks: `{provenance.tasks_file}` (sha256 `{provenance.tasks_sha256}`)",
         f"- repairs per candidate: {provenance.repairs}; first-thought prefix: "
         f"{'on' if provenance.first_thought else 'off'}",
-        f"- teacher requests: {stats.requests} ({stats.cached} from the cache); tokens: "
-        f"{stats.prompt_tokens} prompt, {stats.completion_tokens} completion",
+        f"- teacher requests: {stats.requests} ({stats.cached} from the cache, {stats.failed} without "
+        f"a usable reply, {stats.retries} retried, {stats.truncated} cut off at the token limit); "
+        f"tokens: {stats.prompt_tokens} prompt, {stats.completion_tokens} completion",
+        f"- largest prompt: {stats.largest_prompt} characters; largest reply: {stats.largest_reply}",
         "",
         "## Counts",
         "",

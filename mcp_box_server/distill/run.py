@@ -15,7 +15,7 @@ from mcp_box_server.distill.progress import Stages
 from mcp_box_server.distill.records import Outcome
 from mcp_box_server.distill.report import Provenance
 from mcp_box_server.distill.tasks import file_sha256, read_tasks
-from mcp_box_server.distill.teacher import ReplyCache, Teacher, TeacherStats
+from mcp_box_server.distill.teacher import ReplyCache, Teacher, TeacherOptions, TeacherStats
 from mcp_box_server.distill.validate import Limits, Validator
 from mcp_box_server.llm import ChatClient
 
@@ -44,7 +44,7 @@ async def distill(
     limits: Limits | None = None,
     cache_dir: Path | None = None,
     jobs: int = 2,
-    temperature: float = 0.0,
+    teacher_options: TeacherOptions | None = None,
     force: bool = False,
     stages: Stages | None = None,
 ) -> Distilled:
@@ -61,7 +61,8 @@ async def distill(
     check_out(out, force)
     tasks = read_tasks(tasks_file)
     cache = ReplyCache(cache_dir) if cache_dir else None
-    teacher = Teacher(model, cache, temperature=temperature, concurrency=max(jobs, 2) * 2)
+    options = teacher_options or TeacherOptions(concurrency=max(jobs, 2) * 2)
+    teacher = Teacher(model, cache, options)
     scratch = Path(tempfile.mkdtemp(prefix="mcp-box-distill-"))
     stages = stages or Stages()
     try:

@@ -1,9 +1,15 @@
-"""The teacher: a chat model behind an on-disk cache of its replies.
+"""The teacher: a chat model behind an on-disk cache of its replies, and a retry policy.
 
-Every request is keyed on the model label, the messages and the sampling
-parameters, so a re-run or a resumed run replays finished work for free and
-asks the model only what it has not answered before. Prompts embed validation
-errors, so those are normalised (no temp paths, no pids) before they are sent.
+Every request is keyed on the endpoint (base URL), the model label, the messages
+and every request parameter, so a re-run or a resumed run replays finished work
+for free, and a different model behind the same label is asked afresh. Prompts
+embed validation errors, so those are normalised (no temp paths, no pids)
+before they are sent.
+
+A request that fails for now (HTTP 429, 5xx, a timeout) is retried a bounded
+number of times with exponential backoff, honouring `Retry-After`; what still
+fails, an empty reply, or a prompt too long for the context, is a `TeacherFailed`:
+one failed attempt of one task, never the end of the run.
 """
 
 from __future__ import annotations
@@ -17,14 +23,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcp_box_server.llm import ChatClient, ModelError
+from mcp_box_server.llm import ChatClient, ChatModel, ContextTooLong, ModelBusy, ModelTimeout
 
 Message = dict[str, Any]
+MAX_RETRY_WAIT_S = 120.0
+
+
+class TeacherFailed(Exception):
+    """One request got no usable reply; `context` when the prompt does not fit the model."""
+
+    def __init__(self, reason: str, *, context: bool = False) -> None:
+        super().__init__(reason)
+        self.context = context
 
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "mcp-box" / "distill"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One reply; `truncated` when the model stopped at the token limit (finish_reason "length")."""
+
+    text: str
+    truncated: bool = False
 
 
 class ReplyCache:
@@ -34,78 +57,124 @@ class ReplyCache:
         self.root = root
 
     @staticmethod
-    def key(model: str, messages: list[Message], params: dict[str, Any]) -> str:
-        blob = json.dumps({"model": model, "messages": messages, "params": params}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+    def key(endpoint: str, model: str, messages: list[Message], params: dict[str, Any]) -> str:
+        blob = {"endpoint": endpoint, "model": model, "messages": messages, "params": params}
+        return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> Answer | None:
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         reply = data.get("reply") if isinstance(data, dict) else None
-        return reply if isinstance(reply, str) else None
+        return Answer(reply, bool(data.get("truncated"))) if isinstance(reply, str) else None
 
-    def put(self, key: str, model: str, reply: str) -> None:
+    def put(self, key: str, model: str, answer: Answer) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"model": model, "reply": reply}, handle)
+            json.dump({"model": model, "reply": answer.text, "truncated": answer.truncated}, handle)
         os.replace(tmp, path)
+
+
+@dataclass(frozen=True, slots=True)
+class TeacherOptions:
+    """How to ask: sampling is sent only when set (reasoning models reject a temperature)."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    retries: int = 3  # per request, for 429, 5xx and timeouts
+    backoff_s: float = 2.0  # first wait; doubled per retry unless the server says Retry-After
+    concurrency: int = 4
+
+    def params(self, provider: str) -> dict[str, Any]:
+        """The request parameters, as sent and as keyed in the cache."""
+        params: dict[str, Any] = {}
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        if self.max_tokens:
+            # OpenAI's reasoning models take only max_completion_tokens; other servers know max_tokens.
+            params["max_completion_tokens" if provider == "openai" else "max_tokens"] = self.max_tokens
+        return params
 
 
 @dataclass(slots=True)
 class TeacherStats:
     requests: int = 0
     cached: int = 0
+    failed: int = 0  # requests with no usable reply (after retries)
+    retries: int = 0
+    truncated: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    largest_prompt: int = 0  # characters in the messages of the largest request
+    largest_reply: int = 0  # characters in the longest reply
 
 
 class Teacher:
     """Asks a `ChatClient` for one reply at a time, through the cache."""
 
     def __init__(
-        self,
-        model: ChatClient,
-        cache: ReplyCache | None,
-        temperature: float = 0.0,
-        max_tokens: int | None = None,
-        concurrency: int = 4,
+        self, model: ChatClient, cache: ReplyCache | None, options: TeacherOptions | None = None
     ) -> None:
         self.model = model
         self.cache = cache
-        self.temperature = temperature
-        self.max_tokens = max_tokens
+        self.options = options or TeacherOptions()
+        config = model.config if isinstance(model, ChatModel) else None
+        self.endpoint = config.base_url if config else ""
+        self.params = self.options.params(config.provider if config else "")
         self.stats = TeacherStats()
-        self._limit = asyncio.Semaphore(concurrency)
+        self._limit = asyncio.Semaphore(self.options.concurrency)
 
     @property
     def label(self) -> str:
         return self.model.label
 
-    async def ask(self, messages: list[Message]) -> str:
-        """The reply text; raises `ModelError` when the model fails or says nothing."""
-        params: dict[str, Any] = {"temperature": self.temperature}
-        if self.max_tokens:
-            params["max_tokens"] = self.max_tokens
-        key = ReplyCache.key(self.label, messages, params)
-        self.stats.requests += 1
-        if self.cache is not None and (hit := self.cache.get(key)) is not None:
-            self.stats.cached += 1
-            return hit
-        extra = {"max_tokens": self.max_tokens} if self.max_tokens else {}
-        async with self._limit:
-            result = await self.model.chat(messages, temperature=self.temperature, **extra)
+    async def ask(self, messages: list[Message]) -> Answer:
+        """The reply; raises `TeacherFailed` for this request, `ModelError` when the teacher is unusable."""
+        stats = self.stats
+        stats.requests += 1
+        stats.largest_prompt = max(stats.largest_prompt, sum(len(str(m.get("content"))) for m in messages))
+        key = ReplyCache.key(self.endpoint, self.label, messages, self.params)
+        answer = self.cache.get(key) if self.cache is not None else None
+        if answer is not None:
+            stats.cached += 1
+        else:
+            answer = await self._send(messages)
+            if self.cache is not None:
+                self.cache.put(key, self.label, answer)
+        stats.largest_reply = max(stats.largest_reply, len(answer.text))
+        stats.truncated += answer.truncated
+        return answer
+
+    async def _send(self, messages: list[Message]) -> Answer:
+        retried = 0
+        while True:
+            try:
+                async with self._limit:
+                    result = await self.model.chat(messages, **self.params)
+                break
+            except ContextTooLong as exc:
+                self.stats.failed += 1
+                raise TeacherFailed(str(exc), context=True) from None
+            except (ModelBusy, ModelTimeout) as exc:
+                if retried == self.options.retries:
+                    self.stats.failed += 1
+                    raise TeacherFailed(f"{exc} (after {retried} retries)") from None
+                hint = exc.retry_after if isinstance(exc, ModelBusy) else None
+                wait = hint if hint is not None else self.options.backoff_s * 2**retried
+                retried += 1
+                self.stats.retries += 1
+                await asyncio.sleep(min(wait, MAX_RETRY_WAIT_S))
         self.stats.prompt_tokens += result.usage.prompt_tokens
         self.stats.completion_tokens += result.usage.completion_tokens
-        text = result.message.content or result.message.reasoning or ""
-        if not text.strip():
-            raise ModelError(f"{self.label} returned an empty reply")
-        if self.cache is not None:
-            self.cache.put(key, self.label, text)
-        return text
+        text = result.message.content or ""
+        truncated = result.message.finish_reason == "length"
+        if not text.strip() and not truncated:
+            self.stats.failed += 1
+            raise TeacherFailed(f"{self.label} returned an empty reply")
+        return Answer(text, truncated)

@@ -7,8 +7,9 @@ Shared by the student harness and the distillation pipeline. The public API:
         result = await model.chat(messages, tools=tools, n=1, temperature=None)
         result.message.content, result.message.tool_calls, result.usage, result.latency_s
 
-Errors: `ModelError` and its subclasses `ModelSpecError`, `ModelUnreachable`,
-`ModelNotFound`, `ModelAuthError`, `ToolsUnsupported` (see `mcp_box_server.llm.errors`).
+Errors: `ModelError` and its subclasses `ModelSpecError`, `ModelUnreachable` (and its
+`ModelTimeout`), `ModelBusy`, `ContextTooLong`, `ModelNotFound`, `ModelAuthError`,
+`ToolsUnsupported` (see `mcp_box_server.llm.errors`).
 `ChatClient` is the protocol to implement for a scripted or custom model.
 """
 
@@ -22,10 +23,13 @@ from mcp_box_server.llm.client import (
     Usage,
 )
 from mcp_box_server.llm.errors import (
+    ContextTooLong,
     ModelAuthError,
+    ModelBusy,
     ModelError,
     ModelNotFound,
     ModelSpecError,
+    ModelTimeout,
     ModelUnreachable,
     ToolsUnsupported,
 )
@@ -37,12 +41,15 @@ __all__ = [
     "ChatClient",
     "ChatModel",
     "ChatResult",
+    "ContextTooLong",
     "Message",
     "ModelAuthError",
+    "ModelBusy",
     "ModelConfig",
     "ModelError",
     "ModelNotFound",
     "ModelSpecError",
+    "ModelTimeout",
     "ModelUnreachable",
     "ToolCallRequest",
     "ToolsUnsupported",

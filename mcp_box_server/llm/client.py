@@ -12,6 +12,7 @@ and how to fix it.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -19,15 +20,21 @@ from typing import Any, Protocol, runtime_checkable
 import openai
 
 from mcp_box_server.llm.errors import (
+    ContextTooLong,
     ModelAuthError,
+    ModelBusy,
     ModelError,
     ModelNotFound,
+    ModelTimeout,
     ModelUnreachable,
     ToolsUnsupported,
 )
 from mcp_box_server.llm.specs import ModelConfig
 
 Message = dict[str, Any]
+# How servers word a context overflow: OpenAI/vLLM ("maximum context length", code
+# context_length_exceeded), llama-server ("exceeds the available context size").
+_CONTEXT = re.compile(r"context[ _](length|size|window)|maximum context|too many tokens", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +203,7 @@ class ChatModel:
         except openai.OpenAIError as exc:
             raise ModelError(f"{self.label}: {exc}") from exc
         if not response.choices:
-            raise ModelError(f"{self.label} at {self.config.base_url} returned no choices")
+            raise ModelBusy(f"{self.label} at {self.config.base_url} returned no choices")
         usage = Usage()
         if response.usage is not None:
             usage = Usage(response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
@@ -205,7 +212,7 @@ class ChatModel:
     async def _map_error(self, exc: openai.APIError, params_had_tools: bool) -> ModelError:
         where = f"{self.config.base_url} ({self.label})"
         if isinstance(exc, openai.APITimeoutError):
-            return ModelUnreachable(f"no answer from {where} within {self.config.timeout_s:g} s")
+            return ModelTimeout(f"no answer from {where} within {self.config.timeout_s:g} s")
         if isinstance(exc, openai.APIConnectionError):
             return ModelUnreachable(f"nothing answers at {where}: {exc.message}; {self.config.hint}")
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
@@ -213,6 +220,8 @@ class ChatModel:
         status = getattr(exc, "status_code", None)
         detail = _detail(exc)
         lowered = detail.lower()
+        if status in (400, 413) and _CONTEXT.search(detail):
+            return ContextTooLong(f"{where} cannot take the request: {detail}")
         model_missing = "model" in lowered and ("not found" in lowered or "does not exist" in lowered)
         if isinstance(exc, openai.NotFoundError) or (status in (400, 404) and model_missing):
             if model_missing or (isinstance(exc, openai.NotFoundError) and await self._model_absent()):
@@ -226,6 +235,8 @@ class ChatModel:
             return ToolsUnsupported(
                 f"{where} refused the request ({detail}); enable tool calling on the server"
             )
+        if status == 429 or (status is not None and status >= 500):
+            return ModelBusy(f"{where} failed with HTTP {status}: {detail}", _retry_after(exc))
         return ModelError(f"{where} failed with HTTP {status}: {detail}")
 
     async def _available_models(self) -> list[str]:
@@ -250,6 +261,18 @@ def _detail(exc: openai.APIError) -> str:
         if isinstance(error, str):
             return error
     return exc.message
+
+
+def _retry_after(exc: openai.APIError) -> float | None:
+    """The server's `Retry-After` (seconds) or `retry-after-ms` hint; None for a date or nothing."""
+    response = getattr(exc, "response", None)
+    headers = response.headers if response is not None else {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            return max(0.0, float(headers.get(name, "")) * scale)
+        except ValueError:
+            continue
+    return None
 
 
 def _assistant(choice: Any) -> AssistantMessage:

@@ -7,6 +7,9 @@ callers never import `openai` to handle errors:
     ModelError              any model-side failure (base class)
     ├── ModelSpecError      the model spec or its settings are wrong (also a ValueError)
     ├── ModelUnreachable    nothing answers at the address (connection refused, DNS, timeout)
+    │   └── ModelTimeout    it accepted the request but did not answer in time
+    ├── ModelBusy           overloaded or failing for now (HTTP 429, 5xx, no choices): retry later
+    ├── ContextTooLong      the request does not fit the model's context window
     ├── ModelNotFound       the server answers but does not know the model
     ├── ModelAuthError      the server refuses the API key
     └── ToolsUnsupported    the server refuses `tools` (tool calling not enabled for it)
@@ -25,6 +28,22 @@ class ModelSpecError(ModelError, ValueError):
 
 class ModelUnreachable(ModelError):
     """Nothing answers at the endpoint's address, or it did not answer in time."""
+
+
+class ModelTimeout(ModelUnreachable):
+    """No answer within the client's timeout; a long reply, not necessarily a dead server."""
+
+
+class ModelBusy(ModelError):
+    """The endpoint refused or failed this request for now; `retry_after` is its hint in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ContextTooLong(ModelError):
+    """The prompt (plus the reply budget) exceeds the model's context: send less, not again."""
 
 
 class ModelNotFound(ModelError):

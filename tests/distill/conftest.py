@@ -22,7 +22,8 @@ def scripted_teacher() -> Iterator[ScriptedOpenAI]:
 
 
 def chat_model(llm: ScriptedOpenAI) -> ChatModel:
-    return ChatModel(resolve_model("scripted", base_url=llm.base_url, api_key="test"))
+    """The teacher retries by itself, as the CLI sets it up: the client's own retries are off."""
+    return ChatModel(resolve_model("scripted", base_url=llm.base_url, api_key="test", max_retries=0))
 
 
 def write_tasks(path: Path, rows: list[tuple[str, str, tuple[float, ...]]]) -> Path:

@@ -28,10 +28,13 @@ def test_distill_then_rerun_from_the_cache(scripted_teacher, tmp_path, capsys):
 
     assert main(distill_args(scripted_teacher, tasks, out, tmp_path / "cache")) == 0
     assert len(scripted_teacher.requests) == first  # every teacher reply came from the cache
-    assert f"teacher requests {first} ({first} cached)" in capsys.readouterr().err
+    assert f"teacher requests {first} ({first} cached, 0 failed" in capsys.readouterr().err
     assert sorted(p.name for p in (out / "tools").iterdir()) == tools
     assert (out / "examples.jsonl").read_text() == examples
-    assert f"teacher requests: {first} ({first} from the cache)" in (out / "distill_report.md").read_text()
+    assert (
+        f"teacher requests: {first} ({first} from the cache, 0 without"
+        in (out / "distill_report.md").read_text()
+    )
 
 
 def test_errors_exit_nonzero_with_a_message(tmp_path, capsys):

@@ -103,6 +103,7 @@ async def test_a_run_stopped_by_a_teacher_failure_resumes_from_the_cache(tmp_pat
     tasks = write_tasks(tmp_path / "tasks.jsonl", rows("t01", "t02", "t03", "t12", "t13"))
     out, cache = tmp_path / "out" / "box", tmp_path / "cache"
     with ScriptedOpenAI(flaky) as llm:
+        port = int(llm.base_url.rsplit(":", 1)[1].split("/")[0])
         async with ChatModel(resolve_model("scripted", base_url=llm.base_url, max_retries=0)) as model:
             try:
                 await distill(tasks, out, model, limits=TEST_LIMITS, cache_dir=cache)
@@ -111,10 +112,60 @@ async def test_a_run_stopped_by_a_teacher_failure_resumes_from_the_cache(tmp_pat
             else:
                 raise AssertionError("the run should stop when the teacher fails")
     assert not out.exists()
-    with ScriptedOpenAI(family.teacher) as llm:
+    with ScriptedOpenAI(family.teacher, port=port) as llm:  # the same endpoint: its replies are reused
         async with chat_model(llm) as model:
             result = await distill(tasks, out, model, limits=TEST_LIMITS, cache_dir=cache)
         asked = len(llm.requests)
     stats = result.stats
     assert stats.cached > 0 and stats.requests == stats.cached + asked  # only unfinished work was asked again
     assert result.outcome.counts.final_tools == 2 and result.outcome.counts.valid == 5
+
+
+async def test_cut_off_empty_and_rate_limited_replies_are_failed_attempts_not_the_end(tmp_path):
+    from collections import Counter
+    from threading import Lock
+
+    from mcp_box_server.distill import TeacherOptions
+    from tests.support.scripted_openai import ScriptedOpenAI, first_user_text
+
+    seen: Counter[str] = Counter()
+    lock = Lock()
+
+    def unreliable(request):
+        question = first_user_text(request)
+        with lock:
+            for key in ("26.2 miles", "100 miles", "15 percent"):
+                if key in question and request["messages"][-1]["role"] == "user":
+                    seen[key] += 1
+                    count = seen[key]
+        if "26.2 miles" in question and count == 1:
+            return {
+                "content": "Sure! Let me explain at length how miles relate to",
+                "finish_reason": "length",
+            }
+        if "100 miles" in question and count == 1:
+            return ""
+        if "15 percent" in question and count <= 4:  # the first request and its 3 retries
+            return {"status": 429, "content": "slow down", "headers": {"retry-after-ms": "1"}}
+        return family.teacher(request)
+
+    tasks = write_tasks(tmp_path / "tasks.jsonl", rows("t02", "t03", "t12"))
+    with ScriptedOpenAI(unreliable) as llm:
+        async with chat_model(llm) as model:
+            result = await distill(
+                tasks,
+                tmp_path / "box",
+                model,
+                limits=TEST_LIMITS,
+                teacher_options=TeacherOptions(backoff_s=0.001),
+            )
+    outcome = result.outcome
+    assert set(outcome.solved_by) == {"t02", "t03", "t12"}
+    assert reasons(outcome, "generate", "task t02") == ["the reply was cut off at the token limit"]
+    shorter = next(r for r in llm.requests if "cut off at the length limit" in json.dumps(r))
+    assert [m["role"] for m in shorter["messages"]] == ["system", "user", "assistant", "user"]
+    (empty,) = reasons(outcome, "generate", "task t03")
+    assert empty == "no reply from the teacher: openai-compatible:scripted returned an empty reply"
+    (limited,) = reasons(outcome, "generate", "task t12")
+    assert "HTTP 429: slow down (after 3 retries)" in limited
+    assert (result.stats.failed, result.stats.retries, result.stats.truncated) == (2, 3, 1)

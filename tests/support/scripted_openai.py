@@ -9,7 +9,9 @@ A script is a callable `(request_json) -> reply`, where a reply is
 - a `str`: an assistant message with that text content,
 - a `dict` with any of `content`, `tool_calls` (OpenAI shape, or the short
   `[{"name": ..., "arguments": {...} | "json string"}]`), `status` (an HTTP error
-  status to return instead), `delay` (seconds to wait first), `usage`,
+  status to return instead), `headers` (sent with that error, e.g. `Retry-After`),
+  `finish_reason` (e.g. "length" for a reply cut off at `max_tokens`), `delay`
+  (seconds to wait first), `usage`,
 - or a full response body (a dict with `choices`), sent as is.
 
 `Script.sequence([...])` replays replies in order; `Script.by_question({...})`
@@ -18,7 +20,8 @@ picks a reply list per user question (for concurrent evals).
 `ScriptedOpenAI(responder, models=..., honour_n=True, latency_s=0.0)`: a request
 for a model not in `models` gets a 404 "model not found" like Ollama's;
 `honour_n=False` answers one choice whatever `n` asks (as Ollama does);
-`latency_s` delays every answer (for concurrency benchmarks).
+`latency_s` delays every answer (for concurrency benchmarks); `port` reuses an address
+(a restarted server, as far as a client can tell).
 
 Example:
     with ScriptedOpenAI(Script.sequence(["The answer is 4."])) as llm:
@@ -119,13 +122,14 @@ def completion(reply: dict[str, Any], model: str) -> dict[str, Any]:
     calls = reply.get("tool_calls")
     if calls:
         message["tool_calls"] = [_tool_call(i, c) for i, c in enumerate(calls)]
+    finish_reason = reply.get("finish_reason") or ("tool_calls" if calls else "stop")
     usage = reply.get("usage") or {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
     return {
         "id": "chatcmpl-scripted",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
         "usage": usage,
     }
 
@@ -140,13 +144,14 @@ class ScriptedOpenAI:
         *,
         honour_n: bool = True,
         latency_s: float = 0.0,
+        port: int | None = None,
     ) -> None:
         self.responder = responder
         self.models = models
         self.honour_n = honour_n
         self.latency_s = latency_s
         self.requests: list[dict[str, Any]] = []
-        self._port = free_port()
+        self._port = port or free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -174,6 +179,7 @@ class ScriptedOpenAI:
                 return JSONResponse(
                     {"error": {"message": first.get("content", "error"), "type": "scripted"}},
                     status_code=int(first["status"]),
+                    headers=first.get("headers"),
                 )
             if "choices" in first:
                 return JSONResponse(first)
