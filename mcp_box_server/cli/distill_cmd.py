@@ -74,6 +74,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cache", type=Path, default=None, help="reply cache (default ~/.cache/mcp-box/distill)"
     )
     parser.add_argument("--no-cache", action="store_true", help="ask the teacher again for everything")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="send nothing, write nothing: replay the cache and say how many requests it answers "
+        "and how many would be sent",
+    )
     parser.add_argument("--force", action="store_true", help="replace --out even if distill did not make it")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=run)
@@ -145,10 +151,18 @@ def run(args: argparse.Namespace) -> int:
                 jobs=args.jobs,
                 teacher_options=options,
                 force=args.force,
+                dry_run=args.dry_run,
                 stages=Stages() if args.quiet else Stages.on_stderr(),
             )
-        counts = ", ".join(f"{key} {value}" for key, value in result.outcome.counts.as_rows())
         stats = result.stats
+        if result.dry_run:
+            print(
+                f"mcp-box distill: dry run: {stats.cached} teacher requests answered from the cache, "
+                f"{stats.to_send} to send" + (" (and those their replies lead to)" if stats.to_send else ""),
+                file=sys.stderr,
+            )
+            return 0
+        counts = ", ".join(f"{key} {value}" for key, value in result.outcome.counts.as_rows())
         print(f"mcp-box distill: {counts}", file=sys.stderr)
         print(
             f"mcp-box distill: teacher requests {stats.requests} ({stats.cached} cached, "

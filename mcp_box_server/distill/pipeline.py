@@ -24,7 +24,7 @@ from mcp_box_server.distill.progress import Stages
 from mcp_box_server.distill.prompts import render
 from mcp_box_server.distill.records import Outcome, Rejection, Tool
 from mcp_box_server.distill.tasks import Task
-from mcp_box_server.distill.teacher import Message, Teacher, TeacherFailed
+from mcp_box_server.distill.teacher import Message, NotCached, Teacher, TeacherFailed
 from mcp_box_server.distill.validate import Validator, Verdict
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -131,7 +131,7 @@ class Pipeline:
         prompt = render("first_thought", question=task.question)
         try:
             reply = await self.teacher.ask([{"role": "user", "content": prompt}])
-        except TeacherFailed:
+        except (TeacherFailed, NotCached):
             return ""  # solve without it
         text = " ".join(reply.text.split())
         sentences = _SENTENCE.split(text)
@@ -265,6 +265,8 @@ class Pipeline:
             function = None
             try:
                 answer = await self.teacher.ask(messages)
+            except NotCached:
+                return _Attempt(None, "not in the cache (dry run)", wrote)
             except TeacherFailed as exc:
                 reason = f"no reply from the teacher: {exc}"
                 self.outcome.rejections.append(Rejection(stage, subject, attempt, reason))

@@ -27,10 +27,11 @@ class Distilled:
     box: Path
     outcome: Outcome
     stats: TeacherStats
+    dry_run: bool = False
 
     @property
     def emitted(self) -> bool:
-        return self.outcome.counts.final_tools > 0
+        return not self.dry_run and self.outcome.counts.final_tools > 0
 
 
 async def distill(
@@ -46,12 +47,19 @@ async def distill(
     jobs: int = 2,
     teacher_options: TeacherOptions | None = None,
     force: bool = False,
+    dry_run: bool = False,
     stages: Stages | None = None,
 ) -> Distilled:
     """Generate, validate, abstract, cluster, consolidate and emit a box at `out`.
 
     Raises `TaskFileError` for a bad task file, `EmitError` when `out` cannot be
-    replaced or the name is invalid, and `ModelError` when the teacher fails.
+    replaced or the name is invalid, and `ModelError` when the teacher cannot be used at
+    all (unreachable, unknown model, bad key, a request it rejects); a request that merely
+    fails (busy, empty, cut off) is a failed attempt of its task.
+
+    `dry_run` sends nothing and writes nothing: cached replies are replayed (and
+    validated) as far as they go, and `stats` says how many requests were answered
+    from the cache (`cached`) and how many would be sent next (`to_send`).
     """
     settings = settings or Settings()
     limits = limits or Limits()
@@ -62,13 +70,15 @@ async def distill(
     tasks = read_tasks(tasks_file)
     cache = ReplyCache(cache_dir) if cache_dir else None
     options = teacher_options or TeacherOptions(concurrency=max(jobs, 2) * 2)
-    teacher = Teacher(model, cache, options)
+    teacher = Teacher(model, cache, options, offline=dry_run)
     scratch = Path(tempfile.mkdtemp(prefix="mcp-box-distill-"))
     stages = stages or Stages()
     try:
         with stages:
             async with Validator(limits, scratch, jobs) as validator:
                 outcome = await Pipeline(teacher, validator, settings, stages).run(tasks)
+            if dry_run:
+                return Distilled(out, outcome, teacher.stats, dry_run=True)
             provenance = Provenance(
                 teacher=teacher.label,
                 date=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),

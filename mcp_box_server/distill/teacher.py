@@ -37,6 +37,10 @@ class TeacherFailed(Exception):
         self.context = context
 
 
+class NotCached(Exception):
+    """A dry run reached a request the cache cannot answer: it would be sent."""
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "mcp-box" / "distill"
@@ -113,16 +117,28 @@ class TeacherStats:
     completion_tokens: int = 0
     largest_prompt: int = 0  # characters in the messages of the largest request
     largest_reply: int = 0  # characters in the longest reply
+    to_send: int = 0  # in a dry run: requests the cache could not answer
 
 
 class Teacher:
-    """Asks a `ChatClient` for one reply at a time, through the cache."""
+    """Asks a `ChatClient` for one reply at a time, through the cache.
+
+    `offline` (a dry run) answers from the cache only and raises `NotCached` for
+    the rest, counting them: the run then follows every cached conversation as
+    far as it goes without sending anything.
+    """
 
     def __init__(
-        self, model: ChatClient, cache: ReplyCache | None, options: TeacherOptions | None = None
+        self,
+        model: ChatClient,
+        cache: ReplyCache | None,
+        options: TeacherOptions | None = None,
+        *,
+        offline: bool = False,
     ) -> None:
         self.model = model
         self.cache = cache
+        self.offline = offline
         self.options = options or TeacherOptions()
         config = model.config if isinstance(model, ChatModel) else None
         self.endpoint = config.base_url if config else ""
@@ -143,6 +159,9 @@ class Teacher:
         answer = self.cache.get(key) if self.cache is not None else None
         if answer is not None:
             stats.cached += 1
+        elif self.offline:
+            stats.to_send += 1
+            raise NotCached
         else:
             answer = await self._send(messages)
             if self.cache is not None:

@@ -32,7 +32,11 @@ class ToolTimeout(BoxRuntimeError):
 
 
 class WorkerCrashed(BoxRuntimeError):
-    """The worker died during the call (signal, os._exit, memory cap)."""
+    """The worker died during the call (signal, os._exit, memory cap) or broke the protocol."""
+
+
+class ResultTooLarge(BoxRuntimeError):
+    """The result is over the box's size cap (`max_result_mb`); the message gives both sizes."""
 
 
 class BoxUnavailable(BoxRuntimeError):

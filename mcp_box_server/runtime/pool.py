@@ -16,21 +16,19 @@ import contextlib
 import itertools
 import logging
 import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.manifest import Manifest
 from mcp_box_server.box.spec import ToolSpec
-from mcp_box_server.runtime.errors import BoxUnavailable, UnknownTool, WorkerCrashed
-from mcp_box_server.runtime.process import Ready, Worker, Zygote, worker_env
+from mcp_box_server.runtime import snapshot
+from mcp_box_server.runtime.errors import BoxUnavailable, ToolTimeout, UnknownTool, WorkerCrashed
+from mcp_box_server.runtime.process import MB, Ready, Worker, Zygote, worker_env
 from mcp_box_server.runtime.protocol import WorkerConfig
 
 log = logging.getLogger("mcp_box.runtime")
 
-LOAD_TIMEOUT = 120.0
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+MAX_TIMEOUT = 300.0  # no call runs longer, whatever its box asks (serve --max-timeout)
 _pool_ids = itertools.count(1)
 _background: set[asyncio.Task[None]] = set()
 
@@ -49,10 +47,17 @@ class BoxPool:
     """Workers for one snapshot of one box: construct, `await start()`, `call()`, `close()`."""
 
     def __init__(
-        self, manifest: Manifest, zygote: Zygote | None = None, previous: BoxPool | None = None
+        self,
+        manifest: Manifest,
+        zygote: Zygote | None = None,
+        previous: BoxPool | None = None,
+        *,
+        max_timeout: float = MAX_TIMEOUT,
     ) -> None:
         self.manifest = manifest
         self.source = manifest.path
+        self.max_timeout = max_timeout
+        self.readme: str | None = None  # read from the snapshot, never through a link
         self.specs: list[ToolSpec] = []
         self.failures: list[LoadFailure] = []
         # what the previous version learnt of each module: unchanged ones are not described again
@@ -63,14 +68,14 @@ class BoxPool:
         else:
             self.zygote = zygote_for(manifest)
         self._shared_zygote = self.zygote  # may be kept for the next version; replacements are ours
-        self._root = Path(tempfile.mkdtemp(prefix=f"mcp-box-{manifest.name}-"))
-        self._snapshot = self._root / "box"
-        shutil.copytree(self.source, self._snapshot, ignore=_IGNORED)
+        self._root = snapshot.make_root(manifest.name)
+        self._snapshot = self._root / "box"  # copied by start(), off the event loop
         self._label = f"{manifest.name}#{next(_pool_ids)}"
         self._worker_ids = itertools.count(1)
         self._idle: list[Worker] = []
         self._workers: set[Worker] = set()
         self._starting = 0
+        self._reserved = 0  # workers being grown whose spawn has not begun yet
         self._changed = asyncio.Condition()  # binds to the running loop on first use
         self._started = asyncio.Event()
         self._in_flight = 0
@@ -81,7 +86,15 @@ class BoxPool:
         self.specs, self.failures = specs, failures
 
     async def start(self) -> None:
-        """Fork the first worker and wait for it to load the box and report its tools."""
+        """Snapshot the box, fork the first worker and wait for it to load the box and report its tools."""
+        try:
+            self.readme = await asyncio.to_thread(
+                snapshot.take, self.source, self._snapshot, self.manifest.max_box_mb
+            )
+        except snapshot.SnapshotError as exc:
+            self.specs, self.failures = [], [LoadFailure(exc.path, None, exc.message)]
+            self._started.set()
+            return
         try:
             worker, ready = await self._spawn()
         except (WorkerCrashed, BoxUnavailable) as exc:
@@ -97,20 +110,45 @@ class BoxPool:
         self._started.set()
 
     async def call(self, function: str, arguments: dict[str, Any], timeout: float | None = None) -> Any:
-        """Run `function` in an idle worker, raising a `BoxRuntimeError` on any failure."""
+        """Run `function` in an idle worker, raising a `BoxRuntimeError` on any failure.
+
+        The timeout covers the wait for a free worker as well as the run, so a call ends
+        within it however many others queue; it is capped at `max_timeout`.
+        """
         spec = next((s for s in self.specs if s.function == function), None)
         if spec is None:
             raise UnknownTool(f"box '{self.manifest.name}' has no tool '{function}'")
+        timeout = self.timeout_for(timeout or spec.timeout)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = started + timeout
         self._in_flight += 1
         try:
-            worker = await self._acquire()
+            worker = await self._acquire(deadline)
+            if worker is None:
+                raise ToolTimeout(
+                    f"tool '{function}' timed out after {timeout:g} s waiting for a free worker "
+                    f"(all {self.manifest.workers} busy); it did not run"
+                )
+            waited = loop.time() - started
             try:
-                return await worker.call(function, arguments, timeout or spec.timeout)
+                limit = self.manifest.max_result_mb * MB
+                return await worker.call(function, arguments, deadline - loop.time(), limit)
+            except ToolTimeout:
+                queued = f", {waited:.1f} s of it waiting for a free worker" if waited >= 0.1 else ""
+                raise ToolTimeout(
+                    f"tool '{function}' timed out after {timeout:g} s running{queued}; "
+                    "its worker was stopped and replaced"
+                ) from None
             finally:
                 await self._release(worker)
         finally:
             self._in_flight -= 1
             await self._notify()
+
+    def timeout_for(self, requested: float) -> float:
+        """A call's timeout: what its tool asks, at most `max_timeout` (which also replaces nonsense)."""
+        return requested if 0 < requested <= self.max_timeout else self.max_timeout
 
     async def drain(self, timeout: float) -> None:
         """Wait until no call is in flight (or `timeout` passes)."""
@@ -141,6 +179,7 @@ class BoxPool:
             env=worker_env(True, workdir) if sandboxed else {},
             allow_imports=list(self.manifest.allow_imports),
             known_modules=self.modules,
+            max_result_bytes=self.manifest.max_result_mb * MB,
         )
         if self._closed:
             raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
@@ -156,27 +195,37 @@ class BoxPool:
                 await worker.close()
                 raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
             self._workers.add(worker)
-            ready = await worker.ready(LOAD_TIMEOUT, str(self._snapshot))
+            ready = await worker.ready(self.manifest.load_timeout, str(self._snapshot))
         finally:
             self._starting -= 1
         return worker, ready
 
-    async def _acquire(self) -> Worker:
-        await self._started.wait()
+    async def _acquire(self, deadline: float) -> Worker | None:
+        """An idle worker, growing the pool if it may; None once `deadline` passes.
+
+        Workers grow in the background, so a caller that gives up never strands one.
+        """
+        loop = asyncio.get_running_loop()
+        if not self._started.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._started.wait(), max(deadline - loop.time(), 0))
+        grown: asyncio.Task[str | None] | None = None
         while True:
             if self._closed:
                 raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
-            if self._idle:
+            if self._idle and deadline - loop.time() > 0.01:
                 return self._idle.pop()
-            if len(self._workers) + self._starting < self.manifest.workers:
-                worker, ready = await self._spawn()
-                if worker.alive and ready.specs:
-                    return worker
-                self._workers.discard(worker)
-                reason = ready.failures[0].message if ready.failures else "no tools loaded"
+            if grown is not None and grown.done() and (reason := grown.result()) is not None:
                 raise WorkerCrashed(f"could not start a worker for box '{self.manifest.name}': {reason}")
+            busy = len(self._workers) + self._starting + self._reserved
+            if (grown is None or grown.done()) and busy < self.manifest.workers:
+                grown = self._grow()
+            remaining = deadline - loop.time()
+            if remaining <= 0.01:
+                return None
             async with self._changed:
-                await self._changed.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), remaining)
 
     async def _release(self, worker: Worker) -> None:
         if worker.alive and not self._closed:
@@ -184,25 +233,33 @@ class BoxPool:
             return
         self._workers.discard(worker)
         await worker.close()
-        if not self._closed and not self._workers and not self._starting:
-            self._prewarm()
+        if not self._closed and not self._workers and not self._starting and not self._reserved:
+            self._grow()  # a replacement now, so the next call finds a loaded worker
 
-    def _prewarm(self) -> None:
-        """Fork a replacement now so the next call finds a loaded worker."""
+    def _grow(self) -> asyncio.Task[str | None]:
+        """Start one more worker in the background; the task's result is why it failed, or None."""
+        self._reserved += 1  # counted at once, so concurrent callers do not grow past `workers`
 
-        async def warm() -> None:
-            with contextlib.suppress(WorkerCrashed, BoxUnavailable):
+        async def grow() -> str | None:
+            self._reserved -= 1
+            try:
                 worker, ready = await self._spawn()
-                if worker.alive and ready.specs and not self._closed:
-                    self._idle.append(worker)
-                    await self._notify()
-                    return
-                self._workers.discard(worker)
-                await worker.close()
+            except (WorkerCrashed, BoxUnavailable) as exc:
+                await self._notify()
+                return str(exc)
+            if worker.alive and ready.specs and not self._closed:
+                self._idle.append(worker)
+                await self._notify()
+                return None
+            self._workers.discard(worker)
+            await worker.close()
+            await self._notify()
+            return ready.failures[0].message if ready.failures else "no tools loaded"
 
-        task = asyncio.create_task(warm())
+        task = asyncio.create_task(grow())
         _background.add(task)
         task.add_done_callback(_background.discard)
+        return task
 
     async def _notify(self) -> None:
         async with self._changed:

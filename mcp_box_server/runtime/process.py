@@ -27,6 +27,7 @@ from mcp_box_server.box.spec import ToolSpec
 from mcp_box_server.runtime import protocol
 from mcp_box_server.runtime.errors import (
     InvalidArguments,
+    ResultTooLarge,
     ToolFailed,
     ToolTimeout,
     UnknownTool,
@@ -37,8 +38,15 @@ from mcp_box_server.runtime.protocol import WorkerConfig
 log = logging.getLogger("mcp_box.runtime")
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-FRAME_LIMIT = 64 * 1024 * 1024
+MB = 1024 * 1024
+FRAME_LIMIT = MB  # the channel's read buffer: longer frames are read in pieces, up to their cap
+READY_LIMIT = 64 * MB  # a box's tool descriptions
+RESULT_LIMIT = 8 * MB  # the default result cap (max_result_mb in box.toml)
+REPLY_SLACK = 64 * 1024  # a reply's envelope around its result
 STDERR_TAIL = 20
+OUTPUT_CHUNK = 64 * 1024
+OUTPUT_LINES = 100  # worker output lines logged per call; the rest are counted, then reported
+OUTPUT_LINE_BYTES = 4096  # longer output lines are cut
 _SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 
 
@@ -178,8 +186,16 @@ def _has_fileno(stream: Any) -> bool:
     return True
 
 
+class FrameTooLarge(Exception):
+    """A worker's frame ran past its cap before its end: the channel cannot be resynchronised."""
+
+
 class Worker:
-    """A forked worker running one box; it serves one call at a time."""
+    """A forked worker running one box; it serves one call at a time.
+
+    Everything it sends is untrusted: a frame past its cap, a reply that is not JSON, or
+    one for another call kills it, and its output reaches the log only in bounded amounts.
+    """
 
     def __init__(self, pid: int, label: str, exit_code: asyncio.Future[int]) -> None:
         self.pid = pid
@@ -191,6 +207,11 @@ class Worker:
         self._stderr_task: asyncio.Task[None] | None = None
         self._call_id = 0
         self._killed = False
+        self._line = bytearray()  # the output line being received, cut at OUTPUT_LINE_BYTES
+        self._line_cut = 0
+        self._logged = 0  # output lines logged since the current call began
+        self._dropped_lines = 0
+        self._dropped_bytes = 0
 
     @property
     def alive(self) -> bool:
@@ -201,33 +222,47 @@ class Worker:
         self._stderr_task = asyncio.create_task(self._forward_stderr(stderr_fd))
 
     async def ready(self, timeout: float, box_dir: str) -> Ready:
-        """Wait for the box to load; a death or a hang here is a LoadFailure."""
-        assert self._reader is not None
+        """Wait for the box to load; a death, a hang or a bad message here is a LoadFailure."""
         try:
-            line = await asyncio.wait_for(self._reader.readline(), timeout)
-        except (TimeoutError, ValueError) as exc:
+            line = await asyncio.wait_for(self._read_frame(READY_LIMIT), timeout)
+        except (TimeoutError, FrameTooLarge, ConnectionError) as exc:
             self.kill()
-            problem = "did not load the box in time" if isinstance(exc, TimeoutError) else "sent a bad frame"
+            problem = (
+                f"did not load the box within its {timeout:g} s load timeout (load_timeout in box.toml)"
+                if isinstance(exc, TimeoutError)
+                else f"sent a bad first message: {exc}"
+            )
             return Ready([], [LoadFailure(box_dir, None, f"worker {problem}")])
         if not line:
             reason = await self._death_reason()
             return Ready([], [LoadFailure(box_dir, None, f"worker died while loading the box: {reason}")])
-        message = protocol.decode(line)
-        return Ready(
-            [ToolSpec.from_dict(s) for s in message["specs"]],
-            [LoadFailure.from_dict(f) for f in message["failures"]],
-            tuple(message.get("imported", ())),
-            message.get("modules", {}),
-        )
+        try:
+            message = protocol.decode(line)
+            return Ready(
+                [ToolSpec.from_dict(s) for s in message["specs"]],
+                [LoadFailure.from_dict(f) for f in message["failures"]],
+                tuple(message.get("imported", ())),
+                message.get("modules", {}),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.kill()
+            return Ready([], [LoadFailure(box_dir, None, f"worker sent a bad first message: {exc!r}")])
 
-    async def call(self, function: str, arguments: dict[str, Any], timeout: float) -> Any:
-        """Run one call; any failure raises the matching `BoxRuntimeError`."""
+    async def call(
+        self, function: str, arguments: dict[str, Any], timeout: float, limit: int = RESULT_LIMIT
+    ) -> Any:
+        """Run one call within `timeout` s, its reply at most `limit` bytes of result.
+
+        Any failure raises the matching `BoxRuntimeError`.
+        """
         assert self._reader is not None and self._writer is not None, "attach() first"
         self._call_id += 1
+        self._new_call_output()
         try:
-            self._writer.write(protocol.call_request(self._call_id, function, arguments))
-            await self._writer.drain()
-            line = await asyncio.wait_for(self._reader.readline(), timeout)
+            async with asyncio.timeout(timeout):
+                self._writer.write(protocol.call_request(self._call_id, function, arguments))
+                await self._writer.drain()
+                line = await self._read_frame(limit + REPLY_SLACK)
         except TimeoutError:
             self.kill()
             raise ToolTimeout(
@@ -236,7 +271,13 @@ class Worker:
         except asyncio.CancelledError:
             self.kill()  # the worker is still busy with a call nobody waits for
             raise
-        except (ConnectionError, ValueError) as exc:
+        except FrameTooLarge:
+            self.kill()
+            raise ResultTooLarge(
+                f"tool '{function}' sent a reply over the box's {limit / MB:g} MB result cap "
+                "(max_result_mb in box.toml); its worker was stopped and replaced"
+            ) from None
+        except ConnectionError as exc:
             self.kill()
             raise WorkerCrashed(f"lost the worker running tool '{function}': {exc}") from None
         if not line:
@@ -244,18 +285,38 @@ class Worker:
             raise WorkerCrashed(
                 f"tool '{function}' crashed its worker ({reason}); a fresh worker takes the next call"
             )
-        reply = protocol.decode(line)
+        return self._result(function, line)
+
+    def _result(self, function: str, line: bytes) -> Any:
+        """The call's outcome from its reply; a reply out of protocol kills the worker."""
+        try:
+            reply = protocol.decode(line)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict) or reply.get("id") != self._call_id:
+            self.kill()
+            problem = (
+                "a reply that is not a JSON object"
+                if not isinstance(reply, dict)
+                else f"a reply to call {reply.get('id')!r} instead of {self._call_id}"
+            )
+            raise WorkerCrashed(
+                f"the worker running tool '{function}' sent {problem} (did the tool replace "
+                "part of the runtime?); it was stopped and a fresh worker takes the next call"
+            )
         if reply.get("ok"):
             return reply.get("result")
-        kind, error = reply.get("kind"), reply.get("error", "unknown error")
+        kind, error = reply.get("kind"), str(reply.get("error", "unknown error"))
         if kind == "arguments":
             raise InvalidArguments(error)
         if kind == "unknown":
             raise UnknownTool(error)
+        if kind == "size":
+            raise ResultTooLarge(f"tool '{function}': {error}")
         if kind == "memory":
             self.kill()  # it exits by itself; make sure nobody reuses it meanwhile
             raise WorkerCrashed(f"tool '{function}' {error}; a fresh worker takes the next call")
-        raise ToolFailed(error, reply.get("traceback", ""))
+        raise ToolFailed(error, str(reply.get("traceback", "")))
 
     def kill(self) -> None:
         """SIGKILL the worker's process group; safe to call twice."""
@@ -274,6 +335,25 @@ class Worker:
             self._stderr_task.cancel()
             await asyncio.gather(self._stderr_task, return_exceptions=True)
 
+    async def _read_frame(self, limit: int) -> bytes:
+        """One newline-ended frame (b"" at end of stream), read in pieces: never more than `limit`."""
+        assert self._reader is not None
+        pieces: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                piece = await self._reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError:  # the worker closed the channel
+                return b""
+            except asyncio.LimitOverrunError as exc:
+                piece = await self._reader.readexactly(exc.consumed)
+            size += len(piece)
+            if size > limit:
+                raise FrameTooLarge(limit)
+            pieces.append(piece)
+            if piece.endswith(b"\n"):
+                return b"".join(pieces)
+
     async def _death_reason(self) -> str:
         try:
             code = await asyncio.wait_for(asyncio.shield(self._exit_code), 2)
@@ -287,14 +367,69 @@ class Worker:
         return f"{reason}; last output: {tail[-1].strip()}" if tail else reason
 
     async def _forward_stderr(self, fd: int) -> None:
+        """Drain the worker's output: the first lines of each call go to the log, the rest are counted."""
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=FRAME_LIMIT)
+        reader = asyncio.StreamReader(limit=OUTPUT_CHUNK)
         pipe = os.fdopen(fd, "rb", buffering=0)
         transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
         try:
-            while line := await reader.readline():
-                text = line.decode(errors="replace").rstrip("\n")
-                self._stderr_tail.append(text)
-                log.info("[%s] %s", self.label, text)
+            while chunk := await reader.read(OUTPUT_CHUNK):
+                self._take_output(chunk)
+            if self._line or self._line_cut:
+                self._end_line()
         finally:
             transport.close()
+            self._report_dropped()
+
+    def _take_output(self, chunk: bytes) -> None:
+        if self._logged >= OUTPUT_LINES:  # a flood: count it, keep only the last line for errors
+            done, newline, rest = chunk.rpartition(b"\n")
+            if newline:
+                self._dropped_lines += done.count(b"\n") + 1
+                last = done.rsplit(b"\n", 1)[-1][:OUTPUT_LINE_BYTES]
+                self._stderr_tail.append(last.decode(errors="replace"))
+                self._line.clear()
+                self._line_cut = 0
+            self._dropped_bytes += len(chunk)
+            self._extend_line(rest)
+            return
+        *complete, rest = chunk.split(b"\n")
+        for piece in complete:
+            self._extend_line(piece)
+            self._end_line()
+        self._extend_line(rest)
+
+    def _extend_line(self, piece: bytes) -> None:
+        room = OUTPUT_LINE_BYTES - len(self._line)
+        self._line += piece[:room]
+        self._line_cut += max(0, len(piece) - room)
+
+    def _end_line(self) -> None:
+        text = self._line.decode(errors="replace")
+        if self._line_cut:
+            text += f" [... {self._line_cut} more bytes cut]"
+        self._line.clear()
+        self._line_cut = 0
+        self._stderr_tail.append(text)
+        if self._logged < OUTPUT_LINES:
+            self._logged += 1
+            log.info("[%s] %s", self.label, text)
+        else:
+            self._dropped_lines += 1
+            self._dropped_bytes += len(text)
+
+    def _new_call_output(self) -> None:
+        """Each call gets a fresh allowance of logged lines; what the last one dropped is reported."""
+        self._report_dropped()
+        self._logged = 0
+
+    def _report_dropped(self) -> None:
+        if self._dropped_lines or self._dropped_bytes:
+            log.warning(
+                "[%s] %d more lines (%d bytes) of output dropped (%d lines per call are logged)",
+                self.label,
+                self._dropped_lines,
+                self._dropped_bytes,
+                OUTPUT_LINES,
+            )
+        self._dropped_lines = self._dropped_bytes = 0

@@ -126,17 +126,32 @@ def serve(config: WorkerConfig, channel: socket.socket) -> None:
             os._exit(3)
 
 
-def _frame(reply: dict[str, Any]) -> bytes:
-    """Encode a reply; plain JSON results take the fast path, others are converted first."""
+def _frame(reply: dict[str, Any], limit: int = 8 * 1024 * 1024) -> bytes:
+    """Encode a reply of at most `limit` bytes (`WorkerConfig.max_result_bytes`).
+
+    Plain JSON results take the fast path, others are converted first. A result over the
+    cap becomes a "size" error naming both sizes, so the server never reads a huge frame;
+    an error whose text is huge is cut instead.
+    """
     try:
-        return protocol.encode_strict(reply)
+        frame = protocol.encode_strict(reply)
     except (TypeError, ValueError):
-        pass
-    try:
-        return protocol.encode_strict({**reply, "result": to_jsonable(reply.get("result"))})
-    except (TypeError, ValueError) as exc:
-        message = f"result could not be turned into JSON: {exc}"
-        return protocol.encode({"id": reply["id"], "ok": False, "kind": "tool", "error": message})
+        try:
+            frame = protocol.encode_strict({**reply, "result": to_jsonable(reply.get("result"))})
+        except (TypeError, ValueError) as exc:
+            message = f"result could not be turned into JSON: {exc}"
+            return protocol.encode({"id": reply["id"], "ok": False, "kind": "tool", "error": message})
+    if len(frame) <= limit:
+        return frame
+    if not reply.get("ok"):
+        cut = {key: str(reply.get(key, ""))[:4096] for key in ("error", "traceback")}
+        return protocol.encode({**reply, **cut})
+    megabytes = 1024 * 1024
+    message = (
+        f"result is {len(frame) / megabytes:.1f} MB, over the box's {limit / megabytes:g} MB cap "
+        "(max_result_mb in box.toml)"
+    )
+    return protocol.encode({"id": reply["id"], "ok": False, "kind": "size", "error": message})
 
 
 def _library_imports(inherited: set[str], box_dir: Path) -> list[str]:

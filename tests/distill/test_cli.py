@@ -18,6 +18,9 @@ def distill_args(llm, tasks, out, cache, *extra):
 def test_distill_then_rerun_from_the_cache(scripted_teacher, tmp_path, capsys):
     tasks = write_tasks(tmp_path / "tasks.jsonl", [r for r in TRAIN if r[0] in ("t01", "t04", "t12")])
     out = tmp_path / "boxes" / "units"
+    assert main(distill_args(scripted_teacher, tasks, out, tmp_path / "cache", "--dry-run")) == 0
+    assert "dry run: 0 teacher requests answered from the cache, 3 to send" in capsys.readouterr().err
+    assert scripted_teacher.requests == [] and not out.exists()
     assert main(distill_args(scripted_teacher, tasks, out, tmp_path / "cache")) == 0
     captured = capsys.readouterr()
     assert captured.out.strip() == str(out.resolve())

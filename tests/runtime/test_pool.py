@@ -15,7 +15,10 @@ from mcp_box_server.runtime import (
     ToolTimeout,
     UnknownTool,
     WorkerCrashed,
+    protocol,
 )
+from mcp_box_server.runtime.errors import ResultTooLarge
+from mcp_box_server.runtime.worker import _frame
 from tests.support.boxes import ARITH, make_box
 
 
@@ -279,3 +282,134 @@ def box_processes(parent: int, root: str) -> list[int]:
         if int(stat[1]) == parent or cwd.startswith(root):
             found.append(int(entry))
     return found
+
+
+FAULTS = '''
+    import gc
+    import socket
+    import sys
+    import time
+
+
+    def blob(megabytes: float) -> str:
+        """A large result."""
+        return "x" * int(megabytes * 1024 * 1024)
+
+
+    def flood(lines: int, width: int = 10) -> int:
+        """Print a lot."""
+        line = "y" * width
+        for _ in range(lines):
+            print(line)
+        return lines
+
+
+    def long_line(megabytes: int) -> int:
+        """One line longer than any buffer."""
+        sys.stderr.write("z" * megabytes * 1024 * 1024 + "\\n")
+        return megabytes
+
+
+    def forge(frame: str) -> int:
+        """Write a frame of our own on the worker's channel, then answer normally."""
+        channel = next(o for o in gc.get_objects() if isinstance(o, socket.socket) and o.fileno() > 2)
+        channel.sendall(frame.encode() + b"\\n")
+        return 1
+
+
+    def slow(seconds: float) -> str:
+        """Sleep, then answer."""
+        time.sleep(seconds)
+        return "done"
+'''
+
+
+@pytest.fixture
+async def faulty(tmp_path):
+    manifest = "timeout = 2\nworkers = 2\nmax_result_mb = 1\n"
+    pool = BoxPool(read_manifest(make_box(tmp_path, "faulty", {"f": FAULTS}, manifest=manifest)))
+    await pool.start()
+    yield pool
+    await pool.close()
+
+
+async def test_queued_calls_end_within_their_timeout_waiting_or_running(faulty):
+    started = time.monotonic()
+    outcomes = await asyncio.gather(
+        *(faulty.call("slow", {"seconds": 1.2}) for _ in range(6)), return_exceptions=True
+    )
+    assert time.monotonic() - started < 2 + 1
+    assert outcomes.count("done") == 2
+    errors = [str(o) for o in outcomes if isinstance(o, ToolTimeout)]
+    assert len(errors) == 4
+    assert all("timed out after 2 s" in e for e in errors)
+    assert any("waiting for a free worker (all 2 busy); it did not run" in e for e in errors)
+    assert await faulty.call("slow", {"seconds": 0}) == "done"
+
+
+async def test_result_over_the_cap_is_an_error_naming_the_cap(faulty):
+    with pytest.raises(
+        ResultTooLarge, match=r"over the box's 1 MB (result )?cap \(max_result_mb in box.toml\)"
+    ):
+        await faulty.call("blob", {"megabytes": 3})
+    assert len(await faulty.call("blob", {"megabytes": 0.5})) == 512 * 1024
+
+
+def test_the_worker_refuses_to_send_a_result_over_the_cap():
+    reply = protocol.decode(_frame({"id": 4, "ok": True, "result": "x" * 3 * 1024 * 1024}, 1024 * 1024))
+    assert reply == {
+        "id": 4,
+        "ok": False,
+        "kind": "size",
+        "error": "result is 3.0 MB, over the box's 1 MB cap (max_result_mb in box.toml)",
+    }
+    error = protocol.decode(_frame({"id": 5, "ok": False, "error": "e" * 2_000_000}, 1024 * 1024))
+    assert len(error["error"]) == 4096
+
+
+async def test_output_floods_and_huge_lines_do_not_break_the_worker(faulty, caplog):
+    caplog.set_level("INFO", logger="mcp_box.runtime")
+    assert await faulty.call("flood", {"lines": 200_000}) == 200_000
+    assert await faulty.call("long_line", {"megabytes": 80}) == 80
+    assert await faulty.call("slow", {"seconds": 0}) == "done"
+    logged = [r.getMessage() for r in caplog.records]
+    assert sum("yyyyyyyyyy" in m for m in logged) <= 100
+    assert any("more lines" in m and "of output dropped" in m for m in logged)
+    assert any("more bytes cut]" in m for m in logged)
+    assert max(len(m) for m in logged) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("frame", "problem"),
+    [("not json", "not a JSON object"), ("[1, 2]", "not a JSON object"), ('{"id": 999}', "call 999")],
+)
+async def test_a_reply_out_of_protocol_replaces_the_worker(faulty, frame, problem):
+    with pytest.raises(WorkerCrashed, match=f"{problem}.*a fresh worker takes the next call"):
+        await faulty.call("forge", {"frame": frame})
+    assert await faulty.call("slow", {"seconds": 0}) == "done"
+
+
+async def test_timeouts_are_capped_by_the_server_maximum(tmp_path):
+    box = make_box(tmp_path, "patient", {"arith": ARITH}, manifest="timeout = 100\n")
+    pool = BoxPool(read_manifest(box), max_timeout=1)
+    await pool.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(ToolTimeout, match="timed out after 1 s running"):
+            await pool.call("slow", {"seconds": 10})
+        assert time.monotonic() - started < 2
+    finally:
+        await pool.close()
+
+
+async def test_a_box_that_hangs_at_import_fails_after_its_load_timeout(tmp_path):
+    box = make_box(tmp_path, "hang", {"m": "import time\ntime.sleep(600)\n"}, manifest="load_timeout = 1\n")
+    pool = BoxPool(read_manifest(box))
+    started = time.monotonic()
+    await pool.start()
+    try:
+        assert time.monotonic() - started < 3
+        assert pool.specs == []
+        assert "did not load the box within its 1 s load timeout" in pool.failures[0].message
+    finally:
+        await pool.close()
