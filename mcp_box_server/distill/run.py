@@ -75,7 +75,7 @@ async def distill(
     stages = stages or Stages()
     try:
         with stages:
-            async with Validator(limits, scratch, jobs) as validator:
+            async with Validator(limits, scratch, jobs, name) as validator:
                 outcome = await Pipeline(teacher, validator, settings, stages).run(tasks)
             if dry_run:
                 return Distilled(out, outcome, teacher.stats, dry_run=True)

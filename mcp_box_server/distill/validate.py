@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcp_box_server.box import read_manifest
+from mcp_box_server.box import exposed_name, read_manifest
 from mcp_box_server.distill.extract import Call
 from mcp_box_server.distill.gate import DEFAULT_ALLOW_IMPORTS, check_source, public_functions
 from mcp_box_server.distill.tasks import Task, score
@@ -26,6 +26,7 @@ from mcp_box_server.runtime import BoxPool, BoxRuntimeError, ToolFailed
 from mcp_box_server.runtime.process import Zygote
 
 CANDIDATE_BOX = "candidate"
+MAX_TOOL_NAME = 64  # box.spec.TOOL_NAME: what OpenAI and Anthropic accept as a function name
 _TEMP_PATH = re.compile(re.escape(tempfile.gettempdir()) + r"/[^\s'\"]*")
 
 
@@ -69,11 +70,16 @@ class Validator:
     from one shared zygote (the runtime's preloaded parent process), so a
     candidate costs a fork rather than a Python start and a pydantic import.
     Use as an async context manager, or call `close()`, to stop that zygote.
+
+    Candidates are loaded under `box`, the name the emitted box will have, so a
+    function name too long once prefixed (`<box>_<function>`) fails here, where
+    the teacher can still shorten it, not at emit.
     """
 
-    def __init__(self, limits: Limits, scratch: Path, jobs: int = 2) -> None:
+    def __init__(self, limits: Limits, scratch: Path, jobs: int = 2, box: str = CANDIDATE_BOX) -> None:
         self.limits = limits
         self.scratch = scratch
+        self.box = box
         self._jobs = asyncio.Semaphore(jobs)
         self._count = 0
         self._zygote: Zygote | None = None
@@ -95,6 +101,15 @@ class Validator:
         if problems:
             return _module_failure("gate", "static check failed:\n" + "\n".join(f"- {p}" for p in problems))
         function = public_functions(ast.parse(source))[0].name
+        exposed = exposed_name(self.box, function)
+        if len(exposed) > MAX_TOOL_NAME:
+            longest = MAX_TOOL_NAME - len(exposed) + len(function)
+            return _module_failure(
+                "gate",
+                f"the tool would be served as '{exposed}' ({len(exposed)} characters, the limit is "
+                f"{MAX_TOOL_NAME}): name the function in at most {longest} characters",
+                function,
+            )
         wrong = sorted({call.function for _, call in checks} - {function})
         if wrong:
             return _module_failure(
@@ -109,7 +124,7 @@ class Validator:
         (box_dir / "tools").mkdir(parents=True)
         (box_dir / "tools" / f"{function}.py").write_text(source, encoding="utf-8")
         (box_dir / "box.toml").write_text(
-            f'name = "{CANDIDATE_BOX}"\ntrust = "sandboxed"\nworkers = 1\n'
+            f'name = "{self.box}"\ntrust = "sandboxed"\nworkers = 1\n'
             f"timeout = {self.limits.timeout}\nmemory_mb = {self.limits.memory_mb}\n",
             encoding="utf-8",
         )

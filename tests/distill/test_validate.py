@@ -97,3 +97,17 @@ def test_normalise_strips_temp_paths():
 
     text = f'File "{tempfile.gettempdir()}/mcp-box-x-1/box/tools/f.py", line 3'
     assert normalise(text) == 'File "f.py", line 3'
+
+
+async def test_candidates_are_named_as_they_will_be_served(tmp_path):
+    long = "convert_an_amount_of_money_between_two_currencies"  # 49 characters: fine alone
+    source = tool("    return 2 * x\n").replace("double", long)
+    async with Validator(TEST_LIMITS, tmp_path, box="financial-calculators") as validator:
+        verdict = await validator.validate(source, [(TASK, Call(long, {"x": 4}))])
+        assert verdict.stage == "gate"
+        assert verdict.reason() == (
+            f"the tool would be served as 'financial-calculators_{long}' (71 characters, the limit is 64): "
+            "name the function in at most 42 characters"
+        )
+        verdict = await validator.validate(tool("    return 2 * x\n"), [(TASK, Call("double", {"x": 4}))])
+        assert verdict.ok
