@@ -62,9 +62,10 @@ def test_escape_hatches_are_refused():
         ("    __import__('os')\n    return x\n", "call to '__import__' is not allowed"),
         ("    return ().__class__.__bases__[0]\n", "attribute '__class__' is not allowed"),
         ("    return getattr(x, name)\n", "'getattr' needs a literal attribute name"),
-        ("    return getattr(x, '__globals__')\n", "'getattr' of '__globals__' is not allowed"),
+        ("    return getattr(x, '__globals__')\n", "'getattr' of attribute '__globals__' is not allowed"),
         ("    return __builtins__\n", "'__builtins__' is not allowed"),
         ("    return operator.attrgetter('__globals__')(x)\n", "'__globals__' is not allowed, even as text"),
+        ("    return list(map(eval, ['1']))\n", "'eval' is not allowed"),  # passed, not called
     ]:
         assert expected in messages(wrap(body)), body
 
@@ -120,3 +121,220 @@ def test_module_shape():
     assert messages("def a(x: int):\n    'A.'\n    return x\n") == ["function 'a' needs a return type hint"]
     assert messages("def a(x: int) -> int:\n    return x\n") == ["function 'a' needs a docstring"]
     assert "*args" in messages("def a(*xs: int) -> int:\n    'A.'\n    return 1\n")[0]
+
+
+# Escape routes of issue 8: each is refused, and the reason names what was refused.
+ESCAPES = "import operator\nimport string\nimport tempfile\n\n"
+
+
+def refused(body: str, head: str = ESCAPES) -> list[str]:
+    return messages(wrap(body, head))
+
+
+def test_frame_code_and_generator_attributes_are_refused():
+    found = refused('    return (i for i in [0]).gi_frame.f_builtins["__import__"]\n')
+    assert "frame, code or generator attribute 'gi_frame' is not allowed" in found
+    assert "frame, code or generator attribute 'f_builtins' is not allowed" in found
+    for attr in ("gi_code", "f_globals", "f_locals", "f_back", "tb_frame", "cr_frame", "ag_frame", "co_code"):
+        assert refused(f"    return x.{attr}\n") == [
+            f"frame, code or generator attribute '{attr}' is not allowed"
+        ], attr
+    assert refused('    return getattr(x, "gi_frame")\n') == [
+        "'getattr' of frame, code or generator attribute 'gi_frame' is not allowed"
+    ]
+
+
+def test_private_names_through_getattr_are_refused():
+    expected = "'getattr' of private attribute '_os' is not allowed"
+    assert refused('    return getattr(tempfile, "_os")\n') == [expected]
+    assert refused('    return getattr(tempfile, "_" + "os")\n') == [expected]  # folded
+    assert refused('    n = "_os"\n    return getattr(tempfile, n)\n') == [expected]  # a literal name
+    for call in ('setattr(tempfile, "_x", 1)', 'delattr(tempfile, "_x")', 'hasattr(tempfile, "_x")'):
+        assert refused(f"    {call}\n    return x\n")[0].endswith("of private attribute '_x' is not allowed")
+    # names the gate cannot prove: computed, or bound to something other than literals
+    assert refused('    return getattr(tempfile, "_o" + str(x))\n') == [
+        "'getattr' needs a literal attribute name"
+    ]
+    assert refused('    n = "real"\n    n = str(x)\n    return getattr(x, n)\n') == [
+        "'getattr' needs a literal attribute name"
+    ]
+    # getattr itself passed around, so its name is never seen
+    assert refused('    g = getattr\n    return g(tempfile, "_os")\n') == [
+        "'getattr' may only be called directly, with literal names"
+    ]
+    # private attributes of a module reached through a copy or a container
+    assert refused("    m = tempfile\n    return m._os\n") == [
+        "private module attribute '_os' is not allowed"
+    ]
+    assert refused("    return [tempfile][0]._os\n") == ["private module attribute '_os' is not allowed"]
+
+
+def test_denied_modules_reached_through_allowed_ones_are_refused():
+    # `fractions`, `typing` and `dataclasses` import `sys` and `inspect` under public names
+    assert refused("    return typing.sys.modules\n", "import typing\n\n") == [
+        "module 'sys' reached through an import is forbidden"
+    ]
+    assert refused("    return x\n", "from fractions import sys\n\n") == [
+        "importing 'sys' from 'fractions' is forbidden"
+    ]
+    assert refused('    return getattr(typing, "sys")\n', "import typing\n\n") == [
+        "'getattr' of module 'sys' is not allowed"
+    ]
+
+
+def test_attrgetter_and_methodcaller_with_computed_or_private_names_are_refused():
+    assert refused('    return operator.attrgetter("_" * 2 + "globals" + "_" * 2)(tool)\n') == [
+        "'attrgetter' of attribute '__globals__' is not allowed"
+    ]
+    assert refused('    return operator.attrgetter("real", "_os.system")(x)\n') == [
+        "'attrgetter' of private attribute '_os' is not allowed"
+    ]
+    assert refused("    return operator.attrgetter(str(x))(x)\n") == [
+        "'attrgetter' needs literal attribute names"
+    ]
+    assert refused("    return operator.methodcaller(str(x))(x)\n") == [
+        "'methodcaller' needs a literal method name"
+    ]
+    assert refused('    return operator.methodcaller("format", tempfile)("{0._os}")\n') == [
+        "'methodcaller' of 'format' is not allowed"
+    ]
+    assert refused('    return operator.methodcaller("_x")(x)\n') == [
+        "'methodcaller' of private attribute '_x' is not allowed"
+    ]
+    # under another name, or passed around
+    assert refused("    return ag(str(x))(x)\n", "from operator import attrgetter as ag\n\n") == [
+        "'attrgetter' needs literal attribute names"
+    ]
+    assert refused("    return attrgetter(str(x))(x)\n", "from operator import *\n\n") == [
+        "'attrgetter' needs literal attribute names"
+    ]
+    assert refused("    f = operator.methodcaller\n    return x\n") == [
+        "'methodcaller' may only be called directly, with literal names"
+    ]
+
+
+def test_format_field_access_is_refused():
+    assert refused('    return "{0.__dict__[_os]}".format(tempfile)\n') == [
+        "format field '{0.__dict__[_os]}' reaches attribute '__dict__': use an f-string"
+    ]
+    assert refused('    return "{0._os}".format_map(tempfile)\n') == [
+        "format field '{0._os}' reaches private attribute '_os': use an f-string"
+    ]
+    assert refused('    return str.format("{0:{1._os}}", x, tempfile)\n') == [
+        "format field '{1._os}' reaches private attribute '_os': use an f-string"
+    ]
+    assert refused('    t = "{0._" + "os}"\n    return t.format(tempfile)\n') == [
+        "format field '{0._os}' reaches private attribute '_os': use an f-string"
+    ]
+    assert refused('    t = "{0.real}" if x else "{0._os}"\n    return t.format(tempfile)\n') == [
+        "format field '{0._os}' reaches private attribute '_os': use an f-string"
+    ]
+    computed = "'.format' needs a literal template (its fields read attributes); use an f-string"
+    assert refused("    return str(x).format(tempfile)\n") == [computed]
+    assert refused("    return str.format(str(x), tempfile)\n") == [computed]
+    assert refused("    f = str(x).format\n    return f(tempfile)\n") == [computed]
+    for broken in ("{0.x", "{0.}", "{0[}"):  # refused with a reason, never a crash of the gate
+        assert refused(f'    return "{broken}".format(x)\n')[0].startswith("format template does not parse")
+    # a folded name is checked, but no expression is folded into a huge string
+    assert refused('    return getattr(x, (("a" * 100) * 100) * 100)\n') == [
+        "'getattr' needs a literal attribute name"
+    ]
+
+
+def test_string_formatter_is_refused():
+    found = refused('    return string.Formatter().get_field("0.__globals__", [tool], {})\n')
+    assert "'Formatter' (string.Formatter) is not allowed: it reads fields by name" in found
+    assert "'get_field' (string.Formatter) is not allowed: it reads fields by name" in found
+    assert "'vformat' (string.Formatter) is not allowed: it reads fields by name" in refused(
+        '    return f.vformat("{0._os}", [tempfile], {})\n'
+    )
+    assert refused("    return x\n", "from string import Formatter\n\n") == [
+        "importing 'Formatter' from 'string' is forbidden"
+    ]
+
+
+def test_match_class_patterns_on_dunder_and_private_attributes_are_refused():
+    case = "    match tool:\n        case object({}=found):\n            return found\n    return x\n"
+    assert refused(case.format("__globals__")) == ["match pattern on attribute '__globals__' is not allowed"]
+    assert refused(case.format("_os")) == ["match pattern on private attribute '_os' is not allowed"]
+    assert refused(case.format("gi_frame")) == [
+        "match pattern on frame, code or generator attribute 'gi_frame' is not allowed"
+    ]
+
+
+LEGITIMATE = [
+    (
+        '''\
+import sympy
+
+
+def solve_quadratic(a: float, b: float, c: float) -> list[str]:
+    """Roots of a*x**2 + b*x + c = 0, exactly."""
+    x = sympy.Symbol("x")
+    roots = sympy.solve(sympy.Eq(a * x**2 + b * x + c, 0), x)
+    return [str(sympy.nsimplify(r)) for r in roots]
+''',
+        ("sympy",),
+    ),
+    (
+        '''\
+import itertools
+import math
+import operator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+LABEL = "{name}: {value:.{digits}f}"
+
+
+@dataclass
+class _Stats:
+    values: list[float]
+    _cache: dict[str, float] = field(default_factory=dict)
+
+    def mean(self) -> float:
+        if "mean" not in self._cache:
+            self._cache["mean"] = math.fsum(self.values) / len(self.values)
+        return self._cache["mean"]
+
+
+def summarise(values: list[float], digits: int = 3) -> str:
+    """Mean, best pair and a fraction of the values, as text."""
+    stats = _Stats(values)
+    best = max(itertools.combinations(values, 2), key=lambda pair: pair[0] * pair[1])
+    share = Fraction(len(values), 7)
+    match share:
+        case Fraction(numerator=n, denominator=d):
+            ratio = ("{}/{}" if d > 1 else "{}{}").format(n, d)
+    parts = sorted([share, Fraction(1, 2)], key=operator.attrgetter("denominator", "numerator"))
+    get = operator.methodcaller("limit_denominator", 10)
+    total = getattr(math, "fsum")(values) if hasattr(math, "fsum") else sum(values)
+    return " ".join([
+        LABEL.format(name="mean", value=stats.mean(), digits=digits),
+        "{0[0]}x{0[1]} {1.real} {2:>{3}}".format(best, share, ratio, 8),
+        "{:.2f}".format(total),
+        str(get(parts[0])),
+        f"{best!r:>20}",
+    ])
+''',
+        None,
+    ),
+    (
+        '''\
+from Bio.SeqRecord import SeqRecord
+from Bio.Seq import Seq
+
+
+def as_fasta(sequence: str, name: str = "seq") -> str:
+    """The sequence as a FASTA record."""
+    record = SeqRecord(Seq(sequence), id=name, description="")
+    return record.format("fasta")
+''',
+        ("Bio",),
+    ),
+]
+
+
+def test_legitimate_programs_pass():
+    for source, allow in LEGITIMATE:
+        assert messages(source, allow) == [], source
