@@ -20,8 +20,8 @@ from typing import Any
 
 from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.manifest import Manifest
-from mcp_box_server.box.spec import ToolSpec
-from mcp_box_server.runtime import snapshot
+from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
+from mcp_box_server.runtime import confine, snapshot
 from mcp_box_server.runtime.errors import BoxUnavailable, ToolTimeout, UnknownTool, WorkerCrashed
 from mcp_box_server.runtime.process import MB, Ready, Worker, Zygote, worker_env
 from mcp_box_server.runtime.protocol import WorkerConfig
@@ -103,8 +103,8 @@ class BoxPool:
             return
         self.zygote.preload(ready.imported)  # the next fork (a reload, a replacement) skips them
         self.modules = ready.modules
-        self.specs = [self._unsnapshot_spec(s) for s in ready.specs]
-        self.failures = [self._unsnapshot_failure(f) for f in ready.failures]
+        self.specs, refused = self._served_specs(ready.specs)
+        self.failures = [self._unsnapshot_failure(f) for f in ready.failures] + refused
         if worker.alive:
             self._idle.append(worker)
         self._started.set()
@@ -180,6 +180,7 @@ class BoxPool:
             allow_imports=list(self.manifest.allow_imports),
             known_modules=self.modules,
             max_result_bytes=self.manifest.max_result_mb * MB,
+            unsafe_weak_sandbox=sandboxed and confine.unsafe_allowed(),
         )
         if self._closed:
             raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
@@ -265,10 +266,24 @@ class BoxPool:
         async with self._changed:
             self._changed.notify_all()
 
-    def _unsnapshot_spec(self, spec: ToolSpec) -> ToolSpec:
-        data = spec.to_dict()
-        data["file"] = self._unsnapshot(spec.file)
-        return ToolSpec.from_dict(data)
+    def _served_specs(self, reported: list[ToolSpec]) -> tuple[list[ToolSpec], list[LoadFailure]]:
+        """Names are the server's: `<box>_<function>` from the manifest, whatever the worker said.
+
+        Box code runs in the worker and may have rewritten its own naming; here it can
+        only choose function names, and every name stays under its box's prefix.
+        """
+        specs: list[ToolSpec] = []
+        refused: list[LoadFailure] = []
+        for spec in reported:
+            name = exposed_name(self.manifest.name, spec.function)
+            file = self._unsnapshot(spec.file)
+            if not TOOL_NAME.match(name) or any(s.name == name for s in specs):
+                problem = "is not unique" if TOOL_NAME.match(name) else f"must match {TOOL_NAME.pattern}"
+                refused.append(LoadFailure(file, spec.line, f"tool name '{name}' {problem}"))
+                continue
+            data = spec.to_dict() | {"name": name, "box": self.manifest.name, "file": file}
+            specs.append(ToolSpec.from_dict(data))
+        return specs, refused
 
     def _unsnapshot_failure(self, failure: LoadFailure) -> LoadFailure:
         message = failure.message.replace(str(self._snapshot), str(self.source))

@@ -47,6 +47,7 @@ class WorkerConfig:
     allow_imports: list[str]
     known_modules: dict[str, Any]  # the previous version's module descriptions (see box.loader)
     max_result_bytes: int = 8 * 1024 * 1024  # a bigger reply is refused before it is sent
+    unsafe_weak_sandbox: bool = False  # the server's user lets a partly confined sandbox serve
 
     def to_json(self) -> str:
         return json.dumps({name: getattr(self, name) for name in self.__slots__})

@@ -24,10 +24,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from mcp_box_server.runtime import protocol, sandbox
+from mcp_box_server.runtime import confine, protocol, sandbox
+from mcp_box_server.runtime.confine import _libc
+from mcp_box_server.runtime.confine.fds import close_inherited
+from mcp_box_server.runtime.confine.namespaces import CLONE_NEWPID, Entered
 from mcp_box_server.runtime.protocol import WorkerConfig
 
 # Import names of distributions whose name differs from their module.
+_PR_SET_CHILD_SUBREAPER = 36
 _MODULE_OF = {"biopython": "Bio", "scikit-learn": "sklearn", "pyyaml": "yaml", "pillow": "PIL"}
 
 
@@ -57,26 +61,33 @@ def _tool_traceback(exc: BaseException, box_dir: Path) -> str:
     return "".join(traceback.format_list(frames[-5:]))
 
 
-def serve(config: WorkerConfig, channel: socket.socket) -> None:
-    """The worker loop: load the box, report its tools, answer calls until EOF."""
+def serve(config: WorkerConfig, channel: socket.socket, entered: Entered | None = None) -> None:
+    """The worker loop: confine, load the box, report its tools, answer calls until EOF."""
+    from mcp_box_server.box.loader import load_box  # before confinement: the package is out of reach
+    from mcp_box_server.box.schema import SchemaError, validate_arguments
+
     inherited = set(sys.modules)  # what the zygote had already imported
     workdir = Path(config.workdir)
-    os.chdir(workdir)
-    sandbox.limit_memory(config.memory_mb)
+    box_dir = Path(config.box_dir)
+    send = channel.sendall
     if config.sandboxed:
         os.environ.clear()
         os.environ.update(config.env)
-        sandbox.isolate_network()
-        tools_dir = Path(config.box_dir) / "tools"
-        sandbox.install_guard(workdir, sandbox.importable(config.allow_imports, tools_dir))
+        policy = confine.sandbox_policy(str(box_dir), str(workdir), config.memory_mb)
+        report = confine.confine(policy, entered or Entered(), channel.fileno())
+        if report.required_missing and not config.unsafe_weak_sandbox:
+            send(_refusal(box_dir, report.describe()))
+            return
+        if report.required_missing:
+            print(f"UNSAFE: serving without {report.describe()}", file=sys.stderr)
+        os.chdir(workdir)
+        sandbox.install_guard(workdir, sandbox.importable(config.allow_imports, box_dir / "tools"))
+    else:
+        os.chdir(workdir)
+        sandbox.limit_memory(config.memory_mb)
 
-    from mcp_box_server.box.loader import load_box
-    from mcp_box_server.box.schema import SchemaError, validate_arguments
-
-    box_dir = Path(config.box_dir)
     box = load_box(box_dir, config.known_modules)
     by_function = {tool.spec.function: tool for tool in box.tools.values()}
-    send = channel.sendall
     send(
         protocol.encode(
             {
@@ -176,31 +187,64 @@ def _preload(modules: list[str]) -> None:
             importlib.import_module(_MODULE_OF.get(name.lower(), name))
 
 
-def _become_worker(control: socket.socket, config: WorkerConfig, fds: list[int]) -> None:
-    """In the forked child: own session, own stderr, then the worker loop."""
-    channel_fd, stderr_fd = fds
+def _refusal(box_dir: Path, why: str) -> bytes:
+    """The ready message of a sandboxed worker that will not load its box, and why."""
+    message = f"sandbox not enforced on this machine ({why}); the box is not served"
+    hint = f"; set {confine.UNSAFE_ENV}=1 (serve --unsafe-weak-sandbox) to serve it anyway"
+    failure = {"file": str(box_dir), "line": None, "message": message + hint}
+    return protocol.encode({"op": protocol.READY, "specs": [], "failures": [failure]})
+
+
+def _start_worker(control: socket.socket, config: WorkerConfig, fds: list[int], report: int) -> None:
+    """In the forked child: new namespaces, then (as their init where there is a PID one) the worker.
+
+    Writes the worker's pid to `report`; an intermediate process exits at once and
+    the zygote, a child subreaper, adopts the worker.
+    """
     try:
         control.close()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        os.setsid()  # its own process group, so a kill takes its children too
-        os.dup2(stderr_fd, 2)
-        os.dup2(2, 1)  # tool prints go to stderr, never into the channel
-        os.close(stderr_fd)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        serve(config, socket.socket(fileno=channel_fd))
+        entered = confine.isolate(config.sandboxed)
+        if entered.has(CLONE_NEWPID):
+            pid = os.fork()
+            if pid:
+                os.write(report, str(pid).encode())
+                os._exit(0)
+        else:
+            os.write(report, str(os.getpid()).encode())
+        os.close(report)
+        _become_worker(config, fds, entered)
     except BaseException:
         traceback.print_exc()
         os._exit(1)
     os._exit(0)
 
 
+def _become_worker(config: WorkerConfig, fds: list[int], entered: Entered) -> None:
+    """Own session, own stderr, no other descriptor of the zygote, then the worker loop."""
+    channel_fd, stderr_fd = fds
+    os.setsid()  # its own process group: the server kills the group
+    os.dup2(stderr_fd, 2)
+    os.dup2(2, 1)  # tool prints go to stderr, never into the channel
+    os.close(stderr_fd)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    close_inherited([channel_fd])
+    serve(config, socket.socket(fileno=channel_fd), entered)
+
+
 def zygote(control_fd: int, preload: list[str]) -> None:
-    """Fork a worker per request on the control socket; report each child's exit."""
+    """Fork a worker per request on the control socket; report each worker's exit.
+
+    When the server goes away (the control socket closes) every worker goes too.
+    """
     control = socket.socket(fileno=control_fd)
     _preload(preload)
+    with contextlib.suppress(OSError):
+        _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    workers: set[int] = set()
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
@@ -213,29 +257,48 @@ def zygote(control_fd: int, preload: list[str]) -> None:
         for key, _ in selector.select():
             if key.data == "child":
                 os.read(wake_read, 512)
-                _reap(control)
+                _reap(control, workers)
                 continue
             try:
                 data, fds, _, _ = socket.recv_fds(control, 1 << 20, 2)
             except OSError:
                 data, fds = b"", []
-            if not data:  # the server is gone: so are we
+            if not data:  # the server is gone: so are we, and our workers
+                for pid in workers:
+                    with contextlib.suppress(OSError):
+                        os.killpg(pid, signal.SIGKILL)
                 os._exit(0)
             message = protocol.decode(data)
             if message["op"] == protocol.PRELOAD:
                 _preload(message["modules"])
                 continue
             config = WorkerConfig.from_json(json.dumps(message["config"]))
-            pid = os.fork()
-            if pid == 0:
-                _become_worker(control, config, fds)
-            for fd in fds:
-                os.close(fd)
+            pid = _fork_worker(control, config, fds)
+            workers.add(pid)
             control.sendall(protocol.encode({"op": "forked", "pid": pid}))
-        _reap(control)
+        _reap(control, workers)
 
 
-def _reap(control: socket.socket) -> None:
+def _fork_worker(control: socket.socket, config: WorkerConfig, fds: list[int]) -> int:
+    """Start one worker; its pid (the intermediate's if that died before telling)."""
+    report_read, report_write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(report_read)
+        _start_worker(control, config, fds, report_write)
+    os.close(report_write)
+    for fd in fds:
+        os.close(fd)
+    with os.fdopen(report_read, "rb") as report:
+        told = report.read()
+    if not told.isdigit() or int(told) == child:
+        return child
+    os.waitpid(child, 0)  # the intermediate, done: the worker is now ours as subreaper
+    return int(told)
+
+
+def _reap(control: socket.socket, workers: set[int]) -> None:
+    """Collect exited children; tell the server of its workers' exits (others are orphans)."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -243,6 +306,9 @@ def _reap(control: socket.socket) -> None:
             return
         if pid == 0:
             return
+        if pid not in workers:
+            continue
+        workers.discard(pid)
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
         with contextlib.suppress(OSError):
             control.sendall(protocol.encode({"op": "exit", "pid": pid, "code": code}))

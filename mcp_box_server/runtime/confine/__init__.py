@@ -1,0 +1,115 @@
+"""Kernel confinement of worker processes: one module per layer, the policy as data.
+
+A sandboxed worker is confined in two steps, both before any box code runs:
+
+1. `isolate()`, in the process the zygote forked: new PID, network, IPC and mount
+   namespaces where the kernel allows them. With a PID namespace the worker is
+   forked once more and becomes its init, so killing it kills all it started.
+2. `confine()`, in the worker: close inherited descriptors, (as root) bind what
+   `nobody` must read and drop to `nobody`, fix rlimits, set `no_new_privs`,
+   enforce Landlock, load the seccomp filter.
+
+Descriptors, rlimits, `no_new_privs`, Landlock, seccomp and (under root) the
+unprivileged uid are required: where one cannot be enforced the worker loads
+nothing and reports why, unless the server's user set MCP_BOX_UNSAFE_WEAK_SANDBOX
+(`--unsafe-weak-sandbox`). A box cannot opt itself out. Namespaces are a further
+layer where the kernel has them. Trusted workers get the PID namespace only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mcp_box_server.runtime.confine import _libc, fds, landlock, limits, namespaces, seccomp
+from mcp_box_server.runtime.confine.policy import Policy, sandbox_policy
+
+__all__ = ["UNSAFE_ENV", "Confinement", "Policy", "confine", "isolate", "sandbox_policy", "unsafe_allowed"]
+
+UNSAFE_ENV = "MCP_BOX_UNSAFE_WEAK_SANDBOX"
+_PR_SET_NO_NEW_PRIVS = 38
+_SANDBOX_NAMESPACES = (namespaces.CLONE_NEWPID, namespaces.CLONE_NEWNET, namespaces.CLONE_NEWIPC)
+_ROOT_NAMESPACES = (namespaces.CLONE_NEWNS,)  # for binding what `nobody` must read
+
+
+@dataclass(slots=True)
+class Confinement:
+    """Which layers hold for this worker, and why the missing ones do not."""
+
+    enforced: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+    required_missing: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return "; ".join(f"{layer}: {why}" for layer, why in self.required_missing.items())
+
+
+def unsafe_allowed() -> bool:
+    """The server's user chose to serve sandboxed boxes even where a layer is missing."""
+    return os.environ.get(UNSAFE_ENV, "").lower() in {"1", "true", "yes"}
+
+
+def isolate(sandboxed: bool) -> namespaces.Entered:
+    """Enter new namespaces: PID for every worker, more for a sandboxed one."""
+    if not sandboxed:
+        return namespaces.enter((namespaces.CLONE_NEWPID,))
+    wanted = _SANDBOX_NAMESPACES + (_ROOT_NAMESPACES if os.geteuid() == 0 else ())
+    return namespaces.enter(wanted)
+
+
+def confine(policy: Policy, entered: namespaces.Entered, channel_fd: int) -> Confinement:
+    """Apply every layer to this (single-threaded) process; report what holds.
+
+    Every layer is tried even after one failed (so an unsafe run keeps the rest);
+    a worker with a required layer missing runs no box code unless the user
+    allowed it (see `unsafe_allowed`). Namespaces are reported, not required.
+    """
+    report = Confinement()
+    for name, flag in namespaces.NAMES.items():
+        if entered.has(name):
+            report.enforced.append(f"{flag} namespace")
+        elif flag in entered.refused:
+            report.missing[f"{flag} namespace"] = entered.refused[flag]
+
+    def layer(name: str, step: Callable[..., object], *args: object) -> None:
+        try:
+            step(*args)
+        except OSError as exc:
+            report.missing[name] = report.required_missing[name] = str(exc)
+        else:
+            report.enforced.append(name)
+
+    layer("descriptors", fds.close_inherited, [channel_fd])
+    as_root = os.geteuid() == 0
+    if as_root:
+        if entered.has(namespaces.CLONE_NEWNS):
+            paths = (*policy.read, *policy.write)
+            layer("private mounts", namespaces.expose, paths, policy.uid, policy.gid, policy.write)
+        layer("temp dir owner", _give, policy.write[0], policy.uid, policy.gid)
+    layer("rlimits", limits.apply, policy.memory_mb)
+    ruleset = _prepare_landlock(policy, report)
+    if as_root:
+        layer("unprivileged uid", namespaces.drop_identity, policy.uid, policy.gid)
+    elif entered.user:
+        layer("no capabilities", namespaces.drop_capabilities)
+    layer("no_new_privs", _libc.prctl, _PR_SET_NO_NEW_PRIVS, 1)
+    if ruleset is not None:
+        layer("landlock", landlock.restrict, ruleset)
+    layer("seccomp", seccomp.install, os.getpid())
+    return report
+
+
+def _prepare_landlock(policy: Policy, report: Confinement) -> int | None:
+    """Build the ruleset while paths can still be opened with the server's rights."""
+    try:
+        return landlock.prepare(policy.read, policy.write)
+    except OSError as exc:
+        report.missing["landlock"] = report.required_missing["landlock"] = str(exc)
+        return None
+
+
+def _give(path: str, uid: int, gid: int) -> None:
+    """Hand the private temp dir to the uid the worker is about to become."""
+    os.chown(path, uid, gid)
+    os.chmod(path, 0o700)

@@ -1,0 +1,28 @@
+"""Resource limits a confined worker cannot lift: soft and hard set to the same value.
+
+Raising a hard limit needs CAP_SYS_RESOURCE, which the worker no longer has, and
+the seccomp layer refuses `setrlimit`/`prlimit` with a new value anyway.
+"""
+
+from __future__ import annotations
+
+import resource
+
+FILE_SIZE_MB = 1024  # one file written in the temp dir
+
+
+def cap(limit: int, value: int) -> None:
+    """Set both soft and hard `limit` to `value`, never above the current hard limit."""
+    _, hard = resource.getrlimit(limit)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(limit, (value, value))
+
+
+def apply(memory_mb: int) -> None:
+    """Memory (address space), core dumps, file size, open files: all fixed for good."""
+    cap(resource.RLIMIT_AS, memory_mb * 1024 * 1024)
+    cap(resource.RLIMIT_CORE, 0)
+    cap(resource.RLIMIT_FSIZE, FILE_SIZE_MB * 1024 * 1024)
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    cap(resource.RLIMIT_NOFILE, soft)
