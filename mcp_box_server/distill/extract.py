@@ -40,7 +40,7 @@ class Call:
 @dataclass(frozen=True, slots=True)
 class Reply:
     source: str
-    calls: list[tuple[str | None, Call]]  # (task id or None, call)
+    calls: list[tuple[str | None, Call]]  # (task id, member tool or None; call)
 
 
 def strip_reasoning(text: str) -> str:
@@ -188,6 +188,6 @@ def _calls(data: Any) -> list[tuple[str | None, Call]]:
             except ValueError:
                 continue
         if isinstance(function, str) and isinstance(arguments, dict):
-            task = item.get("task") or item.get("task_id") or item.get("id")
+            task = item.get("task") or item.get("task_id") or item.get("id") or item.get("member")
             calls.append((str(task) if task is not None else None, Call(function, arguments)))
     return calls

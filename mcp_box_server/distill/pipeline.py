@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from mcp_box_server.distill import cluster as clustering
+from mcp_box_server.distill import consolidate as consolidation
 from mcp_box_server.distill.extract import Call, ExtractError, extract
 from mcp_box_server.distill.gate import public_functions
 from mcp_box_server.distill.progress import Stages
@@ -28,6 +29,8 @@ from mcp_box_server.distill.teacher import Message, NotCached, Teacher, TeacherF
 from mcp_box_server.distill.validate import Validator, Verdict
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# What the ```json block of a repaired answer holds, per kind of request.
+_SHAPES = {"call": "the call", "mappings": "the list of mappings, one per old tool"}
 T = TypeVar("T")
 # What checking one teacher reply gives: the module source, a verdict (or why there is none),
 # and the calls it made, one per task checked.
@@ -40,6 +43,9 @@ class Settings:
     repairs: int = 2
     first_thought: bool = False
     cluster_threshold: float = clustering.DEFAULT_THRESHOLD
+    max_members: int = consolidation.MAX_MEMBERS
+    sample_tasks: int = consolidation.SAMPLE_TASKS
+    prompt_budget: int = consolidation.PROMPT_BUDGET
 
 
 @dataclass(slots=True)
@@ -176,36 +182,42 @@ class Pipeline:
     # ---- consolidate --------------------------------------------------------------------
 
     async def consolidate(self, number: int, members: list[Tool]) -> list[Tool]:
-        """One tool for the whole cluster if it passes every member task, else the members."""
-        tasks = [self.tasks[task_id] for member in members for task_id in member.calls]
-        blocks = []
-        for index, member in enumerate(members, start=1):
-            lines = []
-            for task_id, call in member.calls.items():
-                args = json.dumps(call.arguments)
-                lines.append(f"- task {task_id}: {self.tasks[task_id].question} (solved by arguments {args})")
-            blocks.append(
-                render(
-                    "consolidate_member",
-                    index=index,
-                    function=member.function,
-                    source=member.source.rstrip(),
-                    tasks="\n".join(lines),
-                )
+        """Merge a cluster, in parts of bounded size; members that do not merge stay as they are."""
+        groups = consolidation.parts(members, self.settings.max_members)
+        merged = await _all(
+            self._merge(f"cluster {number}" + (f" part {i}" if len(groups) > 1 else ""), group)
+            for i, group in enumerate(groups, start=1)
+        )
+        return [tool for tools in merged for tool in tools]
+
+    async def _merge(self, name: str, members: list[Tool]) -> list[Tool]:
+        """One tool passing every member task, else the members; too big a prompt is halved."""
+        if len(members) < 2:
+            return members
+        prompt = consolidation.prompt(members, self.tasks, self.settings.sample_tasks)
+        half = len(members) // 2
+        if len(prompt) > self.settings.prompt_budget:
+            return await self._merge(f"{name}a", members[:half]) + await self._merge(
+                f"{name}b", members[half:]
             )
-        subject = f"cluster {number} ({', '.join(m.function for m in members)})"
+        tasks = [self.tasks[task_id] for member in members for task_id in member.calls]
+        subject = f"{name} ({', '.join(m.function for m in members)})"
 
         async def check(reply_text: str) -> Checked:
             reply = extract(reply_text)
-            by_task = {task_id: call for task_id, call in reply.calls if task_id is not None}
-            missing = [t.id for t in tasks if t.id not in by_task]
-            if missing:
-                return reply.source, f"no call given for task(s) {', '.join(missing)}", []
-            checks = [(t, by_task[t.id]) for t in tasks]
+            calls = consolidation.mapped_calls(reply, members)
+            if isinstance(calls, str):
+                return reply.source, calls, []
+            checks = [(t, calls[t.id]) for t in tasks]
             return reply.source, await self.validator.validate(reply.source, checks), [c for _, c in checks]
 
-        prompt = render("consolidate", members="\n\n".join(blocks))
-        attempt = await self._solve(self._conversation(prompt), "consolidate", subject, tasks, check)
+        attempt = await self._solve(
+            self._conversation(prompt), "consolidate", subject, tasks, check, "mappings"
+        )
+        if attempt.context:  # the teacher's context is smaller than the budget: ask about fewer tools
+            return await self._merge(f"{name}a", members[:half]) + await self._merge(
+                f"{name}b", members[half:]
+            )
         if attempt.tool is None:
             return members
         self.outcome.counts.consolidated += 1
@@ -252,6 +264,7 @@ class Pipeline:
         subject: str,
         tasks: list[Task],
         check: Check,
+        shape: str = "call",
     ) -> _Attempt:
         """Ask, check, and repair in the same conversation, at most `repairs` times.
 
@@ -297,7 +310,7 @@ class Pipeline:
                             return _Attempt(tool, "", wrote)
                     else:
                         reason = verdict
-                follow_up = render("repair", error=reason)
+                follow_up = render("repair", error=reason, json=_SHAPES[shape])
             self.outcome.rejections.append(Rejection(stage, subject, attempt, reason, function))
             messages = [
                 *messages,

@@ -47,16 +47,21 @@ class Verdict:
     stage: str = "ok"  # "gate" | "load" | "call" | "answer" | "ok"
     reasons: dict[str, str] = field(default_factory=dict)  # task id (or "*") -> why it failed
     results: dict[str, Any] = field(default_factory=dict)  # task id -> result, for passing tasks
+    checked: int = 0  # tasks run
 
     @property
     def ok(self) -> bool:
         return not self.reasons
 
-    def reason(self) -> str:
-        """All reasons as one text; a single module-level reason stands alone."""
+    def reason(self, limit: int = 5) -> str:
+        """The reasons as one text, at most `limit` tasks of them (prompts stay bounded)."""
         if list(self.reasons) == ["*"]:
             return self.reasons["*"]
-        return "\n".join(f"task {task}: {why}" for task, why in self.reasons.items())
+        shown = list(self.reasons.items())[:limit]
+        lines = [f"task {task}: {_clip(why)}" for task, why in shown]
+        if len(self.reasons) > limit:
+            lines.append(f"... and {len(self.reasons) - limit} more failing task(s) of {self.checked}")
+        return "\n".join(lines)
 
 
 def _module_failure(stage: str, reason: str, function: str | None = None) -> Verdict:
@@ -136,7 +141,7 @@ class Validator:
                 why = "; ".join(_load_failure(f.file, f.line, f.message) for f in pool.failures)
                 why = why or f"function '{function}' did not load as a tool"
                 return _module_failure("load", why, function)
-            verdict = Verdict(function)
+            verdict = Verdict(function, checked=len(checks))
             for task, call in checks:
                 try:
                     got = await pool.call(function, call.arguments)
@@ -158,6 +163,11 @@ class Validator:
                 if stale is not None:
                     await stale.close()
             await asyncio.to_thread(shutil.rmtree, box_dir, True)
+
+
+def _clip(text: str, limit: int = 1500) -> str:
+    """A long traceback keeps its head and its last lines (where the error is)."""
+    return text if len(text) <= limit else f"{text[: limit // 3]}\n...\n{text[-2 * limit // 3 :]}"
 
 
 def normalise(text: str) -> str:

@@ -315,12 +315,12 @@ def teacher(request: dict[str, Any]) -> str:
 
 
 def _consolidate(prompt: str, attempt: int) -> str:
-    rows = re.findall(r"^- task (\S+): (.*?) \(solved by arguments", prompt, re.MULTILINE)
-    functions = re.findall(r"^### Tool \d+: `(\w+)`", prompt, re.MULTILINE)
-    calls, source = [], None
-    for task_id, text in rows:
-        key, numbers = parse(text)  # type: ignore[misc]
-        calls.append({"task": task_id, **merged_call(key, numbers)})
+    """The merged tool and, per member, how its calls map onto it (`"$param"` = its argument)."""
+    members = re.findall(
+        r"^### Tool \d+: `(\w+)`\n.*?Tasks it solves, for example:\n- (.*?) \(solved by", prompt, re.M | re.S
+    )
+    functions = [function for function, _ in members]
+    mappings = [{"member": function, **member_mapping(function, example)} for function, example in members]
     if FAILED_MERGES & set(functions):
         source = PERCENT_WRONG
     elif any(f in _PARAMS and f != "celsius_to_fahrenheit" for f in functions):
@@ -329,4 +329,19 @@ def _consolidate(prompt: str, attempt: int) -> str:
         source = INTEREST
     else:
         source = general_tool("celsius_to_fahrenheit")
-    return f"```python\n{source}```\n\n```json\n{json.dumps(calls)}\n```\n"
+    return f"```python\n{source}```\n\n```json\n{json.dumps(mappings)}\n```\n"
+
+
+def member_mapping(function: str, example: str) -> dict[str, Any]:
+    """A member's call template: its parameters by reference, a task-specific tool's by value."""
+    key, numbers = parse(example)  # type: ignore[misc]
+    call = merged_call(key, numbers)
+    if function.endswith("_task"):  # no parameters: the mapping holds its task's values
+        return call
+    params = (_PARAMS[function][0],) if function in _PARAMS else _MULTI[function][0]
+    by_value = dict(zip(params, numbers, strict=True))
+    arguments = {}
+    for name, value in call["arguments"].items():
+        ref = next((p for p, v in by_value.items() if v == value and not isinstance(value, bool)), None)
+        arguments[name] = f"${ref}" if ref else value
+    return {"function": call["function"], "arguments": arguments}
