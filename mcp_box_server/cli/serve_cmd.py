@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -39,6 +40,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ORIGIN",
         help="browser Origin accepted over HTTP (repeatable)",
     )
+    parser.add_argument(
+        "--max-timeout",
+        type=seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="no tool call runs longer, whatever its box asks (default 300)",
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=count,
+        default=256,
+        metavar="N",
+        help="streamable-HTTP sessions open at once; more get 503 (default 256)",
+    )
+    parser.add_argument(
+        "--session-idle-timeout",
+        type=seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="close a streamable-HTTP session idle this long (default 600)",
+    )
     parser.add_argument("--no-reload", action="store_true", help="do not watch boxes for changes")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.set_defaults(run=run)
@@ -47,6 +69,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def port_number(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds, got {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
     return int(text)
 
 
@@ -76,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
         reload=not args.no_reload,
         allowed_hosts=allowed_hosts,
         allowed_origins=list(args.allow_origin),
+        max_timeout=args.max_timeout,
+        max_sessions=args.max_sessions,
+        session_idle_timeout=args.session_idle_timeout,
     )
     run_server(config)
     return 0

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import shutil
 from typing import Any
 
 from mcp_box_server.box.errors import LoadFailure
@@ -164,7 +163,7 @@ class BoxPool:
         if not keep_zygote or self.zygote is not self._shared_zygote:
             await self.zygote.close()
         await self._notify()
-        await asyncio.to_thread(shutil.rmtree, self._root, True)
+        await asyncio.to_thread(snapshot.remove, self._root)
 
     async def _spawn(self) -> tuple[Worker, Ready]:
         number = next(self._worker_ids)

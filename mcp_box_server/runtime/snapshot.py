@@ -11,6 +11,7 @@ which the pool turns into that box's load error; the server never hangs on a lin
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -22,6 +23,7 @@ MAX_ENTRIES = 20_000
 README_LIMIT = 256 * 1024
 _CHUNK = 1024 * 1024
 _SKIPPED_DIRS = {"__pycache__"}
+_live: set[Path] = set()  # roots made by this process and not yet removed
 
 
 class SnapshotError(Exception):
@@ -36,7 +38,20 @@ def make_root(name: str) -> Path:
     """A fresh private temp folder for one pool: `/tmp/mcp-box-NAME-xxxx`, mode 0711."""
     root = Path(tempfile.mkdtemp(prefix=f"mcp-box-{name}-"))
     root.chmod(ROOT_MODE)
+    _live.add(root)
     return root
+
+
+def remove(root: Path) -> None:
+    """Delete a root made by `make_root` (blocking)."""
+    shutil.rmtree(root, ignore_errors=True)
+    _live.discard(root)
+
+
+def remove_all() -> None:
+    """Delete every root this process made and still holds: the last step of a shutdown."""
+    for root in list(_live):
+        remove(root)
 
 
 def take(source: Path, target: Path, max_mb: int) -> str | None:

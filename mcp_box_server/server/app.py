@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from mcp_box_server.runtime import snapshot
+from mcp_box_server.runtime.pool import MAX_TIMEOUT
 from mcp_box_server.server.registry import BoxRegistry
 
 if TYPE_CHECKING:
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("mcp_box.server")
 
 Transport = Literal["stdio", "http", "sse"]
+
+MAX_SESSIONS = 256  # streamable-HTTP sessions open at once; the SDK allows 10,000
+SESSION_IDLE_TIMEOUT = 600.0  # seconds; the SDK keeps an idle session 30 minutes
 
 INSTRUCTIONS = (
     "Tools from MCP boxes, named <box>_<function>. If the tool you need is not listed, "
@@ -42,6 +48,9 @@ class ServerConfig:
     reload: bool = True
     allowed_hosts: list[str] = field(default_factory=list)
     allowed_origins: list[str] = field(default_factory=list)
+    max_timeout: float = MAX_TIMEOUT
+    max_sessions: int = MAX_SESSIONS
+    session_idle_timeout: float = SESSION_IDLE_TIMEOUT
 
 
 def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
@@ -61,8 +70,8 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastMCP) -> AsyncIterator[dict[str, Any]]:
-        await registry.start()
         registry.on_change(notifier.tools_changed)
+        registry.begin()  # boxes load in the background: /health answers meanwhile
         watcher = asyncio.create_task(watch(registry)) if config.reload else None
         try:
             yield {}
@@ -88,14 +97,17 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
 
     @server.custom_route("/health", methods=["GET"])
     async def health(_: Request) -> JSONResponse:
+        """Answers at once: 503 "starting" until every box has loaded or failed, then 200 "ok"."""
         states = registry.states
+        starting = registry.starting
         return JSONResponse(
             {
-                "status": "ok",
+                "status": "starting" if starting else "ok",
                 "version": __version__,
                 "boxes": {s.name: {"serving": s.serving, "errors": len(s.errors)} for s in states},
                 "tools": len(registry.tools),
-            }
+            },
+            status_code=503 if starting else 200,
         )
 
     return server
@@ -105,9 +117,13 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
     from starlette.middleware import Middleware
 
     from mcp_box_server.server.http import ExplainMissingToken
+    from mcp_box_server.server.sessions import SessionLimits
 
     server = create_server(registry, config)
     if config.transport == "stdio":
+        main = asyncio.current_task()
+        assert main is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)  # shut down cleanly
         await server.run_stdio_async(show_banner=False)
         return
     await server.run_http_async(
@@ -118,7 +134,10 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
         host_origin_protection=True,
         allowed_hosts=config.allowed_hosts or None,
         allowed_origins=config.allowed_origins or None,
-        middleware=[Middleware(ExplainMissingToken)],
+        middleware=[
+            Middleware(ExplainMissingToken),
+            Middleware(SessionLimits, config.max_sessions, config.session_idle_timeout),
+        ],
         uvicorn_config={"log_config": None, "timeout_graceful_shutdown": 3},
     )
 
@@ -127,7 +146,12 @@ def run(config: ServerConfig) -> None:
     """Run a server until interrupted; box zygotes start before FastMCP is imported."""
     from mcp_box_server.server.spec_cache import SpecCache
 
-    registry = BoxRegistry(config.roots, config.only, cache=SpecCache.from_env())
+    registry = BoxRegistry(
+        config.roots, config.only, cache=SpecCache.from_env(), max_timeout=config.max_timeout
+    )
     registry.prestart()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config, registry))
+    try:
+        with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+            asyncio.run(serve(config, registry))
+    finally:
+        snapshot.remove_all()  # pools remove their own; this catches any a hard stop left behind

@@ -61,10 +61,15 @@ class BoxProvider(Provider):
         self._cache: dict[str, BoxTool] = {}
 
     async def _list_tools(self) -> Sequence[Tool]:
+        await self.registry.started()  # the first list has every box (each within its load timeout)
         return list(self._tools().values())
 
     async def _get_tool(self, name: str, version: VersionSpec | None = None) -> Tool | None:
-        return self._tools().get(name)
+        tool = self._tools().get(name)
+        if tool is None and self.registry.starting:  # its box may still be loading
+            await self.registry.started()
+            tool = self._tools().get(name)
+        return tool
 
     async def _list_resources(self) -> Sequence[Resource]:
         resources: list[Resource] = [
@@ -77,15 +82,15 @@ class BoxProvider(Provider):
             )
         ]
         for state in self.registry.states:
-            readme = state.source / "README.md"
-            if state.serving and readme.is_file():
+            readme = state.pool.readme if state.pool is not None else None
+            if state.serving and readme is not None:
                 resources.append(
                     TextResource(
                         uri=f"box://{state.name}/readme",
                         name=f"{state.name}-readme",
                         description=f"README of the '{state.name}' box.",
                         mime_type="text/markdown",
-                        text=readme.read_text(encoding="utf-8", errors="replace"),
+                        text=readme,  # read from the snapshot, never through a link
                     )
                 )
         return resources

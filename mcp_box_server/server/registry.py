@@ -6,6 +6,10 @@ version beside the old one. The swap happens only once the new version has
 loaded at least as cleanly as the old; the old pool then drains its in-flight
 calls and closes. A broken edit leaves the last good version serving and its
 errors on record for `mcp-box ls`, the `box_status` tool and the status resource.
+
+Each box loads in its own task, bounded by its load timeout: a box that hangs at
+import delays nobody else's start or reload, and a newer edit of a box supersedes
+a load of it still in progress. Two boxes of one name: the first found serves.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 from mcp_box_server.box import LoadFailure, Manifest, ManifestError, ToolSpec, find_boxes, read_manifest
 from mcp_box_server.box.search import Document, rank
 from mcp_box_server.runtime import BoxPool, UnknownTool
+from mcp_box_server.runtime.pool import MAX_TIMEOUT
 from mcp_box_server.runtime.process import Zygote
 from mcp_box_server.server.spec_cache import Entry, SpecCache, fingerprint
 
@@ -39,6 +44,7 @@ class BoxState:
     errors: list[LoadFailure] = field(default_factory=list)
     loaded_at: float = 0.0
     reloads: int = 0
+    shadowed_by: Path | None = None  # another box of the same name, found first, serves instead
 
     @property
     def serving(self) -> bool:
@@ -63,11 +69,17 @@ class BoxRegistry:
     """All boxes found under `roots`; the server's single source of tools."""
 
     def __init__(
-        self, roots: list[Path], only: set[str] | None = None, cache: SpecCache | None = None
+        self,
+        roots: list[Path],
+        only: set[str] | None = None,
+        cache: SpecCache | None = None,
+        *,
+        max_timeout: float = MAX_TIMEOUT,
     ) -> None:
         self.roots = [root.resolve() for root in roots]
         self.only = only
         self.cache = cache  # the server lists unchanged boxes from it at start
+        self.max_timeout = max_timeout
         self._states: dict[Path, BoxState] = {}
         self._tools: dict[str, tuple[ToolSpec, BoxState]] = {}
         self._specs: dict[str, ToolSpec] = {}
@@ -75,6 +87,10 @@ class BoxRegistry:
         self._listeners: list[Listener] = []
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
+        self._old_pools: set[BoxPool] = set()  # replaced versions still draining their calls
+        self._loads: dict[Path, asyncio.Task[None]] = {}  # the latest load of each box
+        self._starts: dict[Path, asyncio.Future[None]] = {}  # its pool's start, while in progress
+        self._initial: asyncio.Future[None] | None = None
         self.generation = 0  # bumped on every change of the tool index
 
     def prestart(self) -> None:
@@ -115,13 +131,36 @@ class BoxRegistry:
     def status(self) -> list[dict[str, Any]]:
         return [state.status() for state in self.states]
 
+    def begin(self) -> None:
+        """Start loading every box in the background; the server answers meanwhile."""
+        if self._initial is None:
+
+            async def load_all() -> None:
+                await asyncio.gather(*await self.rescan(), return_exceptions=True)
+
+            self._initial = asyncio.ensure_future(load_all())
+
+    @property
+    def starting(self) -> bool:
+        """True until every box found at start has loaded or failed (each within its load timeout)."""
+        return self._initial is None or not self._initial.done()
+
+    async def started(self) -> None:
+        """Wait for the first load of every box (not for later reloads)."""
+        self.begin()
+        assert self._initial is not None
+        await asyncio.shield(self._initial)
+
     async def start(self) -> None:
-        """Load every box found under the roots, in parallel."""
-        await self.rescan()
+        """Load every box found under the roots, in parallel, and wait for all of them."""
+        await self.started()
 
     async def call(self, name: str, arguments: dict[str, Any]) -> Any:
         """Route a call by exposed name to the pool serving now (kept through the call)."""
         entry = self._tools.get(name)
+        if entry is None and self.starting:  # its box may still be loading
+            await self.started()
+            entry = self._tools.get(name)
         if entry is None:
             raise UnknownTool(f"unknown tool '{name}'")
         spec, state = entry
@@ -130,58 +169,102 @@ class BoxRegistry:
             raise UnknownTool(f"unknown tool '{name}'")
         return await pool.call(spec.function, arguments)
 
-    async def rescan(self, changed: set[Path] | None = None) -> None:
+    async def rescan(self, changed: set[Path] | None = None) -> list[asyncio.Task[None]]:
         """Bring the registry in line with the disk: new, changed and removed boxes.
 
-        `changed` lists paths reported by the watcher; None reloads everything.
+        `changed` lists paths reported by the watcher; None reloads everything. Returns
+        at once with the loads it started, one task per box (await them to wait).
         """
         async with self._lock:
-            found = set(find_boxes(self.roots))
-            removed = [path for path in self._states if path not in found]
-            touched = [
-                path
-                for path in found
-                if path not in self._states or changed is None or _inside(path, changed)
-            ]
+            found = find_boxes(self.roots)
             before = self._tool_signature()
-            for path in removed:
+            for path in [path for path in self._states if path not in found]:
+                self._cancel_load(path)
                 self._retire(self._states.pop(path).pool)
-            await asyncio.gather(*(self._load(path) for path in touched))
+            owners: dict[str, Path] = {}
+            loads = []
+            for path in found:
+                manifest = self._read_manifest(path)
+                if manifest is None or (self.only is not None and manifest.name not in self.only):
+                    continue
+                owner = owners.setdefault(manifest.name, path)
+                state = self._states.get(path)
+                if owner != path:
+                    self._shadow(path, manifest.name, owner)
+                elif state is None or state.shadowed_by or changed is None or _inside(path, changed):
+                    loads.append(self._schedule(path, manifest))
             await self._publish(before)
+        return loads
 
     async def close(self) -> None:
+        """Stop every load, every pool (old versions too), every zygote; snapshots go with their pools."""
+        loading = [*self._loads.values(), *self._retiring, *([self._initial] if self._initial else [])]
+        for task in loading:
+            task.cancel()
+        await asyncio.gather(*loading, return_exceptions=True)
         async with self._lock:
             pools = [state.pool for state in self._states.values() if state.pool]
+            pools += self._old_pools
             self._states.clear()
+            self._old_pools.clear()
             self._tools, self._specs = {}, {}
             await asyncio.gather(*(pool.close(keep_zygote=True) for pool in pools), return_exceptions=True)
             await asyncio.gather(*(z.close() for z in self._zygotes.values()), return_exceptions=True)
             await asyncio.gather(*self._retiring, return_exceptions=True)
 
-    async def _load(self, path: Path) -> None:
-        state = self._states.get(path)
+    def _read_manifest(self, path: Path) -> Manifest | None:
+        """The box's manifest; a bad one is recorded on the box (which keeps its last good version)."""
         try:
-            manifest = read_manifest(path)
+            return read_manifest(path)
         except ManifestError as exc:
             failure = LoadFailure(exc.path, exc.line, exc.message)
+            state = self._states.get(path)
             if state is None:
                 self._states[path] = BoxState(path, path.name, errors=[failure])
             else:
                 state.errors = [failure]
             log.warning("box %s: %s", path, failure)
-            return
-        if self.only is not None and manifest.name not in self.only:
-            return
-        clash = next((s for p, s in self._states.items() if s.name == manifest.name and p != path), None)
-        if clash is not None:
-            failure = LoadFailure(
-                str(path / "box.toml"), None, f"box name '{manifest.name}' is already used by {clash.source}"
-            )
-            self._states[path] = BoxState(path, f"{manifest.name}@{path}", errors=[failure])
-            return
+            return None
+
+    def _shadow(self, path: Path, name: str, owner: Path) -> None:
+        """A second box of an already served name: a load error that names both folders."""
+        self._cancel_load(path)
+        state = self._states.get(path)
+        if state is not None:
+            self._retire(state.pool)
+        message = f"box name '{name}' is already served from {owner}; this box ({path}) is not loaded"
+        failure = LoadFailure(str(path / "box.toml"), None, message)
+        self._states[path] = BoxState(path, f"{name}@{path}", errors=[failure], shadowed_by=owner)
+        log.warning("box %s: %s", path, message)
+
+    def _schedule(self, path: Path, manifest: Manifest) -> asyncio.Task[None]:
+        """Load `path` in a task of its own; it supersedes a load of the same box still starting."""
+        previous = self._loads.get(path)
+        self._cancel_load(path)
+        task = asyncio.ensure_future(self._load(path, manifest, previous))
+        self._loads[path] = task
+        task.add_done_callback(lambda done: self._loads.pop(path) if self._loads.get(path) is done else None)
+        return task
+
+    def _cancel_load(self, path: Path) -> None:
+        """Stop a load of `path`: one still starting its pool stops there, any other swaps nothing in."""
+        self._loads.pop(path, None)
+        start = self._starts.get(path)
+        if start is not None:
+            start.cancel()
+
+    async def _load(self, path: Path, manifest: Manifest, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:  # let a superseded load close its pool first
+            await asyncio.gather(previous, return_exceptions=True)
+        state = self._states.get(path)
         sandboxed = manifest.trust == "sandboxed"
         zygote = self._zygotes.get(sandboxed)
-        pool = BoxPool(manifest, zygote=zygote, previous=state.pool if state else None)
+        pool = BoxPool(
+            manifest,
+            zygote=zygote,
+            previous=state.pool if state else None,
+            max_timeout=self.max_timeout,
+        )
         if pool.zygote is not zygote:  # none yet, or it died: the pool's own becomes the shared one
             if zygote is not None:
                 self._later(zygote.close())
@@ -189,13 +272,39 @@ class BoxRegistry:
         # Only a box's first load (at start) uses the cache: a reload's files are new anyway.
         key = fingerprint(manifest) if state is None and self.cache else None
         if key and self.cache and (cached := self.cache.load(key)):
-            self._serve_from_cache(path, manifest, pool, key, cached)
+            async with self._lock:
+                before = self._tool_signature()
+                self._serve_from_cache(path, manifest, pool, key, cached)
+                await self._publish(before)
             return
         started = time.perf_counter()
-        await pool.start()
+        start = self._starts[path] = asyncio.ensure_future(pool.start())
+        try:
+            await start
+        except asyncio.CancelledError:
+            self._later(pool.close(keep_zygote=True))
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            log.info("box %s: load superseded by a newer change", manifest.name)
+            return
+        finally:
+            if self._starts.get(path) is start:
+                del self._starts[path]
+        async with self._lock:
+            before = self._tool_signature()
+            self._swap(path, manifest, pool, key, started)
+            await self._publish(before)
+
+    def _swap(self, path: Path, manifest: Manifest, pool: BoxPool, key: str | None, started: float) -> None:
+        """Serve the freshly loaded `pool`, unless it loads worse than the version serving now."""
+        if self._loads.get(path) is not asyncio.current_task():  # removed or shadowed meanwhile
+            self._later(pool.close(keep_zygote=True))
+            return
         if key and self.cache:
             self.cache.store(key, pool.specs, pool.failures)
-        if state is None:
+        state = self._states.get(path)
+        if state is None or state.shadowed_by:
             state = self._states[path] = BoxState(path, manifest.name)
         if not self._better_or_equal(pool, state.pool):
             state.errors = pool.failures
@@ -204,7 +313,7 @@ class BoxRegistry:
                 manifest.name,
                 "; ".join(map(str, pool.failures)),
             )
-            await pool.close(keep_zygote=True)
+            self._later(pool.close(keep_zygote=True))
             return
         old, state.pool = state.pool, pool
         state.name = manifest.name
@@ -258,11 +367,13 @@ class BoxRegistry:
         """Let an old version finish its in-flight calls, then close it."""
         if pool is None:
             return
+        self._old_pools.add(pool)
 
         async def retire() -> None:
-            longest = max((spec.timeout for spec in pool.specs), default=30.0)
+            longest = max((pool.timeout_for(spec.timeout) for spec in pool.specs), default=30.0)
             await pool.drain(longest + 1)
             await pool.close(keep_zygote=True)
+            self._old_pools.discard(pool)
 
         self._later(retire())
 
