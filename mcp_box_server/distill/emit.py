@@ -17,8 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mcp_box_server.box import MANIFEST, mismatch, read_manifest
+from mcp_box_server.box import MANIFEST, exposed_name, mismatch, read_manifest
 from mcp_box_server.box.examples import EXAMPLES
+from mcp_box_server.distill.cards import card
 from mcp_box_server.distill.records import Outcome, Rejection, Tool
 from mcp_box_server.distill.report import Provenance, render
 from mcp_box_server.distill.tasks import Task
@@ -106,16 +107,10 @@ def readme(name: str, description: str, outcome: Outcome, provenance: Provenance
         "",
         "## Tools",
         "",
+        "One line per tool: the name clients see, the signature, what it does and what each parameter means.",
+        "",
     ]
-    for tool in outcome.tools:
-        fn = next(
-            n
-            for n in ast.parse(tool.source).body
-            if isinstance(n, ast.FunctionDef) and n.name == tool.function
-        )
-        summary = (ast.get_docstring(fn) or "").strip().splitlines()[0]
-        params = ", ".join(a.arg for a in fn.args.args + fn.args.kwonlyargs)
-        lines.append(f"- `{name}_{tool.function}({params})`: {summary}")
+    lines += [f"- {card(exposed_name(name, t.function), t.source, t.function)}" for t in outcome.tools]
     return "\n".join(lines) + "\n"
 
 

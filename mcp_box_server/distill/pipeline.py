@@ -29,6 +29,7 @@ from mcp_box_server.distill.teacher import Message, NotCached, Teacher, TeacherF
 from mcp_box_server.distill.validate import Validator, Verdict
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 # What the ```json block of a repaired answer holds, per kind of request.
 _SHAPES = {"call": "the call", "mappings": "the list of mappings, one per old tool"}
 T = TypeVar("T")
@@ -164,10 +165,21 @@ class Pipeline:
 
         async def check(reply_text: str) -> Checked:
             source, verdict, calls = await self._one(task, reply_text)
-            if isinstance(verdict, Verdict) and verdict.ok and not _parameters(source):
+            if not (isinstance(verdict, Verdict) and verdict.ok and source is not None):
+                return source, verdict, calls
+            if not _parameters(source):
                 return (
                     source,
                     "the rewritten tool has no parameters: make the task's constants parameters",
+                    calls,
+                )
+            baked = task_defaults(source, task.question)
+            if baked:
+                shown = ", ".join(f"{p} = {v!r}" for p, v in baked.items())
+                return (
+                    source,
+                    f"defaults taken from this task ({shown}): a caller that leaves them out would silently "
+                    "get this task's answer; make them required parameters (no default)",
                     calls,
                 )
             return source, verdict, calls
@@ -333,6 +345,26 @@ async def _all(coroutines: Iterable[Awaitable[T]]) -> list[T]:
 
 async def _awaited(awaitable: Awaitable[T]) -> T:
     return await awaitable
+
+
+def task_defaults(source: str, question: str) -> dict[str, object]:
+    """Parameters whose default is a number or word from the task's question (not a convention)."""
+    fn = public_functions(ast.parse(source))[0]
+    args = fn.args.posonlyargs + fn.args.args
+    pairs = list(zip(args[len(args) - len(fn.args.defaults) :], fn.args.defaults, strict=True))
+    pairs += [(a, d) for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults, strict=True) if d is not None]
+    numbers = {float(n) for n in _NUMBER.findall(question.replace(",", ""))}
+    words = {w.casefold() for w in re.findall(r"[^\W\d_]{2,}", question)}
+    baked: dict[str, object] = {}
+    for arg, node in pairs:
+        try:
+            value = ast.literal_eval(node)
+        except ValueError:
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if (number and float(value) in numbers) or (isinstance(value, str) and value.casefold() in words):
+            baked[arg.arg] = value
+    return baked
 
 
 def _parameters(source: str | None) -> list[str]:

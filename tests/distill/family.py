@@ -76,6 +76,7 @@ FAULTS: dict[tuple[str, str], list[str]] = {
     ("t17", "generate"): ["bomb", "bomb", "bomb"],
     ("t22", "generate"): ["prose", "prose", "prose"],
     ("t11", "abstract"): ["wrong", "constant", "wrong"],
+    ("t13", "abstract"): ["defaults"],
 }
 # Clusters whose consolidation the teacher never gets right (by a member function).
 FAILED_MERGES = {"percent_of"}
@@ -168,7 +169,7 @@ def specific_tool(key: str, numbers: tuple[float, ...], fault: str | None = None
 
 
 def general_tool(function: str, defaults: tuple[float, ...] | None = None, *, wrong: bool = False) -> str:
-    """The abstracted tool: task constants are parameters (with the task's values as defaults)."""
+    """The abstracted tool: task constants are parameters (`defaults`: a draft that keeps them)."""
     if function in _PARAMS:
         param, described, expression = _PARAMS[function]
         params, args_doc = (param,), f"        {param}: {described}.\n"
@@ -310,7 +311,8 @@ def teacher(request: dict[str, Any]) -> str:
     if fault == "constant":  # a "rewrite" that keeps the constants baked in
         source, call = specific_tool(key, numbers)
         return fence(source, call)
-    source = general_tool(function, numbers, wrong=fault == "wrong")
+    defaults = numbers if fault == "defaults" else None  # the task's values as defaults
+    source = general_tool(function, defaults, wrong=fault == "wrong")
     return fence(source, {"function": function, "arguments": general_arguments(function, numbers)})
 
 

@@ -61,7 +61,10 @@ async def test_emit_writes_a_complete_box_and_replaces_the_previous_one(tmp_path
         ("percent_of", 5),
         ("percent_of_2", 10),
     ]
-    assert "- `pct_percent_of_2(percent, total)`: Percentage of an amount" in (out / "README.md").read_text()
+    assert (
+        "- `pct_percent_of_2(percent: float, total: float) -> float`: Percentage of an amount: the given "
+        "percent of a total. `percent`: the percent; `total`: the total.\n"
+    ) in (out / "README.md").read_text()
     report = (out / "distill_report.md").read_text()
     assert "| final_tools | 2 |" in report and "sha256 `" + "ab" * 32 in report
 

@@ -22,6 +22,11 @@ async def run(llm, tmp_path: Path, ids: tuple[str, ...], **kwargs):
         return await distill(tasks, tmp_path / "out" / "box", model, limits=TEST_LIMITS, **kwargs)
 
 
+def tools_signature(outcome, function: str) -> str:
+    source = next(t.source for t in outcome.tools if t.function == function)
+    return next(line for line in source.splitlines() if line.startswith("def "))
+
+
 def reasons(outcome, stage: str, subject: str) -> list[str]:
     return [r.reason for r in outcome.rejections if r.stage == stage and r.subject == subject]
 
@@ -58,6 +63,12 @@ async def test_abstraction_makes_tools_reusable_and_failed_merges_keep_members(s
     # t11's rewrite failed three ways; its task-specific tool stayed until consolidation replaced it
     abstract = reasons(outcome, "abstract", "task t11")
     assert len(abstract) == 3 and "wrong answer" in abstract[0] and "has no parameters" in abstract[1]
+    # a rewrite that keeps the task's values as defaults is sent back: task inputs are required
+    assert reasons(outcome, "abstract", "task t13") == [
+        "defaults taken from this task (percent = 7.5, total = 80): a caller that leaves them out would "
+        "silently get this task's answer; make them required parameters (no default)"
+    ]
+    assert "= " not in tools_signature(outcome, "percent_of")
     assert outcome.clusters == [
         ["celsius_to_fahrenheit", "celsius_to_fahrenheit_task"],
         ["percent_of", "percent_share", "percent_change"],
