@@ -33,11 +33,12 @@ DENIED_MODULES = frozenset({
     "poplib", "imaplib", "xmlrpc", "socketserver", "webbrowser", "pickle", "marshal", "shelve", "code",
     "codeop", "runpy", "gc", "inspect", "pdb", "resource", "mmap", "fcntl", "posix",
 })  # fmt: skip
-# Denied modules that allowed ones import under their public name (`fractions.sys`, `typing.sys`,
-# `dataclasses.inspect`); words like `select` or `signal` stay usable as library attributes.
+# Escape hatches that allowed modules import under their public name (`fractions.sys`, `typing.sys`,
+# `dataclasses.inspect`, `typing.types.CodeType`, `json.codecs.open`); words like `select` or
+# `signal` stay usable as library attributes.
 REACHABLE_MODULES = frozenset(
     {"os", "sys", "subprocess", "ctypes", "importlib", "builtins", "socket", "shutil", "pickle", "marshal",
-     "multiprocessing", "threading", "_thread", "gc", "inspect", "runpy", "posix", "pty"}
+     "multiprocessing", "threading", "_thread", "gc", "inspect", "runpy", "posix", "pty", "types", "codecs"}
 )  # fmt: skip
 DENIED_CALLS = frozenset(
     {"eval", "exec", "compile", "__import__", "breakpoint", "input", "globals", "locals", "vars",
@@ -59,13 +60,22 @@ INTERNAL_ATTRS = frozenset(
 NAMED_GETTERS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
 OPERATOR_GETTERS = frozenset({"attrgetter", "methodcaller"})
 FORMAT_METHODS = frozenset({"format", "format_map"})
-# `string.Formatter().get_field("0.__globals__", ...)` walks attributes with no template at all.
-FORMATTER_ATTRS = frozenset({"Formatter", "vformat", "get_field"})
+# `string.Formatter().get_field("0.__globals__", ...)` walks attributes with no template at all;
+# `get_field` alone is also a sympy domain method, so the class is what is refused.
+FORMATTER_ATTRS = frozenset({"Formatter", "vformat"})
 # Names a getter may not fetch either: the gate could not check their use afterwards.
-GUARDED_NAMES = NAMED_GETTERS | OPERATOR_GETTERS | FORMAT_METHODS | FORMATTER_ATTRS | DENIED_CALLS
+GUARDED_NAMES = (
+    NAMED_GETTERS | OPERATOR_GETTERS | FORMAT_METHODS | FORMATTER_ATTRS | DENIED_CALLS | {"get_field"}
+)
 _WRITE_MODE_CHARS = set("wax+")
 _DUNDER_TEXT = re.compile(r"__\w+?__")
 _FORMATTER = "(string.Formatter) is not allowed: it reads fields by name"
+# The parts of an expression whose value it may be: `[m][0]` may be `m`, `f(m)` is not followed.
+_HOLDERS: dict[type, tuple[str, ...]] = {
+    ast.Attribute: ("value",), ast.Subscript: ("value",), ast.Starred: ("value",), ast.NamedExpr: ("value",),
+    ast.IfExp: ("body", "orelse"), ast.BoolOp: ("values",), ast.Dict: ("values",), ast.List: ("elts",),
+    ast.Tuple: ("elts",), ast.Set: ("elts",),
+}  # fmt: skip
 _MAX_FOLDED = 64  # most values (and 16 times that in characters) a folded string may have
 
 
@@ -85,6 +95,7 @@ class _Module:
     imported: set[str]  # names bound to imports, and plain copies of them (`m = tempfile`)
     aliases: dict[str, str]  # local name -> where it came from: 'ag' -> 'operator.attrgetter'
     bound: Counter[str]  # how often each name is bound in the module
+    getters: set[str]  # names that may hold an attrgetter or methodcaller
     literals: dict[str, frozenset[str]]  # names only ever bound to string literals
     temp_names: set[str]
     calls: dict[int, ast.Call]  # id(callee) -> its call
@@ -152,8 +163,8 @@ def _refused_name(name: str, *, strict: bool) -> str | None:
     text (getattr, format fields, match), where a module cannot be told from a value."""
     if name in INTERNAL_ATTRS:
         return f"frame, code or generator attribute '{name}'"
-    if _dunder(name) and name not in ALLOWED_DUNDERS:
-        return f"attribute '{name}'"
+    if _dunder(name):
+        return None if name in ALLOWED_DUNDERS else f"attribute '{name}'"
     if not strict:
         return None
     if name.startswith("_"):
@@ -167,10 +178,10 @@ def _refused_name(name: str, *, strict: bool) -> str | None:
 
 def _check_attribute(node: ast.Attribute, module: _Module, problems: list[Problem]) -> None:
     attr, line = node.attr, node.lineno
-    on_import = _mentions(node.value, module.imported)
+    on_import = _holds(node.value, module.imported)
     if what := _refused_name(attr, strict=False):
         problems.append(Problem(line, f"{what} is not allowed"))
-    elif attr.startswith("_") and on_import:
+    elif attr.startswith("_") and not _dunder(attr) and on_import:
         # `tempfile._os.system(...)`: an allowed module's private imports reach forbidden ones
         problems.append(Problem(line, f"private module attribute '{attr}' is not allowed"))
     elif attr in REACHABLE_MODULES and on_import:
@@ -222,6 +233,9 @@ def _check_call(node: ast.Call, module: _Module, problems: list[Problem]) -> Non
     elif short == "methodcaller":
         names = _fold(node.args[0], module.literals) if node.args else None
         _check_names(short, names, "a literal method name", line, problems)
+    elif origin == "type" and len(node.args) == 1 and _holds(node.args[0], module.getters, getters=True):
+        # `type(attrgetter("real"))("_os")` builds a getter the gate never sees the name of
+        problems.append(Problem(line, "'type' of an attrgetter or methodcaller is not allowed"))
     elif isinstance(func, ast.Name) and func.id == "open":
         mode = _arg(node, 1, "mode")
         if mode is None:
@@ -304,27 +318,25 @@ def _fold(expr: ast.expr, literals: dict[str, frozenset[str]]) -> frozenset[str]
 
 
 def _read_module(tree: ast.Module) -> _Module:
-    imported: set[str] = set()
-    aliases: dict[str, str] = {}
+    aliases: dict[str, str] = {}  # local name -> what it names
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                local = alias.asname or alias.name.split(".")[0]
-                imported.add(local)
-                aliases[local] = alias.name if alias.asname else local
+            aliases |= {a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
+                        for a in node.names}  # fmt: skip
         elif isinstance(node, ast.ImportFrom):
-            for alias in node.names:
-                if alias.name == "*":  # the guarded names it may bring in, under their own names
-                    aliases |= {n: f"{node.module}.{n}" for n in OPERATOR_GETTERS | {"Formatter"}}
-                else:
-                    imported.add(alias.asname or alias.name)
-                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            for alias in node.names:  # `*`: the guarded names it may bring in, under their own names
+                names = OPERATOR_GETTERS | {"Formatter"} if alias.name == "*" else {alias.name}
+                aliases |= {alias.asname or n: f"{node.module}.{n}" for n in names}
     # `m = tempfile; m._os`, `m = [tempfile][0]`: anything computed from an import may be a module
-    imported = _spread(tree, imported, _mentions, deep=False)
+    imported = _spread(tree, set(aliases), _holds, deep=False)
     calls = {id(n.func): n for n in ast.walk(tree) if isinstance(n, ast.Call)}
     bound = _bindings(tree)
+    getters = {name for name, origin in aliases.items() if origin.rsplit(".", 1)[-1] in OPERATOR_GETTERS}
+    getters = _spread(
+        tree, getters | OPERATOR_GETTERS, lambda value, names: _holds(value, names, getters=True)
+    )
     temp_names = _spread(tree, set(), _from_temp)
-    return _Module(imported, aliases, bound, _literal_names(tree, bound), temp_names, calls)
+    return _Module(imported, aliases, bound, getters, _literal_names(tree, bound), temp_names, calls)
 
 
 def _bindings(tree: ast.Module) -> Counter[str]:
@@ -430,8 +442,19 @@ def _from_temp(expr: ast.expr | None, temp_names: set[str]) -> bool:
     return False
 
 
-def _mentions(expr: ast.expr, names: set[str]) -> bool:
-    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(expr))
+def _holds(expr: ast.expr, names: set[str], *, getters: bool = False) -> bool:
+    """Whether `expr` may evaluate to what `names` hold: `m`, `m.sub`, `[m][0]`, `a or m`.
+
+    `getters`: names hold attrgetters or methodcallers, and so may `attrgetter(...)` and calls of them.
+    """
+    if isinstance(expr, ast.Name):
+        return expr.id in names
+    if isinstance(expr, ast.Attribute) and getters and expr.attr in OPERATOR_GETTERS:
+        return True
+    fields = ("func",) if getters and isinstance(expr, ast.Call) else _HOLDERS.get(type(expr), ())
+    values = [getattr(expr, f) for f in fields]
+    kids = [kid for v in values for kid in (v if isinstance(v, list) else [v])]
+    return any(isinstance(kid, ast.expr) and _holds(kid, names, getters=getters) for kid in kids)
 
 
 def _arg(node: ast.Call, index: int, name: str) -> ast.expr | None:

@@ -167,6 +167,7 @@ def test_private_names_through_getattr_are_refused():
         "private module attribute '_os' is not allowed"
     ]
     assert refused("    return [tempfile][0]._os\n") == ["private module attribute '_os' is not allowed"]
+    assert refused("    return fractions.Fraction.__init__\n", "import fractions\n\n") == []  # allowed dunder
 
 
 def test_denied_modules_reached_through_allowed_ones_are_refused():
@@ -179,6 +180,13 @@ def test_denied_modules_reached_through_allowed_ones_are_refused():
     ]
     assert refused('    return getattr(typing, "sys")\n', "import typing\n\n") == [
         "'getattr' of module 'sys' is not allowed"
+    ]
+    # code objects built by hand, files opened past the write check
+    assert refused("    return typing.types.CodeType\n", "import typing\n\n") == [
+        "module 'types' reached through an import is forbidden"
+    ]
+    assert refused('    json.codecs.open("/x", "w")\n    return x\n', "import json\n\n") == [
+        "module 'codecs' reached through an import is forbidden"
     ]
 
 
@@ -211,6 +219,10 @@ def test_attrgetter_and_methodcaller_with_computed_or_private_names_are_refused(
     assert refused("    f = operator.methodcaller\n    return x\n") == [
         "'methodcaller' may only be called directly, with literal names"
     ]
+    # the class of a getter builds another with any name
+    expected = ["'type' of an attrgetter or methodcaller is not allowed"]
+    assert refused('    return type(operator.attrgetter("real"))("_os")(tempfile)\n') == expected
+    assert refused('    g = operator.methodcaller("real")\n    return type(g)("_x")(x)\n') == expected
 
 
 def test_format_field_access_is_refused():
@@ -244,7 +256,6 @@ def test_format_field_access_is_refused():
 def test_string_formatter_is_refused():
     found = refused('    return string.Formatter().get_field("0.__globals__", [tool], {})\n')
     assert "'Formatter' (string.Formatter) is not allowed: it reads fields by name" in found
-    assert "'get_field' (string.Formatter) is not allowed: it reads fields by name" in found
     assert "'vformat' (string.Formatter) is not allowed: it reads fields by name" in refused(
         '    return f.vformat("{0._os}", [tempfile], {})\n'
     )
@@ -272,7 +283,9 @@ def solve_quadratic(a: float, b: float, c: float) -> list[str]:
     """Roots of a*x**2 + b*x + c = 0, exactly."""
     x = sympy.Symbol("x")
     roots = sympy.solve(sympy.Eq(a * x**2 + b * x + c, 0), x)
-    return [str(sympy.nsimplify(r)) for r in roots]
+    field = sympy.ZZ.get_field()  # a sympy domain method, not string.Formatter's
+    named = hasattr(field, "__name__") or getattr(field, "is_Field", True)
+    return [str(sympy.nsimplify(r)) for r in roots if named]
 ''',
         ("sympy",),
     ),
@@ -281,10 +294,12 @@ def solve_quadratic(a: float, b: float, c: float) -> list[str]:
 import itertools
 import math
 import operator
+from collections import namedtuple
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 LABEL = "{name}: {value:.{digits}f}"
+Pair = namedtuple("Pair", "low high")
 
 
 @dataclass
@@ -301,7 +316,7 @@ class _Stats:
 def summarise(values: list[float], digits: int = 3) -> str:
     """Mean, best pair and a fraction of the values, as text."""
     stats = _Stats(values)
-    best = max(itertools.combinations(values, 2), key=lambda pair: pair[0] * pair[1])
+    best = Pair(*max(itertools.combinations(values, 2), key=lambda pair: pair[0] * pair[1]))._asdict()
     share = Fraction(len(values), 7)
     match share:
         case Fraction(numerator=n, denominator=d):
@@ -311,7 +326,7 @@ def summarise(values: list[float], digits: int = 3) -> str:
     total = getattr(math, "fsum")(values) if hasattr(math, "fsum") else sum(values)
     return " ".join([
         LABEL.format(name="mean", value=stats.mean(), digits=digits),
-        "{0[0]}x{0[1]} {1.real} {2:>{3}}".format(best, share, ratio, 8),
+        "{0[low]}x{0[high]} {1.real} {2:>{3}}".format(best, share, ratio, 8),
         "{:.2f}".format(total),
         str(get(parts[0])),
         f"{best!r:>20}",
@@ -325,10 +340,10 @@ from Bio.SeqRecord import SeqRecord
 from Bio.Seq import Seq
 
 
-def as_fasta(sequence: str, name: str = "seq") -> str:
-    """The sequence as a FASTA record."""
-    record = SeqRecord(Seq(sequence), id=name, description="")
-    return record.format("fasta")
+def as_fasta(sequence: str, input: str = "seq") -> str:
+    """The sequence as a FASTA record (`input` names it: a builtin's name, bound here)."""
+    record = SeqRecord(Seq(sequence), id=input, description="")
+    return type(record)(record.seq, id=input, description="").format("fasta")
 ''',
         ("Bio",),
     ),
