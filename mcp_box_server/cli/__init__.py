@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from mcp_box_server import __version__
 
-ORDER = ("serve", "ls", "check", "call", "config", "ask", "eval", "distill")
+ORDER = ("serve", "ls", "check", "call", "config", "doctor", "ask", "eval", "distill")
 
 
 def subcommands() -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -22,12 +23,22 @@ def add_box_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="serve only the box with this name (repeatable)",
     )
+    parser.add_argument(
+        "--unsafe-weak-sandbox",
+        action="store_true",
+        help="serve sandboxed boxes even where the kernel cannot enforce every sandbox layer "
+        "(see `mcp-box doctor`); UNSAFE: their code is then only partly confined",
+    )
 
 
 def box_roots(args: argparse.Namespace) -> list[Path]:
     """The roots named with --boxes, checked to exist; the bundled boxes by default."""
     from mcp_box_server.box import bundled_boxes_dir
 
+    if getattr(args, "unsafe_weak_sandbox", False):
+        from mcp_box_server.runtime.confine import UNSAFE_ENV
+
+        os.environ[UNSAFE_ENV] = "1"  # read where workers are started, as a client config would set it
     roots: list[Path] = args.boxes or [bundled_boxes_dir()]
     missing = [str(root) for root in roots if not root.exists()]
     if missing:

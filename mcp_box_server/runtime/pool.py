@@ -59,6 +59,7 @@ class BoxPool:
         self.readme: str | None = None  # read from the snapshot, never through a link
         self.specs: list[ToolSpec] = []
         self.failures: list[LoadFailure] = []
+        self.confinement: dict[str, Any] = {}  # the kernel layers the first worker reported
         # what the previous version learnt of each module: unchanged ones are not described again
         self.modules: dict[str, Any] = dict(previous.modules) if previous is not None else {}
         if zygote is not None and zygote_fits(zygote, manifest):
@@ -102,6 +103,13 @@ class BoxPool:
             return
         self.zygote.preload(ready.imported)  # the next fork (a reload, a replacement) skips them
         self.modules = ready.modules
+        self.confinement = ready.confinement
+        if self.manifest.trust == "trusted" and "pid namespace" in ready.confinement.get("missing", {}):
+            log.warning(
+                "%s: no PID namespace (%s); a process a tool starts in a new session may outlive its worker",
+                self._label,
+                ready.confinement["missing"]["pid namespace"],
+            )
         self.specs, refused = self._served_specs(ready.specs)
         self.failures = [self._unsnapshot_failure(f) for f in ready.failures] + refused
         if worker.alive:

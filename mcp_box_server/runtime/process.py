@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ class Ready:
     failures: list[LoadFailure]
     imported: tuple[str, ...] = ()
     modules: dict[str, Any] = field(default_factory=dict)
+    confinement: dict[str, Any] = field(default_factory=dict)  # layers enforced and missing
 
 
 def worker_env(sandboxed: bool, workdir: Path | None = None) -> dict[str, str]:
@@ -78,6 +80,7 @@ class Zygote:
     def __init__(self, preload: list[str], sandboxed: bool, label: str) -> None:
         self.label = label
         self.sandboxed = sandboxed
+        preload = self._importable(preload)
         self._preloaded: set[str] = set(preload)
         self._control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._process = subprocess.Popen(
@@ -137,11 +140,22 @@ class Zygote:
 
     def preload(self, modules: Sequence[str]) -> None:
         """Have the zygote import `modules` now, so later forks start with them loaded."""
-        new = [name for name in modules if name not in self._preloaded]
+        new = [name for name in self._importable(modules) if name not in self._preloaded]
         if new and self.alive:
             self._preloaded.update(new)
             with contextlib.suppress(OSError):
                 self._control.send(protocol.encode({"op": protocol.PRELOAD, "modules": new}))
+
+    def _importable(self, modules: Sequence[str]) -> list[str]:
+        """What this zygote may import outside any sandbox.
+
+        A sandboxed box's `requires` is the box author's word, and the zygote is
+        not confined: only names of installed distributions are imported there
+        (not, say, `antigravity`, which starts a browser at import).
+        """
+        if not self.sandboxed:
+            return list(modules)
+        return [name for name in modules if _installed(name)]
 
     async def close(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -176,6 +190,14 @@ class Zygote:
         for future in self._exits.values():
             if not future.done():
                 future.set_result(-signal.SIGKILL)
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        metadata.distribution(distribution)
+    except (metadata.PackageNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _has_fileno(stream: Any) -> bool:
@@ -243,6 +265,7 @@ class Worker:
                 [LoadFailure.from_dict(f) for f in message["failures"]],
                 tuple(message.get("imported", ())),
                 message.get("modules", {}),
+                dict(message.get("confinement", {})),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             self.kill()

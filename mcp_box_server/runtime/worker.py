@@ -70,19 +70,21 @@ def serve(config: WorkerConfig, channel: socket.socket, entered: Entered | None 
     workdir = Path(config.workdir)
     box_dir = Path(config.box_dir)
     send = channel.sendall
+    entered = entered or Entered()
     if config.sandboxed:
         os.environ.clear()
         os.environ.update(config.env)
         policy = confine.sandbox_policy(str(box_dir), str(workdir), config.memory_mb)
-        report = confine.confine(policy, entered or Entered(), channel.fileno())
+        report = confine.confine(policy, entered, channel.fileno())
         if report.required_missing and not config.unsafe_weak_sandbox:
-            send(_refusal(box_dir, report.describe()))
+            send(_refusal(box_dir, report))
             return
         if report.required_missing:
             print(f"UNSAFE: serving without {report.describe()}", file=sys.stderr)
         os.chdir(workdir)
         sandbox.install_guard(workdir, sandbox.importable(config.allow_imports, box_dir / "tools"))
     else:
+        report = confine.Confinement.of_namespaces(entered)
         os.chdir(workdir)
         sandbox.limit_memory(config.memory_mb)
 
@@ -96,6 +98,7 @@ def serve(config: WorkerConfig, channel: socket.socket, entered: Entered | None 
                 "failures": [failure.to_dict() for failure in box.failures],
                 "imported": [] if config.sandboxed else _library_imports(inherited, box_dir),
                 "modules": box.modules,
+                "confinement": report.to_dict(),
             }
         )
     )
@@ -187,12 +190,13 @@ def _preload(modules: list[str]) -> None:
             importlib.import_module(_MODULE_OF.get(name.lower(), name))
 
 
-def _refusal(box_dir: Path, why: str) -> bytes:
+def _refusal(box_dir: Path, report: confine.Confinement) -> bytes:
     """The ready message of a sandboxed worker that will not load its box, and why."""
-    message = f"sandbox not enforced on this machine ({why}); the box is not served"
+    message = f"sandbox not enforced here ({report.describe()}); the box is not served (see mcp-box doctor)"
     hint = f"; set {confine.UNSAFE_ENV}=1 (serve --unsafe-weak-sandbox) to serve it anyway"
     failure = {"file": str(box_dir), "line": None, "message": message + hint}
-    return protocol.encode({"op": protocol.READY, "specs": [], "failures": [failure]})
+    ready = {"op": protocol.READY, "specs": [], "failures": [failure], "confinement": report.to_dict()}
+    return protocol.encode(ready)
 
 
 def _start_worker(control: socket.socket, config: WorkerConfig, fds: list[int], report: int) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 from types import ModuleType
@@ -265,8 +266,9 @@ def test_read_many_fasta_records() -> None:
 # --- through a worker -----------------------------------------------------------------------
 
 
-async def test_examples_pass_in_a_worker() -> None:
-    pool = BoxPool(read_manifest(BOX))
+@pytest.mark.parametrize("trust", ["trusted", "sandboxed"])
+async def test_examples_pass_in_a_worker(trust: str) -> None:
+    pool = BoxPool(dataclasses.replace(read_manifest(BOX), trust=trust))
     try:
         await pool.start()
         assert pool.failures == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from types import ModuleType
@@ -57,8 +58,9 @@ def test_every_tool_has_three_examples() -> None:
     assert sum(1 for e in examples if e.expect_error) >= 20
 
 
-async def test_examples_pass_in_a_worker() -> None:
-    pool = BoxPool(read_manifest(BOX))
+@pytest.mark.parametrize("trust", ["trusted", "sandboxed"])
+async def test_examples_pass_in_a_worker(trust: str) -> None:
+    pool = BoxPool(dataclasses.replace(read_manifest(BOX), trust=trust))
     try:
         await pool.start()
         assert pool.failures == []

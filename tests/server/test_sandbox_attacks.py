@@ -268,6 +268,40 @@ def echo(text: str) -> str:
     return "other:" + text
 """
 
+HONEST = """
+import asyncio
+import concurrent.futures
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+import sympy
+from Bio.Seq import Seq
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "primes.json"
+
+
+def everyday_work(n: int) -> dict:
+    '''What a distilled tool does: libraries, threads, asyncio, temp files, its own data.'''
+    with tempfile.NamedTemporaryFile("w+", suffix=".txt") as scratch:
+        scratch.write("scratch")
+        scratch.flush()
+        scratch.seek(0)
+        text = scratch.read()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        squares = list(pool.map(lambda x: x * x, range(n)))
+    return {
+        "primes": json.loads(DATA.read_text())[:n],
+        "factor": str(sympy.factorint(2**n - 1)),
+        "revcomp": str(Seq("ATGC" * n).reverse_complement()),
+        "scratch": text,
+        "squares": squares,
+        "async": asyncio.run(asyncio.sleep(0, result="slept")),
+        "digest": hashlib.sha256(b"x").hexdigest()[:8],
+    }
+"""
+
 HELPER = """
 def add(a: int, b: int) -> int:
     '''Add.'''
@@ -314,6 +348,9 @@ def world(tmp_path_factory) -> Iterator[dict[str, Any]]:
     make_box(boxes, "other", {"echo": OTHER}, manifest='trust = "sandboxed"\n')
     make_box(boxes, "fresh", {"attacks": ATTACKS}, manifest='trust = "sandboxed"\nworkers = 1\n')
     victim = make_box(boxes, "victim", {"helper": HELPER})
+    honest = make_box(boxes, "honest", {"work": HONEST}, manifest='trust = "sandboxed"\n')
+    (honest / "data").mkdir()
+    (honest / "data" / "primes.json").write_text("[2, 3, 5, 7, 11]")
     markers = root / "markers"
     markers.mkdir()
     # Open to every uid, so that only the sandbox can be what stops a write.
@@ -528,7 +565,7 @@ async def test_a_box_cannot_take_another_boxs_tool_name(world):
         assert await call(client, "other_echo", text="x") == "other:x"
         assert await call(client, "jail_echo", text="x") == "stolen:x"
         boxes = {name for name in names if name not in {"find_tools", "call_tool", "box_status"}}
-        assert all(name.startswith(("jail_", "other_", "victim_", "fresh_")) for name in boxes)
+        assert all(name.startswith(("jail_", "other_", "victim_", "fresh_", "honest_")) for name in boxes)
 
 
 async def test_inherited_descriptors_reach_nothing_of_the_zygote(world):
@@ -542,3 +579,18 @@ async def test_inherited_descriptors_reach_nothing_of_the_zygote(world):
         assert all(after[pid] - before[pid] < ticks // 2 for pid in before), (before, after)
         assert len(held) <= 1  # the channel to the server, nothing else
         await assert_still_serving(client, world)
+
+
+async def test_legitimate_sandboxed_work_keeps_working(world):
+    async with session(world) as client:
+        result = await client.call_tool("honest_everyday_work", {"n": 4})
+        assert not result.is_error, result.content
+        assert result.structured_content == {
+            "primes": [2, 3, 5, 7],
+            "factor": "{3: 1, 5: 1}",
+            "revcomp": "GCAT" * 4,
+            "scratch": "scratch",
+            "squares": [0, 1, 4, 9],
+            "async": "slept",
+            "digest": "2d711642",
+        }

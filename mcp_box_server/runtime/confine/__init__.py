@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mcp_box_server.runtime.confine import _libc, fds, landlock, limits, namespaces, seccomp
 from mcp_box_server.runtime.confine.policy import Policy, sandbox_policy
@@ -41,8 +42,22 @@ class Confinement:
     missing: dict[str, str] = field(default_factory=dict)
     required_missing: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def of_namespaces(cls, entered: namespaces.Entered) -> Confinement:
+        """A trusted worker's report: only its namespaces."""
+        report = cls()
+        for flag, name in namespaces.NAMES.items():
+            if entered.has(flag):
+                report.enforced.append(f"{name} namespace")
+            elif name in entered.refused:
+                report.missing[f"{name} namespace"] = entered.refused[name]
+        return report
+
     def describe(self) -> str:
         return "; ".join(f"{layer}: {why}" for layer, why in self.required_missing.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"enforced": self.enforced, "missing": self.missing, "required_missing": self.required_missing}
 
 
 def unsafe_allowed() -> bool:
@@ -65,12 +80,7 @@ def confine(policy: Policy, entered: namespaces.Entered, channel_fd: int) -> Con
     a worker with a required layer missing runs no box code unless the user
     allowed it (see `unsafe_allowed`). Namespaces are reported, not required.
     """
-    report = Confinement()
-    for name, flag in namespaces.NAMES.items():
-        if entered.has(name):
-            report.enforced.append(f"{flag} namespace")
-        elif flag in entered.refused:
-            report.missing[f"{flag} namespace"] = entered.refused[flag]
+    report = Confinement.of_namespaces(entered)
 
     def layer(name: str, step: Callable[..., object], *args: object) -> None:
         try:

@@ -1,0 +1,137 @@
+"""Kernel confinement of workers: fail closed where a layer is missing, and trusted
+workers take every process they started down with them.
+
+The attacks on a sandboxed box are in tests/server/test_sandbox_attacks.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mcp_box_server.box import read_manifest
+from mcp_box_server.runtime import BoxPool, ToolTimeout
+from tests.support.boxes import make_box
+from tests.support.kernel import LANDLOCK, without_syscalls
+
+MCP_BOX = [sys.executable, "-m", "mcp_box_server"]
+
+PROBE = '''
+def probe() -> str:
+    """Answer."""
+    return "ok"
+'''
+
+SPAWNER = '''
+import subprocess
+import time
+
+
+def escape(seconds: str) -> str:
+    """Start a process in a new session (out of the worker's process group), then hang."""
+    subprocess.Popen(["sleep", seconds], start_new_session=True)
+    subprocess.Popen(["setsid", "sleep", seconds])
+    time.sleep(60)
+    return "never"
+'''
+
+
+def sleepers(seconds: str) -> list[int]:
+    """Live `sleep SECONDS` processes, by their command line."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv[:2] == [b"sleep", seconds.encode()]:
+                found.append(int(entry.name))
+    return found
+
+
+async def test_processes_a_trusted_tool_starts_in_new_sessions_die_with_its_worker(tmp_path):
+    seconds = f"{time.time() % 1000 + 1000:.3f}"  # a command line no other process has
+    pool = BoxPool(read_manifest(make_box(tmp_path, "spawner", {"spawn": SPAWNER}, manifest="timeout = 2\n")))
+    await pool.start()
+    try:
+        assert "pid namespace" in pool.confinement["enforced"]
+        call = asyncio.create_task(pool.call("escape", {"seconds": seconds}))
+        deadline = time.monotonic() + 5
+        while len(sleepers(seconds)) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert len(sleepers(seconds)) == 2  # both escaped the process group
+        with pytest.raises(ToolTimeout):
+            await call
+        deadline = time.monotonic() + 5
+        while sleepers(seconds) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert sleepers(seconds) == []
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+def boxes(tmp_path: Path) -> Path:
+    make_box(tmp_path, "open", {"probe": PROBE})
+    make_box(tmp_path, "jailed", {"probe": PROBE}, manifest='trust = "sandboxed"\n')
+    return tmp_path
+
+
+def listed(boxes: Path, *flags: str) -> dict[str, dict]:
+    command = without_syscalls(LANDLOCK, [*MCP_BOX, "ls", "--boxes", str(boxes), "--json", *flags])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=_env())
+    return {box["box"]: box for box in json.loads(done.stdout)}
+
+
+def _env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key != "MCP_BOX_UNSAFE_WEAK_SANDBOX"}
+
+
+def test_without_landlock_a_sandboxed_box_does_not_serve_and_says_why(boxes):
+    by_name = listed(boxes)
+    assert by_name["open"]["serving"] and by_name["open"]["tools"] == ["open_probe"]
+    jailed = by_name["jailed"]
+    assert not jailed["serving"] and jailed["tools"] == []
+    (error,) = jailed["errors"]
+    assert "sandbox not enforced" in error and "landlock" in error and "--unsafe-weak-sandbox" in error
+
+
+def test_the_user_may_serve_it_anyway_with_a_flag_that_says_unsafe(boxes):
+    jailed = listed(boxes, "--unsafe-weak-sandbox")["jailed"]
+    assert jailed["serving"] and jailed["tools"] == ["jailed_probe"]
+
+
+def test_doctor_reports_the_layers_and_fails_without_landlock():
+    done = subprocess.run([*MCP_BOX, "doctor", "--json"], capture_output=True, text=True, timeout=120)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, report
+    assert report["landlock_abi"] >= 1
+    for layer in ("landlock", "seccomp", "no_new_privs", "rlimits", "descriptors"):
+        assert layer in report["sandboxed"]["enforced"]
+    assert "pid namespace" in report["trusted"]["enforced"]
+
+    command = without_syscalls(LANDLOCK, [*MCP_BOX, "doctor", "--json"])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=_env())
+    report = json.loads(done.stdout)
+    assert done.returncode == 1
+    assert "landlock" in report["sandboxed"]["required_missing"]
+    assert not report["sandboxed"]["serving"] and report["trusted"]["serving"]
+
+
+def test_doctor_in_a_user_namespace_confines_without_root(tmp_path):
+    """The unprivileged path: no uid to drop to, a user namespace instead, capabilities cleared."""
+    unshare = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
+    done = subprocess.run(
+        [*unshare, *MCP_BOX, "doctor", "--json"], capture_output=True, text=True, timeout=120
+    )
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, report
+    assert {"no capabilities", "landlock", "seccomp"} <= set(report["sandboxed"]["enforced"])
