@@ -40,10 +40,8 @@ REACHABLE_MODULES = frozenset(
     {"os", "sys", "subprocess", "ctypes", "importlib", "builtins", "socket", "shutil", "pickle", "marshal",
      "multiprocessing", "threading", "_thread", "gc", "inspect", "runpy", "posix", "pty", "types", "codecs"}
 )  # fmt: skip
-DENIED_CALLS = frozenset(
-    {"eval", "exec", "compile", "__import__", "breakpoint", "input", "globals", "locals", "vars",
-     "exit", "quit", "help"}
-)  # fmt: skip
+DENIED_CALLS = frozenset({"eval", "exec", "compile", "__import__", "breakpoint", "input", "globals", "locals",
+                          "vars", "exit", "quit", "help"})  # fmt: skip
 # Names that only reach the interpreter's internals; a tool has no business with them.
 DENIED_NAMES = frozenset({"__builtins__", "__loader__", "__spec__"})
 ALLOWED_DUNDERS = frozenset({"__name__", "__doc__", "__init__", "__len__", "__all__"})
@@ -64,9 +62,8 @@ FORMAT_METHODS = frozenset({"format", "format_map"})
 # `get_field` alone is also a sympy domain method, so the class is what is refused.
 FORMATTER_ATTRS = frozenset({"Formatter", "vformat"})
 # Names a getter may not fetch either: the gate could not check their use afterwards.
-GUARDED_NAMES = (
-    NAMED_GETTERS | OPERATOR_GETTERS | FORMAT_METHODS | FORMATTER_ATTRS | DENIED_CALLS | {"get_field"}
-)
+GUARDED_NAMES = (NAMED_GETTERS | OPERATOR_GETTERS | FORMAT_METHODS | FORMATTER_ATTRS | DENIED_CALLS
+                 | {"get_field"})  # fmt: skip
 _WRITE_MODE_CHARS = set("wax+")
 _DUNDER_TEXT = re.compile(r"__\w+?__")
 _FORMATTER = "(string.Formatter) is not allowed: it reads fields by name"
@@ -327,21 +324,24 @@ def _read_module(tree: ast.Module) -> _Module:
             for alias in node.names:  # `*`: the guarded names it may bring in, under their own names
                 names = OPERATOR_GETTERS | {"Formatter"} if alias.name == "*" else {alias.name}
                 aliases |= {alias.asname or n: f"{node.module}.{n}" for n in names}
-    # `m = tempfile; m._os`, `m = [tempfile][0]`: anything computed from an import may be a module
+    # `m = tempfile; m._os`, `m = [tempfile][0]`: names that may hold a module (not call results)
     imported = _spread(tree, set(aliases), _holds, deep=False)
     calls = {id(n.func): n for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    bound = _bindings(tree)
+    bound, literals = _bindings(tree)
     getters = {name for name, origin in aliases.items() if origin.rsplit(".", 1)[-1] in OPERATOR_GETTERS}
     getters = _spread(
         tree, getters | OPERATOR_GETTERS, lambda value, names: _holds(value, names, getters=True)
     )
     temp_names = _spread(tree, set(), _from_temp)
-    return _Module(imported, aliases, bound, getters, _literal_names(tree, bound), temp_names, calls)
+    return _Module(imported, aliases, bound, getters, literals, temp_names, calls)
 
 
-def _bindings(tree: ast.Module) -> Counter[str]:
-    """How often each name is bound: assignments, loops, parameters, defs, imports, except, match."""
+def _bindings(tree: ast.Module) -> tuple[Counter[str], dict[str, frozenset[str]]]:
+    """How often each name is bound (assignments, loops, parameters, defs, imports, except, match),
+    and the names bound only by `NAME = <string literal>`, with the values they can hold."""
     bound: Counter[str] = Counter()
+    assigned: Counter[str] = Counter()
+    values: dict[str, set[str]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             bound[node.id] += 1
@@ -350,25 +350,17 @@ def _bindings(tree: ast.Module) -> Counter[str]:
         elif isinstance(node, ast.alias):
             bound[node.asname or node.name.split(".")[0]] += 1
         elif not isinstance(node, ast.keyword):
-            for key in ("arg", "name", "rest"):
-                if isinstance(name := getattr(node, key, None), str):
-                    bound[name] += 1
-    return bound
-
-
-def _literal_names(tree: ast.Module, bound: Counter[str]) -> dict[str, frozenset[str]]:
-    """Names bound only by `NAME = <string literal>`, with the values they can hold."""
-    values: dict[str, set[str]] = {}
-    assigned: Counter[str] = Counter()
-    for node in ast.walk(tree):
+            bound.update(
+                n for key in ("arg", "name", "rest") if isinstance(n := getattr(node, key, None), str)
+            )
         if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             folded = _fold(node.value, {})
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets if folded is not None else []:
                 if isinstance(target, ast.Name):
                     values.setdefault(target.id, set()).update(folded or ())
                     assigned[target.id] += 1
-    return {name: frozenset(found) for name, found in values.items() if assigned[name] == bound[name]}
+    return bound, {name: frozenset(v) for name, v in values.items() if assigned[name] == bound[name]}
 
 
 def _origin(expr: ast.expr, module: _Module) -> str | None:
@@ -406,9 +398,7 @@ def _spread(
     tree: ast.Module, names: set[str], reaches: Callable[[ast.expr, set[str]], bool], *, deep: bool = True
 ) -> set[str]:
     """`names`, and every name bound (directly or through such names) to a value that reaches them.
-
-    `deep`: `self.d = tempfile.mkdtemp()` counts for `self` too (file writes under tempfile).
-    """
+    `deep`: `self.d = tempfile.mkdtemp()` counts for `self` too (file writes under tempfile)."""
     bindings: list[tuple[list[ast.expr], ast.expr]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign):
