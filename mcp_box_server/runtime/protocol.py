@@ -18,17 +18,25 @@ FORK = "fork"
 PRELOAD = "preload"
 
 
+# Bound once, at import: tool code that replaces `json.dumps` or `json.loads` in its
+# worker must not change how the worker speaks (what else it breaks, the server sees
+# as a bad reply and replaces the worker).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
+_ENCODE_STRICT = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_DECODE = json.JSONDecoder().decode
+
+
 def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":"), default=str).encode() + b"\n"
+    return _ENCODE(message).encode() + b"\n"
 
 
 def encode_strict(message: dict[str, Any]) -> bytes:
     """Encode plain JSON only: raises on sets, NaN, objects (the caller converts those)."""
-    return json.dumps(message, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+    return _ENCODE_STRICT(message).encode() + b"\n"
 
 
 def decode(line: bytes) -> dict[str, Any]:
-    return json.loads(line)
+    return _DECODE(line.decode() if isinstance(line, bytes) else line)
 
 
 def call_request(call_id: int, function: str, arguments: dict[str, Any]) -> bytes:

@@ -1,24 +1,21 @@
-"""Limits a worker applies to itself before it imports any box code.
+"""The Python layer of a worker's limits: a memory cap, and an audit hook for sandboxed boxes.
 
-Every box gets a memory cap. A `sandboxed` box (every distilled box) also loses
-the network (a new network namespace where the kernel allows it, and an audit
-hook that refuses sockets, subprocesses and writes outside its temp directory
-everywhere) and, when it declares `allow_imports`, every import outside that
-list. The audit hook cannot be removed by Python code once installed.
+The boundary of a sandboxed box is the kernel (see `runtime.confine`); the audit
+hook is a second layer, a filter that turns the common forbidden things
+(sockets, subprocesses, writes outside the temp dir, imports outside
+`allow_imports`) into clear errors before they reach the kernel. Python code can
+walk around it (`ctypes.pythonapi`, modules already imported), and that is fine:
+the kernel still says no.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import resource
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
 
 _BLOCKED_EVENTS = (
     "socket.connect",
@@ -50,12 +47,6 @@ def limit_memory(megabytes: int) -> None:
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
-def isolate_network() -> bool:
-    """Move into an empty network namespace; False where the kernel refuses."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    return any(libc.unshare(flags) == 0 for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET))
 
 
 def importable(allow_imports: Sequence[str], tools_dir: Path) -> frozenset[str] | None:
