@@ -1,6 +1,7 @@
 # mcp-box: serve the bundled boxes over streamable HTTP.
 #   docker build -t mcp-box .
 #   docker run -p 8000:8000 -e MCP_BOX_TOKEN=change-me mcp-box
+#   docker run --rm --entrypoint mcp-box mcp-box doctor   # sandbox layers this container gets
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
