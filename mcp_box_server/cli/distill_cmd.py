@@ -47,7 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per tool call (default 10)")
     parser.add_argument("--memory-mb", type=int, default=512, help="memory cap per worker (default 512)")
     parser.add_argument(
-        "--cluster-threshold", type=float, default=None, help="cosine similarity to merge (0.15)"
+        "--cluster",
+        choices=("teacher", "tfidf"),
+        default="teacher",
+        help="how tools are grouped for consolidation: the teacher reads their cards (default), or "
+        "TF-IDF word overlap (also the fallback when the teacher's grouping is unusable)",
+    )
+    parser.add_argument(
+        "--cluster-threshold", type=float, default=None, help="TF-IDF cosine similarity to merge (0.15)"
     )
     parser.add_argument("--jobs", type=int, default=2, help="sandboxed workers at a time (default 2)")
     parser.add_argument(
@@ -124,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(
         repairs=args.repairs,
         first_thought=args.first_thought,
+        cluster=args.cluster,
         cluster_threshold=DEFAULT_THRESHOLD if args.cluster_threshold is None else args.cluster_threshold,
     )
     limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, allow_imports=imports)

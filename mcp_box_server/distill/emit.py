@@ -8,7 +8,6 @@ sandboxed pool, then renamed into place in one step.
 
 from __future__ import annotations
 
-import ast
 import ctypes
 import json
 import os
@@ -20,6 +19,7 @@ from typing import Any
 from mcp_box_server.box import MANIFEST, exposed_name, mismatch, read_manifest
 from mcp_box_server.box.examples import EXAMPLES
 from mcp_box_server.distill.cards import card
+from mcp_box_server.distill.names import rename_source
 from mcp_box_server.distill.records import Outcome, Rejection, Tool
 from mcp_box_server.distill.report import Provenance, render
 from mcp_box_server.distill.tasks import Task
@@ -48,20 +48,11 @@ def unique_names(tools: list[Tool]) -> list[Tool]:
         while name in used:
             name, k = f"{tool.function}_{k}", k + 1
         if name != tool.function:
-            tool.source = _rename(tool.source, tool.function, name)
+            tool.source = rename_source(tool.source, tool.function, name)
             tool.calls = {t: type(c)(name, c.arguments) for t, c in tool.calls.items()}
             tool.function = name
         used.add(name)
     return tools
-
-
-def _rename(source: str, old: str, new: str) -> str:
-    tree = ast.parse(source)
-    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == old)
-    lines = source.splitlines(keepends=True)
-    index = next(i for i in range(node.lineno - 1, len(lines)) if f"def {old}(" in lines[i])
-    lines[index] = lines[index].replace(f"def {old}(", f"def {new}(", 1)
-    return "".join(lines)
 
 
 def examples(outcome: Outcome, tasks: list[Task]) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from mcp_box_server.distill import cluster as clustering
 from mcp_box_server.distill import consolidate as consolidation
+from mcp_box_server.distill import grouping, names
 from mcp_box_server.distill.extract import Call, ExtractError, extract
 from mcp_box_server.distill.gate import public_functions
 from mcp_box_server.distill.progress import Stages
@@ -26,7 +27,7 @@ from mcp_box_server.distill.prompts import render
 from mcp_box_server.distill.records import Outcome, Rejection, Tool
 from mcp_box_server.distill.tasks import Task
 from mcp_box_server.distill.teacher import Message, NotCached, Teacher, TeacherFailed
-from mcp_box_server.distill.validate import Validator, Verdict
+from mcp_box_server.distill.validate import MAX_TOOL_NAME, Validator, Verdict
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -43,6 +44,7 @@ Check = Callable[[str], Awaitable[Checked]]
 class Settings:
     repairs: int = 2
     first_thought: bool = False
+    cluster: str = "teacher"  # or "tfidf"; see grouping.METHODS
     cluster_threshold: float = clustering.DEFAULT_THRESHOLD
     max_members: int = consolidation.MAX_MEMBERS
     sample_tasks: int = consolidation.SAMPLE_TASKS
@@ -87,9 +89,7 @@ class Pipeline:
             kept = await _all(self._advancing(advance, self.abstract(t)) for t in valid)
         with self.stages.stage("cluster", 1) as advance:
             kept = await self.dedupe(kept)
-            groups = clustering.cluster(
-                [clustering.describe(t.source) for t in kept], self.settings.cluster_threshold
-            )
+            groups = await self.cluster(kept)
             counts.clusters = len(groups)
             self.outcome.clusters = [[kept[i].function for i in g] for g in groups]
             advance()
@@ -102,10 +102,40 @@ class Pipeline:
             )
         for tools in merged:
             final.extend(tools)
+        final = await self.distinct_names(final)
         order = {task_id: n for n, task_id in enumerate(self.tasks)}
         final.sort(key=lambda t: min(order[task_id] for task_id in t.calls))
         self.outcome.tools = final
         return self.outcome
+
+    async def cluster(self, tools: list[Tool]) -> list[list[int]]:
+        """Indices of `tools` grouped by function: by the teacher, or by TF-IDF when asked or as fallback."""
+        threshold = self.settings.cluster_threshold
+        if self.settings.cluster == "teacher" and len(tools) > 1:
+            found = await grouping.by_teacher(self.teacher, self._system, tools, threshold)
+            groups, self.outcome.cluster_method = found.groups, found.method
+        else:
+            groups, self.outcome.cluster_method = grouping.by_tfidf(tools, threshold), "tfidf"
+        self.outcome.cluster_why = [g.why for g in groups]
+        return [g.members for g in groups]
+
+    async def distinct_names(self, tools: list[Tool]) -> list[Tool]:
+        """Merge same-named tools that solve each other's tasks; ask the teacher to rename the rest."""
+        tools = await self.dedupe(tools)
+        limit = MAX_TOOL_NAME - len(self.validator.box) - 1
+        for function, same in names.clashes(tools).items():
+            taken = {t.function for t in tools} - {function}
+            new = await names.ask_names(self.teacher, self._system, function, same, taken, limit)
+            if isinstance(new, str):
+                self.outcome.renames += [(function, "", f"kept for a numbered suffix at emit: {new}")]
+                continue
+            for tool, name in zip(same, new, strict=True):
+                renamed = names.rename(tool, name)
+                checks = [(self.tasks[t], c) for t, c in renamed.calls.items()]
+                if (await self.validator.validate(renamed.source, checks)).ok:
+                    tools[tools.index(tool)] = renamed
+                    self.outcome.renames.append((function, name, "named by the teacher"))
+        return tools
 
     @staticmethod
     async def _advancing(advance: Callable[[], None], coroutine: Awaitable[T]) -> T:

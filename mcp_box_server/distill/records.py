@@ -56,4 +56,7 @@ class Outcome:
     tools: list[Tool] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     clusters: list[list[str]] = field(default_factory=list)  # function names per cluster
+    cluster_why: list[str] = field(default_factory=list)  # per cluster: why its members belong together
+    cluster_method: str = ""  # "teacher", "tfidf", or "tfidf (fallback: why)"
+    renames: list[tuple[str, str, str]] = field(default_factory=list)  # (old, new, how) for name clashes
     solved_by: dict[str, str] = field(default_factory=dict)  # task id -> final function

@@ -68,9 +68,14 @@ def render(
     for tool in outcome.tools:
         replaces = ", ".join(f"`{m}`" for m in tool.members) or "-"
         lines.append(f"| `{tool.function}` | {tool.origin} | {', '.join(tool.calls)} | {replaces} |")
-    lines += ["", "## Clusters", ""]
-    for number, members in enumerate(outcome.clusters, start=1):
-        lines.append(f"{number}. {', '.join(f'`{m}`' for m in members)}")
+    lines += ["", "## Clusters", "", f"Grouped by: {outcome.cluster_method or 'tfidf'}.", ""]
+    whys = outcome.cluster_why + [""] * (len(outcome.clusters) - len(outcome.cluster_why))
+    for number, (members, why) in enumerate(zip(outcome.clusters, whys, strict=True), start=1):
+        lines.append(f"{number}. {', '.join(f'`{m}`' for m in members)}" + (f": {why}" if why else ""))
+    if outcome.renames:
+        lines += ["", "## Names", ""]
+        for old, new, how in outcome.renames:
+            lines.append(f"- `{old}` -> `{new}`: {how}" if new else f"- `{old}`: {how}")
     unsolved = [t for t in tasks if t.id not in outcome.solved_by]
     lines += ["", "## Tasks without a tool", ""]
     lines += [f"- task {t.id}: {_one_line(t.question)}" for t in unsolved] or ["None."]

@@ -294,6 +294,8 @@ def teacher(request: dict[str, Any]) -> str:
         return "First, identify the quantity asked for and its unit. Then apply the formula."
     if first.startswith("These tools do closely related things"):
         return _consolidate(first, attempt)
+    if "Group them by what they do" in first:
+        return group_reply(first)
     parsed = parse(first)
     if parsed is None:
         return "I cannot tell which task this is."
@@ -314,6 +316,26 @@ def teacher(request: dict[str, Any]) -> str:
     defaults = numbers if fault == "defaults" else None  # the task's values as defaults
     source = general_tool(function, defaults, wrong=fault == "wrong")
     return fence(source, {"function": function, "arguments": general_arguments(function, numbers)})
+
+
+CATEGORIES = {
+    "length": ("miles_to_km", "km_to_miles", "feet_to_metres", "inches_to_cm", "convert_length"),
+    "temperature": ("celsius_to_fahrenheit",),
+    "percentages": ("percent_of", "percent_share", "percent_change", "percent"),
+    "interest": ("simple_interest", "compound_amount", "interest"),
+}
+
+
+def group_reply(prompt: str) -> str:
+    """Groups of the numbered cards by what the tools compute, as a careful teacher would."""
+    cards = re.findall(r"^(\d+)\. `(\w+)\(", prompt, re.MULTILINE)
+    groups: dict[str, list[int]] = {}
+    for number, function in cards:
+        base = function.removesuffix("_task")
+        category = next((c for c, fs in CATEGORIES.items() if base in fs), function)
+        groups.setdefault(category, []).append(int(number))
+    answer = [{"tools": tools, "why": f"they all compute {category}"} for category, tools in groups.items()]
+    return f"Grouping by function:\n\n```json\n{json.dumps(answer)}\n```\n"
 
 
 def _consolidate(prompt: str, attempt: int) -> str:
