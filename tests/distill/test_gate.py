@@ -353,3 +353,10 @@ def as_fasta(sequence: str, input: str = "seq") -> str:
 def test_legitimate_programs_pass():
     for source, allow in LEGITIMATE:
         assert messages(source, allow) == [], source
+
+
+def test_future_imports_pass_and_types_is_denied():
+    source = 'from __future__ import annotations\n\ndef f(x: int) -> int:\n    """Same."""\n    return x\n'
+    assert check_source(source) == []
+    (problem,) = check_source("import types\n", ("types",))
+    assert problem.message == "import of 'types' is forbidden in a distilled tool"
