@@ -32,6 +32,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+import mcp_box_server
 from tests.support.boxes import make_box
 from tests.support.servers import SERVE, free_port
 
@@ -540,6 +541,12 @@ async def test_no_secret_comes_back(world):
         text = "\n".join(replies)
         for secret in (TOKEN, ENV_SECRET, FILE_SECRET, "root:"):
             assert secret not in text
+        # Nor the code of another box, nor the server's own package.
+        other = world["victim"].parent / "other" / "tools" / "echo.py"
+        package = Path(mcp_box_server.__file__)
+        for path in (other, package):
+            reply = await call(client, "jail_read_file", path=str(path))
+            assert path.read_text()[:40] not in reply and "Permission denied" in reply
         await assert_still_serving(client, world)
 
 
