@@ -20,7 +20,7 @@ from typing import TypeVar
 from mcp_box_server.distill import cluster as clustering
 from mcp_box_server.distill import consolidate as consolidation
 from mcp_box_server.distill import grouping, names
-from mcp_box_server.distill.extract import Call, ExtractError, extract
+from mcp_box_server.distill.extract import Call, ExtractError, extract, strip_reasoning
 from mcp_box_server.distill.gate import public_functions
 from mcp_box_server.distill.progress import Stages
 from mcp_box_server.distill.prompts import render
@@ -30,6 +30,7 @@ from mcp_box_server.distill.teacher import Message, NotCached, Teacher, TeacherF
 from mcp_box_server.distill.validate import MAX_TOOL_NAME, Validator, Verdict
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_MARKER = re.compile(r"^(?:[-*•]\s*|\d+[.)]\s*|(?:step\s*1|first step)\s*[:.-]\s*)+", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 # What the ```json block of a repaired answer holds, per kind of request.
 _SHAPES = {"call": "the call", "mappings": "the list of mappings, one per old tool"}
@@ -147,12 +148,18 @@ class Pipeline:
     # ---- generate + validate ------------------------------------------------------------
 
     async def generate(self, task: Task) -> Tool | None:
-        """Ask for a tool that answers `task`; repair it with the error until it passes."""
-        hint = ""
+        """Ask for a tool that answers `task`; repair it with the error until it passes.
+
+        With `first_thought`, the first step of the teacher's own plain answer opens its
+        reply (an assistant prefix it continues, arXiv 2505.17612) where the server can
+        continue a message, and is a hint in the prompt elsewhere.
+        """
         thought = await self._first_thought(task) if self.settings.first_thought else ""
-        if thought:
-            hint = render("first_thought_hint", thought=thought)
+        prefill = bool(thought) and self.teacher.continues_prefix
+        hint = render("first_thought_hint", thought=thought) if thought and not prefill else ""
         messages = self._conversation(render("solve", question=task.question, first_thought=hint))
+        if prefill:
+            messages.append({"role": "assistant", "content": thought})
         subject = f"task {task.id}"
         attempt = await self._solve(messages, "generate", subject, [task], lambda r: self._one(task, r))
         counts = self.outcome.counts
@@ -164,15 +171,15 @@ class Pipeline:
         return attempt.tool
 
     async def _first_thought(self, task: Task) -> str:
-        """arXiv 2505.17612: seed the solving step with the first step of a plain CoT answer."""
+        """The first step of a plain chain-of-thought answer, its reasoning block stripped."""
         prompt = render("first_thought", question=task.question)
         try:
             reply = await self.teacher.ask([{"role": "user", "content": prompt}])
         except (TeacherFailed, NotCached):
             return ""  # solve without it
-        text = " ".join(reply.text.split())
-        sentences = _SENTENCE.split(text)
-        return " ".join(sentences[:2])[:400]
+        if reply.truncated:
+            return ""
+        return first_step(reply.text)
 
     async def _one(self, task: Task, reply_text: str) -> Checked:
         reply = extract(reply_text)
@@ -354,6 +361,8 @@ class Pipeline:
                         reason = verdict
                 follow_up = render("repair", error=reason, json=_SHAPES[shape])
             self.outcome.rejections.append(Rejection(stage, subject, attempt, reason, function))
+            if messages[-1]["role"] == "assistant":  # the prefix is now part of the reply
+                messages = messages[:-1]
             messages = [
                 *messages,
                 {"role": "assistant", "content": answer.text},
@@ -375,6 +384,15 @@ async def _all(coroutines: Iterable[Awaitable[T]]) -> list[T]:
 
 async def _awaited(awaitable: Awaitable[T]) -> T:
     return await awaitable
+
+
+def first_step(text: str, limit: int = 300) -> str:
+    """One step: the first line with words (list markers dropped), up to its first sentence end."""
+    lines = [line.strip() for line in strip_reasoning(text).splitlines() if re.search(r"\w", line)]
+    if not lines:
+        return ""
+    line = _MARKER.sub("", lines[0])
+    return _SENTENCE.split(line)[0][:limit].strip()
 
 
 def task_defaults(source: str, question: str) -> dict[str, object]:

@@ -27,6 +27,12 @@ from mcp_box_server.llm import ChatClient, ChatModel, ContextTooLong, ModelBusy,
 
 Message = dict[str, Any]
 MAX_RETRY_WAIT_S = 120.0
+# Servers known to continue a conversation's last assistant message, and what they need for it:
+# vLLM renders it open with these chat-template flags; llama-server does so by itself.
+PREFIX_PARAMS: dict[str, dict[str, Any]] = {
+    "vllm": {"extra_body": {"continue_final_message": True, "add_generation_prompt": False}},
+    "llamacpp": {},
+}
 
 
 class TeacherFailed(Exception):
@@ -142,7 +148,8 @@ class Teacher:
         self.options = options or TeacherOptions()
         config = model.config if isinstance(model, ChatModel) else None
         self.endpoint = config.base_url if config else ""
-        self.params = self.options.params(config.provider if config else "")
+        self.provider = config.provider if config else ""
+        self.params = self.options.params(self.provider)
         self.stats = TeacherStats()
         self._limit = asyncio.Semaphore(self.options.concurrency)
 
@@ -150,12 +157,25 @@ class Teacher:
     def label(self) -> str:
         return self.model.label
 
+    @property
+    def continues_prefix(self) -> bool:
+        """Whether the server continues a trailing assistant message instead of answering anew."""
+        return self.provider in PREFIX_PARAMS
+
     async def ask(self, messages: list[Message]) -> Answer:
-        """The reply; raises `TeacherFailed` for this request, `ModelError` when the teacher is unusable."""
+        """The reply; raises `TeacherFailed` for this request, `ModelError` when the teacher is unusable.
+
+        When the last message is the assistant's (a prefix, only where `continues_prefix`),
+        the answer is that prefix followed by the model's continuation.
+        """
+        prefix = messages[-1]["content"] if messages[-1]["role"] == "assistant" else None
+        params = (
+            {**self.params, **PREFIX_PARAMS.get(self.provider, {})} if prefix is not None else self.params
+        )
         stats = self.stats
         stats.requests += 1
         stats.largest_prompt = max(stats.largest_prompt, sum(len(str(m.get("content"))) for m in messages))
-        key = ReplyCache.key(self.endpoint, self.label, messages, self.params)
+        key = ReplyCache.key(self.endpoint, self.label, messages, params)
         answer = self.cache.get(key) if self.cache is not None else None
         if answer is not None:
             stats.cached += 1
@@ -163,19 +183,21 @@ class Teacher:
             stats.to_send += 1
             raise NotCached
         else:
-            answer = await self._send(messages)
+            answer = await self._send(messages, params)
+            if prefix is not None:  # the reply continues the prefix: the whole message is both
+                answer = Answer(f"{prefix}{answer.text}", answer.truncated)
             if self.cache is not None:
                 self.cache.put(key, self.label, answer)
         stats.largest_reply = max(stats.largest_reply, len(answer.text))
         stats.truncated += answer.truncated
         return answer
 
-    async def _send(self, messages: list[Message]) -> Answer:
+    async def _send(self, messages: list[Message], params: dict[str, Any]) -> Answer:
         retried = 0
         while True:
             try:
                 async with self._limit:
-                    result = await self.model.chat(messages, **self.params)
+                    result = await self.model.chat(messages, **params)
                 break
             except ContextTooLong as exc:
                 self.stats.failed += 1

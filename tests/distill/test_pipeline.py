@@ -180,3 +180,46 @@ async def test_cut_off_empty_and_rate_limited_replies_are_failed_attempts_not_th
     (limited,) = reasons(outcome, "generate", "task t12")
     assert "HTTP 429: slow down (after 3 retries)" in limited
     assert (result.stats.failed, result.stats.retries, result.stats.truncated) == (2, 3, 1)
+
+
+async def test_first_thought_is_an_assistant_prefix_where_the_server_continues_one(tmp_path):
+    from mcp_box_server.llm import ChatModel, resolve_model
+    from tests.support.scripted_openai import ScriptedOpenAI
+
+    def teacher(request):
+        if "Think about how to solve" in json.dumps(request["messages"]):
+            return "<think>Miles to km... 1.609344.</think>\n1. Multiply the miles by 1.609344. Then round."
+        if request["messages"][-1]["role"] == "assistant":  # continue the prefix
+            source, call = (
+                family.general_tool("miles_to_km"),
+                {"function": "miles_to_km", "arguments": {"miles": 26.2}},
+            )
+            return " So the tool is:\n" + family.fence(source, call)
+        return family.teacher(request)
+
+    tasks = write_tasks(tmp_path / "tasks.jsonl", rows("t02"))
+    with ScriptedOpenAI(teacher) as llm:
+        config = resolve_model(f"vllm:scripted@{llm.base_url}", max_retries=0)
+        async with ChatModel(config) as model:
+            result = await distill(
+                tasks, tmp_path / "box", model, limits=TEST_LIMITS, settings=Settings(first_thought=True)
+            )
+    assert result.outcome.counts.valid == 1
+    solve = llm.requests[1]
+    assert solve["messages"][-1] == {"role": "assistant", "content": "Multiply the miles by 1.609344."}
+    assert solve["continue_final_message"] is True and solve["add_generation_prompt"] is False
+    assert "Begin your reasoning" not in json.dumps(solve)  # a prefix, not a hint
+
+
+def test_one_first_step_is_kept():
+    from mcp_box_server.distill.pipeline import first_step
+
+    assert (
+        first_step("<think>long musing. More.</think>\n\nStep 1: Convert the miles. Then add.")
+        == "Convert the miles."
+    )
+    assert (
+        first_step("- First, find the rate; then apply it.\n- Second.")
+        == "First, find the rate; then apply it."
+    )
+    assert first_step("<think>never closed") == ""
