@@ -150,6 +150,9 @@ def run(config: ServerConfig) -> None:
         config.roots, config.only, cache=SpecCache.from_env(), max_timeout=config.max_timeout
     )
     registry.prestart()
+    # SIGTERM stops the server as Ctrl-C does, so the lifespan's cleanup runs: uvicorn
+    # re-raises the signal it caught once it has stopped, under the handler found at start.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
             asyncio.run(serve(config, registry))

@@ -256,6 +256,14 @@ class BoxRegistry:
     async def _load(self, path: Path, manifest: Manifest, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:  # let a superseded load close its pool first
             await asyncio.gather(previous, return_exceptions=True)
+        try:
+            await self._load_pool(path, manifest)
+        except Exception as exc:  # a bug met by one box stays that box's error
+            log.exception("box %s: load failed", manifest.name)
+            state = self._states.setdefault(path, BoxState(path, manifest.name))
+            state.errors = [LoadFailure(str(path), None, f"load failed: {type(exc).__name__}: {exc}")]
+
+    async def _load_pool(self, path: Path, manifest: Manifest) -> None:
         state = self._states.get(path)
         sandboxed = manifest.trust == "sandboxed"
         zygote = self._zygotes.get(sandboxed)

@@ -62,8 +62,13 @@ class SpecCache:
             log.debug("spec cache not written: %s", exc)
 
 
-def fingerprint(manifest: Manifest) -> str:
-    """The key of a box version: its files, and the versions of what describes them."""
+def fingerprint(manifest: Manifest) -> str | None:
+    """The key of a box version: its files' metadata, and the versions of what describes them.
+
+    Like a `.pyc`, by size and modification time: the files are never read here, so a
+    link to `/dev/zero` cannot hang the server (the snapshot refuses it later). None when
+    a file cannot even be looked at: no cache for that box.
+    """
     digest = hashlib.sha256()
     digest.update(f"{sys.version}|{__version__}|{manifest.path}".encode())
     for requirement in manifest.requires:
@@ -72,7 +77,11 @@ def fingerprint(manifest: Manifest) -> str:
         except metadata.PackageNotFoundError:
             digest.update(f"|{requirement}=missing".encode())
     files = [manifest.path / "box.toml", *sorted((manifest.path / "tools").glob("*.py"))]
-    for path in files:
-        digest.update(f"|{path.name}|".encode())
-        digest.update(path.read_bytes())
+    try:
+        for path in files:
+            info = path.lstat()
+            target = os.readlink(path) if path.is_symlink() else ""
+            digest.update(f"|{path.name}|{info.st_size}|{info.st_mtime_ns}|{info.st_ino}|{target}".encode())
+    except OSError:
+        return None
     return digest.hexdigest()
