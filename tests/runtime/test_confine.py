@@ -135,3 +135,29 @@ def test_doctor_in_a_user_namespace_confines_without_root(tmp_path):
     report = json.loads(done.stdout)
     assert done.returncode == 0, report
     assert {"no capabilities", "landlock", "seccomp"} <= set(report["sandboxed"]["enforced"])
+
+
+def test_without_namespaces_the_sandbox_still_holds_or_says_why():
+    """No `unshare` at all (as under Docker's default profile): namespaces are reported missing;
+    as root, Python must then be reachable by `nobody` without bind mounts, or nothing serves."""
+    unshare = {"x86_64": 272, "aarch64": 97}[os.uname().machine]
+    command = without_syscalls((unshare,), [*MCP_BOX, "doctor", "--json"])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=_env())
+    report = json.loads(done.stdout)
+    sandboxed = report["sandboxed"]
+    assert "pid namespace" in report["trusted"]["missing"] and "network namespace" in sandboxed["missing"]
+    assert {"landlock", "seccomp"} <= set(sandboxed["enforced"])
+    if os.geteuid() == 0 and _closed_to_nobody(sys.base_prefix):
+        assert "reachable as nobody" in sandboxed["required_missing"] and done.returncode == 1
+        assert not sandboxed["serving"]
+    else:
+        assert sandboxed["serving"] and done.returncode == 0
+
+
+def _closed_to_nobody(path: str) -> bool:
+    current = Path("/")
+    for part in Path(path).parts[1:]:
+        current /= part
+        if not current.stat().st_mode & 0o001:
+            return True
+    return False

@@ -93,10 +93,11 @@ def confine(policy: Policy, entered: namespaces.Entered, channel_fd: int) -> Con
     layer("descriptors", fds.close_inherited, [channel_fd])
     as_root = os.geteuid() == 0
     if as_root:
+        paths = (*policy.read, *policy.write)
         if entered.has(namespaces.CLONE_NEWNS):
-            paths = (*policy.read, *policy.write)
             layer("private mounts", namespaces.expose, paths, policy.uid, policy.gid, policy.write)
         layer("temp dir owner", _give, policy.write[0], policy.uid, policy.gid)
+        layer("reachable as nobody", namespaces.check_reachable, paths, policy.uid, policy.gid)
     layer("rlimits", limits.apply, policy.memory_mb)
     ruleset = _prepare_landlock(policy, report)
     if as_root:

@@ -98,6 +98,14 @@ def expose(paths: Iterable[str], uid: int, gid: int, writable: Iterable[str] = (
                 os.close(fd)
 
 
+def check_reachable(paths: Iterable[str], uid: int, gid: int) -> None:
+    """Fail where `uid` could not reach a path it needs (no mount namespace to bind it)."""
+    for path in paths:
+        closed = _outermost_closed(path, uid, gid) if os.path.lexists(path) else None
+        if closed is not None:
+            raise OSError(f"{path} is behind {closed}, closed to uid {uid}, and no mount namespace binds it")
+
+
 def drop_identity(uid: int, gid: int) -> None:
     """Become `uid`/`gid` with no supplementary groups: root's capabilities go with it."""
     os.setgroups([])
