@@ -56,14 +56,16 @@ def prompt(members: list[Tool], tasks: dict[str, Task], sample: int = SAMPLE_TAS
 
 
 def mapped_calls(reply: Reply, members: list[Tool]) -> dict[str, Call] | str:
-    """Every member task's call, mapped onto the merged tool; or why the mappings do not do it."""
+    """Every member task's call, mapped onto the merged tool; or why the mappings do not do it.
+
+    An entry names its member by number (unambiguous when two share a name) or by name.
+    """
     templates = {tag: call for tag, call in reply.calls if tag is not None}
-    missing = [m.function for m in members if m.function not in templates]
-    if missing:
-        return f"no mapping given for {', '.join(missing)}: give one entry per old tool"
     calls: dict[str, Call] = {}
-    for member in members:
-        template = templates[member.function]
+    for number, member in enumerate(members, start=1):
+        template = templates.get(str(number)) or templates.get(member.function)
+        if template is None:
+            return f"no mapping given for tool {number} ({member.function}): give one entry per old tool"
         defaults = _defaults(member)
         for task_id, call in member.calls.items():
             try:

@@ -286,10 +286,12 @@ class Pipeline:
             for tool in same:
                 checks = [(self.tasks[t], c) for t, c in tool.calls.items()]
                 for other in kept:
-                    verdict = await self.validator.validate(other.source, checks)
-                    if verdict.ok:
+                    # the same code gives the same results: no need to run it again
+                    same = other.source == tool.source
+                    verdict = None if same else await self.validator.validate(other.source, checks)
+                    if verdict is None or verdict.ok:
                         other.calls.update(tool.calls)
-                        other.results.update(verdict.results)
+                        other.results.update(tool.results if verdict is None else verdict.results)
                         break
                 else:
                     kept.append(tool)

@@ -53,7 +53,7 @@ def test_member_calls_are_mapped_onto_the_merged_signature():
         "c": Call("convert_length", {"value": 7, "from_unit": "mile", "to_unit": "km"}),  # its default
     }
     assert mapped_calls(Reply("", reply.calls[:1]), [miles, fixed]) == (
-        "no mapping given for km_task: give one entry per old tool"
+        "no mapping given for tool 2 (km_task): give one entry per old tool"
     )
     wrong = Reply("", [("miles_to_km", Call("convert_length", {"value": "$feet"}))])
     assert (
