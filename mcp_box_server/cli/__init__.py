@@ -15,7 +15,21 @@ from collections.abc import Sequence
 
 from mcp_box_server import __version__
 
-ORDER = ("serve", "ls", "check", "call", "config", "doctor", "ask", "eval", "distill")
+ORDER = (
+    "serve",
+    "ls",
+    "show",
+    "check",
+    "call",
+    "install",
+    "uninstall",
+    "config",
+    "pack",
+    "doctor",
+    "ask",
+    "eval",
+    "distill",
+)
 
 
 def subcommands() -> list[str]:
@@ -38,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return _run(build_parser().parse_args(argv))
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
@@ -49,5 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve_main() -> int:
-    """Entry point of `mcp-box-server`, an alias of `mcp-box serve`."""
-    return main(["serve", *sys.argv[1:]])
+    """Entry point of `mcp-box-server`, an alias of `mcp-box serve` that names itself in `--help`."""
+    from mcp_box_server.cli import serve_cmd
+
+    subparsers = argparse.ArgumentParser(prog="mcp-box").add_subparsers()
+    serve_cmd.register(subparsers)
+    parser: argparse.ArgumentParser = subparsers.choices["serve"]
+    parser.prog = "mcp-box-server"
+    return _run(parser.parse_args(sys.argv[1:]))

@@ -12,10 +12,10 @@ from pathlib import Path
 def add_box_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--boxes",
-        nargs="+",
+        action="append",
         type=Path,
         metavar="DIR",
-        help="box directories, or folders of boxes (default: the bundled boxes)",
+        help="a box directory, or a folder of boxes; one per flag, repeatable (default: the bundled boxes)",
     )
     parser.add_argument(
         "--box",
@@ -32,7 +32,10 @@ def add_box_options(parser: argparse.ArgumentParser) -> None:
 
 
 def box_roots(args: argparse.Namespace) -> list[Path]:
-    """The roots named with --boxes, checked to exist; the bundled boxes by default."""
+    """The roots named with --boxes, checked to exist; the bundled boxes by default.
+
+    Every --box NAME must name a box found there: a typo would otherwise serve nothing.
+    """
     from mcp_box_server.box import bundled_boxes_dir
 
     if getattr(args, "unsafe_weak_sandbox", False):
@@ -43,7 +46,25 @@ def box_roots(args: argparse.Namespace) -> list[Path]:
     missing = [str(root) for root in roots if not root.exists()]
     if missing:
         raise SystemExit(f"mcp-box: no such box directory: {', '.join(missing)}")
+    unknown = sorted(set(getattr(args, "box", None) or ()) - set(box_names(roots)))
+    if unknown:
+        found = ", ".join(sorted(box_names(roots))) or "none"
+        where = ", ".join(str(root) for root in roots)
+        raise SystemExit(f"mcp-box: no box named {', '.join(unknown)} in {where} (boxes there: {found})")
     return roots
+
+
+def box_names(roots: list[Path]) -> list[str]:
+    """The names in the box.toml of every box under `roots`; only manifests are read."""
+    from mcp_box_server.box import ManifestError, find_boxes, read_manifest
+
+    names: list[str] = []
+    for box_dir in find_boxes(roots):
+        try:
+            names.append(read_manifest(box_dir).name)
+        except ManifestError:
+            names.append(box_dir.name)  # a broken box.toml: its folder is the best name to list
+    return names
 
 
 def setup_logging(level: str = "INFO") -> None:

@@ -1,0 +1,136 @@
+"""`mcp-box install CLIENT`: add this install to a client's config file, in place.
+
+Merges one entry into the file the client reads (other servers and keys untouched),
+keeps a backup of the previous file, and writes nothing when the entry is already
+there. `--print` only prints the JSON, as `mcp-box config` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+from typing import Any
+from urllib.parse import quote
+
+from mcp_box_server.cli.clients import (
+    SCOPES,
+    ConfigFileError,
+    config_path,
+    read_config,
+    servers,
+    write_config,
+)
+from mcp_box_server.cli.config_cmd import (
+    CLIENTS,
+    add_entry_options,
+    client_entry,
+    config_for,
+    is_ours,
+    servers_key,
+)
+
+NEXT_STEP = {
+    "claude-desktop": "quit and reopen Claude Desktop to start it",
+    "claude-code": "start `claude` (a project server is approved once, when Claude Code asks)",
+    "cursor": "Cursor picks it up under Settings > MCP",
+    "vscode": "VS Code lists it under 'MCP: List Servers'; start it from there",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "install",
+        help="add this server to Claude Desktop, Claude Code, Cursor or VS Code (edits its config file)",
+        description="Merge an entry that starts this very install into the client's config file. "
+        "Other servers are left alone, the previous file is kept as *.mcp-box.bak, and running it "
+        "again changes nothing. `mcp-box uninstall CLIENT` removes the entry.",
+    )
+    parser.add_argument("client", choices=CLIENTS)
+    add_scope_option(parser)
+    add_entry_options(parser)
+    parser.add_argument("--print", action="store_true", help="print the JSON instead of writing the file")
+    parser.set_defaults(run=run)
+
+
+def add_scope_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scope",
+        choices=SCOPES,
+        default="user",
+        help="user: the client's own config file (default); project: the one in the current folder "
+        "(.mcp.json, .cursor/mcp.json, .vscode/mcp.json)",
+    )
+
+
+def cursor_deeplink(name: str, entry: dict[str, Any]) -> str:
+    """The link that asks Cursor to install `entry` under `name`."""
+    config = base64.b64encode(json.dumps(entry).encode()).decode()
+    return f"cursor://anysphere.cursor-deeplink/mcp/install?name={quote(name)}&config={quote(config)}"
+
+
+def print_config(client: str, args: argparse.Namespace) -> int:
+    entry, inputs = client_entry(client, args)
+    print(json.dumps(config_for(client, args.name, entry, inputs), indent=2))
+    scope = getattr(args, "scope", "user")
+    try:
+        where = str(config_path(client, scope))
+    except ConfigFileError as error:
+        where = str(error)
+    print(
+        f'# merge this into {where} (under "{servers_key(client)}"), or run: mcp-box install {client}',
+        file=sys.stderr,
+    )
+    if client == "cursor":
+        print(f"# or open: {cursor_deeplink(args.name, entry)}", file=sys.stderr)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.print:
+        return print_config(args.client, args)
+    entry, inputs = client_entry(args.client, args)
+    try:
+        path = config_path(args.client, args.scope)
+        data, previous = read_config(path)
+        table = servers(data, servers_key(args.client), path)
+        if args.name in table and table[args.name] == entry and _has_inputs(data, inputs):
+            print(f"mcp-box: '{args.name}' is already in {path}; nothing changed")
+            return 0
+        if args.name in table and not is_ours(table[args.name]):
+            print(
+                f"mcp-box install: {path} already has a server named '{args.name}' that is not mcp-box; "
+                "left alone (choose another --name)",
+                file=sys.stderr,
+            )
+            return 1
+        table[args.name] = entry
+        _merge_inputs(data, inputs)
+        backup = write_config(path, data, previous)
+    except (ConfigFileError, OSError) as error:
+        print(f"mcp-box install: {error}", file=sys.stderr)
+        return 1
+    kept = f" (previous file kept as {backup})" if backup else ""
+    print(f"mcp-box: added '{args.name}' to {path}{kept}")
+    print(f"next: {NEXT_STEP[args.client]}")
+    if args.client == "cursor":
+        print(f"or install it with one click: {cursor_deeplink(args.name, entry)}")
+    return 0
+
+
+def _has_inputs(data: dict[str, Any], inputs: list[dict[str, Any]]) -> bool:
+    present = data.get("inputs")
+    return all(isinstance(present, list) and wanted in present for wanted in inputs)
+
+
+def _merge_inputs(data: dict[str, Any], inputs: list[dict[str, Any]]) -> None:
+    """VS Code inputs by id: ours replaced, the user's own kept."""
+    if not inputs:
+        return
+    present = data.get("inputs")
+    if not isinstance(present, list):
+        present = data["inputs"] = []
+    ids = {wanted["id"] for wanted in inputs}
+    present[:] = [item for item in present if not (isinstance(item, dict) and item.get("id") in ids)]
+    present.extend(inputs)

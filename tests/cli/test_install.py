@@ -1,0 +1,208 @@
+"""`mcp-box install` / `uninstall` on a temporary HOME, and the written entries started for real."""
+
+import base64
+import json
+import os
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from mcp_box_server.cli import main
+from mcp_box_server.cli.clients import config_path
+from tests.support.boxes import ARITH, make_box
+
+CLIENTS = ("claude-desktop", "claude-code", "cursor", "vscode")
+KEY = {client: "servers" if client == "vscode" else "mcpServers" for client in CLIENTS}
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh HOME and an empty project folder as the current directory."""
+    home = tmp_path / "home"
+    project = tmp_path / "project"
+    home.mkdir()
+    project.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR", "APPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(project)
+    return home
+
+
+@pytest.fixture
+def boxes(tmp_path):
+    root = tmp_path / "boxes"
+    make_box(root, "calc", {"arith": ARITH})
+    return root
+
+
+def scopes(client):
+    return ("user",) if client == "claude-desktop" else ("user", "project")
+
+
+def mcp_box(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_config_paths_per_os(home, tmp_path):
+    linux = {"HOME": str(home)}
+    assert config_path("claude-desktop", platform="linux", environ=linux) == (
+        home / ".config/Claude/claude_desktop_config.json"
+    )
+    xdg = {"HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    assert config_path("claude-desktop", platform="linux", environ=xdg) == (
+        tmp_path / "xdg/Claude/claude_desktop_config.json"
+    )
+    assert config_path("claude-desktop", platform="darwin", environ=linux) == (
+        home / "Library/Application Support/Claude/claude_desktop_config.json"
+    )
+    windows = {"HOME": str(home), "APPDATA": str(tmp_path / "Roaming")}
+    assert config_path("claude-desktop", platform="win32", environ=windows) == (
+        tmp_path / "Roaming/Claude/claude_desktop_config.json"
+    )
+    assert config_path("cursor", environ=linux) == home / ".cursor/mcp.json"
+    assert config_path("cursor", "project", environ=linux) == Path.cwd() / ".cursor/mcp.json"
+    assert config_path("claude-code", environ=linux) == home / ".claude.json"
+    assert config_path("claude-code", "project", environ=linux) == Path.cwd() / ".mcp.json"
+    assert config_path("vscode", platform="linux", environ=linux) == home / ".config/Code/User/mcp.json"
+    assert config_path("vscode", platform="darwin", environ=linux) == (
+        home / "Library/Application Support/Code/User/mcp.json"
+    )
+    assert config_path("vscode", "project", environ=linux) == Path.cwd() / ".vscode/mcp.json"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_install_merges_keeps_a_backup_is_idempotent_and_uninstalls(client, home, boxes, capsys):
+    for scope in scopes(client):
+        path = config_path(client, scope)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        other = {"command": "npx", "args": ["-y", "some-other-server"]}
+        original = json.dumps({KEY[client]: {"other": other}, "theme": "dark"}, indent=4)
+        path.write_text(original)
+
+        code, out, _ = mcp_box(capsys, "install", client, "--scope", scope, "--boxes", str(boxes))
+        assert code == 0 and f"added 'mcp-box' to {path}" in out
+        written = json.loads(path.read_text())
+        assert written["theme"] == "dark" and written[KEY[client]]["other"] == other
+        entry = written[KEY[client]]["mcp-box"]
+        assert entry["command"] == sys.executable
+        assert entry["args"] == ["-m", "mcp_box_server", "serve", "--boxes", str(boxes.resolve())]
+        backup = path.with_name(path.name + ".mcp-box.bak")
+        assert backup.read_text() == original
+
+        before = path.read_text()
+        code, out, _ = mcp_box(capsys, "install", client, "--scope", scope, "--boxes", str(boxes))
+        assert code == 0 and "nothing changed" in out and path.read_text() == before
+
+        code, out, _ = mcp_box(capsys, "uninstall", client, "--scope", scope)
+        assert code == 0 and "removed 'mcp-box'" in out
+        after = json.loads(path.read_text())
+        assert after == {KEY[client]: {"other": other}, "theme": "dark"}
+        code, out, _ = mcp_box(capsys, "uninstall", client, "--scope", scope)
+        assert code == 0 and "nothing changed" in out
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_install_creates_a_missing_file_and_print_writes_nothing(client, home, capsys):
+    path = config_path(client)
+    code, out, err = mcp_box(capsys, "install", client, "--print")
+    assert code == 0 and not path.exists()
+    printed = json.loads(out)[KEY[client]]["mcp-box"]
+    assert printed["args"] == ["-m", "mcp_box_server", "serve"] and str(path) in err
+    code, _, _ = mcp_box(capsys, "install", client, "--name", "tools")
+    assert code == 0
+    assert json.loads(path.read_text())[KEY[client]]["tools"] == printed
+    assert not path.with_name(path.name + ".mcp-box.bak").exists()  # nothing to back up
+
+
+def test_foreign_entries_and_files_are_left_alone(home, capsys):
+    path = config_path("cursor")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"mcpServers": {"mcp-box": {"command": "someone-elses"}}}))
+    before = path.read_text()
+    code, _, err = mcp_box(capsys, "install", "cursor")
+    assert code == 1 and "not mcp-box" in err and path.read_text() == before
+    code, _, err = mcp_box(capsys, "uninstall", "cursor")
+    assert code == 1 and "not written by mcp-box" in err and path.read_text() == before
+
+    path.write_text('{"mcpServers": {}, // a comment\n}')
+    code, _, err = mcp_box(capsys, "install", "cursor")
+    assert code == 1 and "is not plain JSON" in err
+    assert path.read_text() == '{"mcpServers": {}, // a comment\n}'
+
+
+def test_mistakes(home, boxes, capsys):
+    code, _, err = mcp_box(capsys, "install", "claude-desktop", "--scope", "project")
+    assert code == 1 and "no project config" in err
+    with pytest.raises(SystemExit, match="no box named maths"):
+        main(["install", "vscode", "--boxes", str(boxes), "--box", "maths"])
+    with pytest.raises(SystemExit, match="no such box directory"):
+        main(["install", "vscode", "--boxes", str(boxes / "missing")])
+    with pytest.raises(SystemExit, match="Settings > Connectors"):
+        main(["install", "claude-desktop", "--url", "https://example.com/mcp"])
+
+
+def test_remote_entry_with_a_token_keeps_the_token_out_of_the_file(home, capsys):
+    url = "https://boxes.example.com/mcp"
+    for client in ("vscode", "cursor", "claude-code"):
+        code, _, _ = mcp_box(capsys, "install", client, "--url", url, "--bearer")
+        assert code == 0
+    vscode = json.loads(config_path("vscode").read_text())
+    assert vscode["servers"]["mcp-box"] == {
+        "type": "http",
+        "url": url,
+        "headers": {"Authorization": "Bearer ${input:mcp-box-token}"},
+    }
+    (token_input,) = vscode["inputs"]
+    assert token_input["id"] == "mcp-box-token" and token_input["password"] is True
+    cursor = json.loads(config_path("cursor").read_text())["mcpServers"]["mcp-box"]
+    assert cursor == {"url": url, "headers": {"Authorization": "Bearer ${env:MCP_BOX_TOKEN}"}}
+    claude = json.loads(config_path("claude-code").read_text())["mcpServers"]["mcp-box"]
+    assert claude["headers"] == {"Authorization": "Bearer ${MCP_BOX_TOKEN}"}
+
+    code, _, _ = mcp_box(capsys, "uninstall", "vscode")
+    assert code == 0 and json.loads(config_path("vscode").read_text()) == {"servers": {}, "inputs": []}
+
+
+def test_cursor_prints_its_install_deeplink(home, boxes, capsys):
+    code, out, _ = mcp_box(capsys, "install", "cursor", "--boxes", str(boxes))
+    assert code == 0
+    link = next(word for word in out.split() if word.startswith("cursor://"))
+    parsed = urlparse(link)
+    assert (parsed.netloc, parsed.path) == ("anysphere.cursor-deeplink", "/mcp/install")
+    query = parse_qs(parsed.query)
+    assert query["name"] == ["mcp-box"]
+    entry = json.loads(base64.b64decode(query["config"][0]))
+    assert entry == json.loads(config_path("cursor").read_text())["mcpServers"]["mcp-box"]
+
+
+async def list_tools_of(entry, cwd):
+    """Start the server exactly as the client would: the entry's command, args and env."""
+    command, args, env = entry["command"], entry["args"], entry.get("env")
+    params = StdioServerParameters(command=command, args=args, env=env, cwd=cwd)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        return {tool.name for tool in (await session.list_tools()).tools}
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_each_written_entry_starts_the_server(client, home, boxes, capsys, tmp_path):
+    code, _, _ = mcp_box(capsys, "install", client, "--boxes", str(boxes))
+    assert code == 0
+    entry = json.loads(config_path(client).read_text())[KEY[client]]["mcp-box"]
+    names = await list_tools_of(entry, cwd=tmp_path)  # not the checkout: the client's own folder
+    assert {"calc_add", "calc_fail", "find_tools", "call_tool", "box_status"} <= names
+
+
+async def test_the_default_entry_serves_the_bundled_boxes(home, capsys):
+    code, _, _ = mcp_box(capsys, "install", "claude-desktop")
+    assert code == 0
+    entry = json.loads(config_path("claude-desktop").read_text())["mcpServers"]["mcp-box"]
+    names = await list_tools_of(entry, cwd=os.sep)  # Claude Desktop starts servers from /
+    assert {"math_solve_24", "bio_reverse_complement"} <= names
