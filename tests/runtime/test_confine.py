@@ -161,3 +161,53 @@ def _closed_to_nobody(path: str) -> bool:
         if not current.stat().st_mode & 0o001:
             return True
     return False
+
+
+def test_no_zygote_or_worker_outlives_a_killed_server(tmp_path):
+    """Even a worker stuck importing its box goes when the server is SIGKILLed."""
+    make_box(tmp_path, "hang", {"slow": "import time\ntime.sleep(600)\n"})
+    make_box(tmp_path, "jailed", {"probe": PROBE}, manifest='trust = "sandboxed"\n')
+    server = subprocess.Popen(
+        [*MCP_BOX, "serve", "--boxes", str(tmp_path), "--no-reload"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            zygotes = _children(server.pid)
+            workers = [w for z in zygotes for w in _children(z)]
+            if len(zygotes) == 2 and len(workers) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(zygotes) == 2 and len(workers) >= 2, (zygotes, workers)
+    finally:
+        server.kill()
+        server.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in zygotes + workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in zygotes + workers if _alive(pid)] == []
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent to read its status counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
