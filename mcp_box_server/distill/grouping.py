@@ -17,7 +17,7 @@ from mcp_box_server.distill.cards import card
 from mcp_box_server.distill.extract import fenced_blocks, loads, strip_reasoning
 from mcp_box_server.distill.prompts import render
 from mcp_box_server.distill.records import Tool
-from mcp_box_server.distill.teacher import NotCached, Teacher, TeacherFailed
+from mcp_box_server.distill.teacher import Teacher, TeacherFailed
 
 METHODS = ("teacher", "tfidf")
 MAX_CARDS = 40
@@ -41,7 +41,11 @@ def by_tfidf(tools: list[Tool], threshold: float) -> list[Group]:
 
 
 async def by_teacher(teacher: Teacher, system: str, tools: list[Tool], threshold: float) -> Grouping:
-    """The teacher's groups, batch by batch; a batch it cannot group falls back to TF-IDF."""
+    """The teacher's groups, batch by batch; a batch it cannot group falls back to TF-IDF.
+
+    Raises `NotCached` in a dry run that reaches an uncached grouping: what follows
+    depends on the teacher's answer, so a guess would only miscount the requests.
+    """
     order = [i for group in by_tfidf(tools, threshold) for i in group.members]
     groups: list[Group] = []
     fallbacks: list[str] = []
@@ -66,8 +70,6 @@ async def _ask(teacher: Teacher, system: str, tools: list[Tool]) -> list[Group] 
     ]
     try:
         answer = await teacher.ask(messages)
-    except NotCached:
-        return "not in the cache (dry run)"
     except TeacherFailed as exc:
         return f"no reply from the teacher: {exc}"
     if answer.truncated:

@@ -113,7 +113,10 @@ class Pipeline:
         """Indices of `tools` grouped by function: by the teacher, or by TF-IDF when asked or as fallback."""
         threshold = self.settings.cluster_threshold
         if self.settings.cluster == "teacher" and len(tools) > 1:
-            found = await grouping.by_teacher(self.teacher, self._system, tools, threshold)
+            try:
+                found = await grouping.by_teacher(self.teacher, self._system, tools, threshold)
+            except NotCached:  # a dry run stops here: consolidation depends on the answer
+                found = grouping.Grouping([grouping.Group([i], "") for i in range(len(tools))], "not cached")
             groups, self.outcome.cluster_method = found.groups, found.method
         else:
             groups, self.outcome.cluster_method = grouping.by_tfidf(tools, threshold), "tfidf"
