@@ -1,0 +1,234 @@
+"""`mcp-box pack mcpb`: this install and its boxes as one Claude Desktop extension (`.mcpb`).
+
+The bundle holds this install's own `mcp_box_server` source, the boxes (bundled ones and
+any `--boxes`), and a `pyproject.toml` of its dependencies: `server.type = "uv"` lets the
+host fetch Python and those dependencies, so nothing compiled is shipped. Tools change at
+run time (hot reload, boxes chosen by the user), hence `tools_generated: true`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import zipfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mcp_box_server import __version__
+from mcp_box_server.cli.common import add_box_options, box_roots, setup_logging
+
+DISTRIBUTION = "mcp-box"
+MANIFEST_VERSION = "0.4"  # the first with server.type "uv"; @anthropic-ai/mcpb 2.1 validates it
+ENTRY_POINT = "server/main.py"
+SKIPPED = {"__pycache__", "_bundled_boxes"}  # bytecode, and the wheel's copy of the boxes
+
+MAIN_PY = '''"""Entry point of the mcp-box bundle: serve its boxes and the folders the user chose."""
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the bundled mcp_box_server, whatever else is installed
+
+from mcp_box_server.cli import main  # noqa: E402
+
+args = ["serve", "--boxes", str(HERE / "boxes")]
+for folder in sys.argv[1:]:
+    if folder and not folder.startswith("${"):  # an unset user_config may come through as is
+        args += ["--boxes", folder]
+sys.exit(main(args))
+'''
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "pack",
+        help="pack this install and its boxes as a Claude Desktop extension (.mcpb)",
+        description="Write a .mcpb bundle (a zip with manifest.json) of this install: its source, "
+        "the bundled boxes and any --boxes (--box NAME keeps only the boxes named), and its "
+        "dependencies for uv. "
+        "Check it with `npx @anthropic-ai/mcpb info FILE`; open it with Claude Desktop to install.",
+    )
+    parser.add_argument("format", choices=("mcpb",), help="bundle format")
+    parser.add_argument("--out", type=Path, metavar="FILE", help=f"default ./mcp-box-{__version__}.mcpb")
+    add_box_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mcp_box_server.box import ManifestError, bundled_boxes_dir, find_boxes, read_manifest
+
+    setup_logging("WARNING")
+    args.boxes = [bundled_boxes_dir(), *(args.boxes or [])]  # the bundled boxes are always there
+    roots = box_roots(args)
+    boxes: dict[str, Path] = {}
+    for box_dir in find_boxes(roots):
+        try:
+            name = read_manifest(box_dir).name
+        except ManifestError as error:
+            print(f"mcp-box pack: {error}", file=sys.stderr)
+            return 1
+        if args.box and name not in args.box:
+            continue
+        if name in boxes:
+            print(f"mcp-box pack: two boxes named {name}: {boxes[name]} and {box_dir}", file=sys.stderr)
+            return 1
+        boxes[name] = box_dir
+    tools, errors = asyncio.run(_tools(sorted(boxes.values())))
+    if errors:
+        print(
+            "mcp-box pack: boxes that do not load are not packed; fix them or leave them out with --box:",
+            file=sys.stderr,
+        )
+        for error in errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    out: Path = args.out or Path(f"mcp-box-{__version__}.mcpb")
+    write_bundle(out, boxes, tools)
+    print(
+        f"mcp-box: wrote {out} ({out.stat().st_size // 1024} KiB: boxes {', '.join(sorted(boxes))}, "
+        f"{len(tools)} tools)"
+    )
+    return 0
+
+
+async def _tools(box_dirs: list[Path]) -> tuple[list[dict[str, str]], list[str]]:
+    """Each box loaded in a real worker, as `ls` does: the tools the bundle starts with."""
+    from mcp_box_server.server.registry import BoxRegistry
+
+    registry = BoxRegistry(box_dirs)
+    await registry.start()
+    try:
+        status = registry.status()
+        tools = [
+            {"name": spec.name, "description": _summary(spec.description)} for spec in registry.tools.values()
+        ]
+    finally:
+        await registry.close()
+    errors = [f"{box['box']}: {error}" for box in status for error in box["errors"]]
+    return sorted(tools, key=lambda tool: tool["name"]), errors
+
+
+def _summary(description: str) -> str:
+    first = description.strip().split("\n\n")[0]
+    return " ".join(first.split())[:300]
+
+
+def manifest(boxes: dict[str, Path], tools: list[dict[str, str]]) -> dict[str, Any]:
+    """The bundle's manifest.json (MCPB manifest 0.4)."""
+    from mcp_box_server.box import read_manifest
+
+    about = metadata.metadata(DISTRIBUTION)
+    summaries = [
+        f"- {name}: {read_manifest(path).description or 'no description'}"
+        for name, path in sorted(boxes.items())
+    ]
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "name": "mcp-box",
+        "display_name": "mcp-box",
+        "version": __version__,
+        "description": "Tool boxes (teacher-written Python tools) served over MCP, with hot reload.",
+        "long_description": f"{about['Summary']}\n\nBoxes in this bundle:\n"
+        + "\n".join(summaries)
+        + "\n\nAdd your own box folders in the extension's settings.",
+        "author": {"name": about.get("Author") or "mcp-box contributors"},
+        "license": about.get("License") or "MIT",
+        "keywords": ["mcp", "tools", "agent-distillation", *sorted(boxes)],
+        "server": {
+            "type": "uv",
+            "entry_point": ENTRY_POINT,
+            "mcp_config": {
+                "command": "uv",
+                "args": ["run", "--directory", "${__dirname}", ENTRY_POINT, "${user_config.box_folders}"],
+            },
+        },
+        "tools": tools,
+        "tools_generated": True,
+        "user_config": {
+            "box_folders": {
+                "type": "directory",
+                "title": "More box folders",
+                "description": "Box directories, or folders of boxes, to serve beside the bundled ones. "
+                "A box folder you edit is reloaded while the server runs.",
+                "multiple": True,
+                "required": False,
+            }
+        },
+        "compatibility": {
+            "platforms": ["darwin", "linux"],
+            "runtimes": {"python": about["Requires-Python"] or ">=3.11"},
+        },
+    }
+
+
+def pyproject(boxes: dict[str, Path]) -> str:
+    """What uv installs before it runs the bundle: this install's dependencies, and the boxes'."""
+    from mcp_box_server.box import read_manifest
+
+    requirements = [r for r in metadata.requires(DISTRIBUTION) or [] if "extra ==" not in r]
+    have = {_canonical(re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0]) for r in requirements}
+    for path in boxes.values():
+        for module in read_manifest(path).requires:
+            for dist in _distributions(module):
+                if _canonical(dist) not in have:
+                    have.add(_canonical(dist))
+                    requirements.append(dist)
+    python = metadata.metadata(DISTRIBUTION)["Requires-Python"] or ">=3.11"
+    lines = [
+        "[project]",
+        'name = "mcp-box-bundle"',
+        f'version = "{__version__}"',
+        f'requires-python = "{python}"',
+        "dependencies = [",
+        *(f"    {json.dumps(requirement)}," for requirement in sorted(requirements)),
+        "]",
+        "",
+        "[tool.uv]",
+        "package = false  # server/ is run as it is, nothing to build",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _distributions(module: str) -> list[str]:
+    """The distribution that provides `module` here (a box's `requires` names modules)."""
+    try:
+        return [metadata.distribution(module).name]
+    except metadata.PackageNotFoundError:
+        return metadata.packages_distributions().get(module.split(".")[0], [module])
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def write_bundle(out: Path, boxes: dict[str, Path], tools: list[dict[str, str]]) -> None:
+    """The .mcpb zip: manifest.json, pyproject.toml, server/main.py, the package and the boxes."""
+    import mcp_box_server
+
+    package = Path(mcp_box_server.__file__).resolve().parent
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("manifest.json", json.dumps(manifest(boxes, tools), indent=2) + "\n")
+        bundle.writestr("pyproject.toml", pyproject(boxes))
+        bundle.writestr(ENTRY_POINT, MAIN_PY)
+        _add_tree(bundle, package, "server/mcp_box_server")
+        for name, path in sorted(boxes.items()):
+            _add_tree(bundle, path, f"server/boxes/{name}")
+
+
+def _add_tree(bundle: zipfile.ZipFile, root: Path, prefix: str) -> None:
+    """Regular files only: no links out of the tree, no bytecode, nothing hidden."""
+    real = root.resolve()
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part in SKIPPED or part.startswith(".") for part in relative.parts):
+            continue
+        inside = path.resolve().is_relative_to(real)
+        if inside and path.is_file() and not path.is_symlink() and path.suffix != ".pyc":
+            bundle.write(path, f"{prefix}/{relative.as_posix()}")
