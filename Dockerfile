@@ -3,6 +3,7 @@
 #   docker run -p 8000:8000 -e MCP_BOX_TOKEN=change-me mcp-box
 #   docker run --rm --entrypoint mcp-box mcp-box doctor   # sandbox layers this container gets
 FROM python:3.11-slim
+LABEL io.modelcontextprotocol.server.name="io.github.mcp-box/mcp-box"
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
