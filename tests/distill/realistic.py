@@ -108,7 +108,7 @@ FAULTS: dict[tuple[str, str], list[str]] = {
     ("p03", "generate"): ["wrong"],
     ("g05", "generate"): ["wrong"],
     ("g07", "generate"): ["truncated"],
-    ("p06", "generate"): ["truncated", "wrong"],
+    ("p04", "generate"): ["truncated", "wrong"],
     ("p02", "abstract"): ["defaults"],
 }
 # The first request of these tasks gets no usable answer.
