@@ -34,19 +34,28 @@ async def call(args: argparse.Namespace, arguments: dict[str, Any]) -> Any:
             return await registry.call(args.tool, arguments)
     finally:
         await registry.close()
-    raise SystemExit(f"mcp-box call: unknown tool '{args.tool}'{await _suggestion(args)}")
+    raise SystemExit(f"mcp-box call: unknown tool '{args.tool}'{await unknown_hint(args, args.tool)}")
 
 
-async def _suggestion(args: argparse.Namespace) -> str:
+async def unknown_hint(args: argparse.Namespace, wanted: str) -> str:
     """Load every box to name the closest tools: this is the error path, it may take a second."""
     from mcp_box_server.server.registry import BoxRegistry
 
-    registry = BoxRegistry(box_roots(args))
+    registry = BoxRegistry(box_roots(args), set(args.box) if args.box else None)
     await registry.start()
     try:
-        names, close = list(registry.tools), registry.closest(args.tool)
+        return suggestion(list(registry.tools), registry.closest(wanted), registry.status(), wanted)
     finally:
         await registry.close()
+
+
+def suggestion(names: list[str], close: list[str], status: list[dict[str, Any]], wanted: str) -> str:
+    """What to say after "unknown tool": the load error of its box first, then close names."""
+    box = wanted.split("_", 1)[0]
+    for state in status:
+        if state["box"] == box and state["errors"] and wanted not in state["tools"]:
+            more = f" (and {len(state['errors']) - 1} more: mcp-box ls)" if len(state["errors"]) > 1 else ""
+            return f"; box '{box}' did not load: {state['errors'][0]}{more}"
     if close:
         return f"; did you mean {', '.join(close)}?"
     return f"; tools are named <box>_<function>, e.g. {names[0]}" if names else "; no box serves any tool"
@@ -55,7 +64,7 @@ async def _suggestion(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     from mcp_box_server.runtime import BoxRuntimeError
 
-    setup_logging("WARNING")
+    setup_logging("ERROR")  # a box's load error is part of the answer below, not a log line
     try:
         arguments = json.loads(args.arguments)
     except json.JSONDecodeError as exc:

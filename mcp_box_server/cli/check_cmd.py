@@ -48,6 +48,16 @@ def resolve_box(name_or_path: str) -> Path:
     )
 
 
+def box_label(box_dir: Path) -> str:
+    """The box's name from its box.toml (the folder may be named otherwise)."""
+    from mcp_box_server.box import ManifestError, read_manifest
+
+    try:
+        return read_manifest(box_dir).name
+    except ManifestError:
+        return box_dir.name
+
+
 async def check_box(box_dir: Path) -> tuple[list[str], list[Outcome]]:
     """Load problems and one outcome per example; the box is run in a real worker."""
     from mcp_box_server.box import ManifestError, mismatch, read_examples, read_manifest
@@ -96,12 +106,12 @@ async def check_box(box_dir: Path) -> tuple[list[str], list[Outcome]]:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    setup_logging("WARNING")
+    setup_logging("ERROR")  # load errors are printed below, once
     box_dir = resolve_box(args.box)
     problems, outcomes = asyncio.run(check_box(box_dir))
-    console = Console()
+    console = Console(soft_wrap=True)  # a file:line is never cut at the terminal's width
     for problem in problems:
-        console.print(f"[red]LOAD ERROR[/] {problem}")
+        console.print(f"[red]LOAD ERROR[/] {problem}", highlight=False)
     for outcome in outcomes:
         if args.verbose or not outcome.passed:
             mark = "[green]PASS[/]" if outcome.passed else "[red]FAIL[/]"
@@ -112,5 +122,5 @@ def run(args: argparse.Namespace) -> int:
     failed = len(outcomes) - passed
     if not outcomes:
         console.print("[yellow]no examples to run[/] (add examples.jsonl)")
-    print(f"{box_dir.name}: {passed} passed, {failed} failed", file=sys.stdout)
+    print(f"{box_label(box_dir)}: {passed} passed, {failed} failed", file=sys.stdout)
     return 0 if not problems and not failed and outcomes else 1

@@ -104,3 +104,88 @@ def test_mistakes_get_one_line_answers(boxes):
     assert "Traceback" not in done.stderr
     done = mcp_box("config", "vscode", "--boxes", str(boxes / "missing"))
     assert done.returncode == 1 and "no such box directory" in done.stderr
+
+
+def test_boxes_takes_one_folder_per_flag_and_keeps_positionals(boxes, tmp_path):
+    done = mcp_box("call", "--boxes", str(boxes), "calc_add", '{"a": 1}')
+    assert done.returncode == 0 and json.loads(done.stdout) == 3
+    more = tmp_path / "more"
+    make_box(more, "extra", {"e": 'def hi() -> str:\n    """Hi."""\n    return "hi"\n'})
+    done = mcp_box("ls", "--boxes", str(boxes), "--boxes", str(more), "--json")
+    assert {box["box"] for box in json.loads(done.stdout)} == {"calc", "broken", "extra"}
+    done = mcp_box("ls", "--boxes", str(boxes), str(more))
+    assert done.returncode == 2 and "unrecognized arguments" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [("serve",), ("ls",), ("call", "maths_solve_24", "{}"), ("show", "maths_solve_24")]
+)
+def test_an_unknown_box_name_is_an_error_that_lists_the_boxes(command, boxes):
+    done = mcp_box(*command, "--boxes", str(boxes), "--box", "maths", timeout=60)
+    assert done.returncode == 1
+    assert f"no box named maths in {boxes} (boxes there: broken, calc)" in done.stderr
+
+
+def test_show_and_ls_tools_describe_parameters(boxes):
+    done = mcp_box("show", "calc_add", "--boxes", str(boxes))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:7] == [
+        "calc_add",
+        "  Add two integers.",
+        "  parameters:",
+        "    a: integer  (required)",
+        "        the first addend.",
+        "    b: integer = 2",
+        "        the second addend.",
+    ]
+    whole_box = mcp_box("show", "calc", "--boxes", str(boxes), "--json")
+    specs = json.loads(whole_box.stdout)
+    assert [spec["name"] for spec in specs] == ["calc_add", "calc_slow", "calc_crash", "calc_fail"]
+    assert specs[0]["parameters"]["properties"]["b"]["default"] == 2
+    done = mcp_box("ls", "--boxes", str(boxes), "--box", "calc", "--tools")
+    assert done.returncode == 0 and "    seconds: number  (required)" in done.stdout
+    assert "    b: integer = 2" in done.stdout
+    done = mcp_box("show", "calc_ad", "--boxes", str(boxes))
+    assert done.returncode == 1 and "no tool or box named 'calc_ad'; did you mean calc_add" in done.stderr
+
+
+def test_a_tool_of_a_broken_box_names_the_load_error(boxes):
+    for command in (("call", "broken_f", "{}"), ("show", "broken_f")):
+        done = mcp_box(*command, "--boxes", str(boxes))
+        assert done.returncode == 1
+        assert "box 'broken' did not load:" in done.stderr and "bad.py:1: syntax error" in done.stderr
+        assert done.stderr.count("bad.py:1") == 1  # said once, not logged again
+
+
+def test_check_labels_results_with_the_box_name(boxes, tmp_path):
+    renamed = shutil.copytree(boxes / "calc", tmp_path / "my-folder")
+    done = mcp_box("check", str(renamed))
+    assert done.returncode == 0 and "calc: 3 passed, 0 failed" in done.stdout
+
+
+def test_load_errors_are_never_cut_at_80_columns(tmp_path):
+    deep = tmp_path / ("a-rather-long-folder-name-" * 3) / "boxes"
+    make_box(deep, "broken", {"bad_module_with_a_long_name": "def f(:\n"})
+    error = f"{deep / 'broken' / 'tools' / 'bad_module_with_a_long_name.py'}:1: syntax error"
+    assert len(error) > 80
+    done = mcp_box("ls", "--boxes", str(deep))
+    assert done.returncode == 1 and error in done.stdout
+    done = mcp_box("check", str(deep / "broken"))
+    assert f"LOAD ERROR {error}" in done.stdout
+
+
+def test_ls_server_without_mcp_path_gets_a_hint(boxes):
+    from tests.support.servers import http_server
+
+    with http_server("--boxes", str(boxes), "--no-reload") as base:
+        done = mcp_box("ls", "--server", f"{base}/")
+        assert done.returncode == 2 and f"try {base}/mcp" in done.stderr
+        done = mcp_box("ls", "--server", f"{base}/mcp", "--tools", "--json")
+        calc = next(box for box in json.loads(done.stdout) if box["box"] == "calc")
+        assert calc["specs"][0]["name"] == "calc_add" and "a" in calc["specs"][0]["parameters"]["properties"]
+
+
+def test_server_alias_names_itself_in_help():
+    alias = shutil.which("mcp-box-server", path=str(Path(sys.executable).parent))
+    done = subprocess.run([alias, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.stdout.startswith("usage: mcp-box-server ")
