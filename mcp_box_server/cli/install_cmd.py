@@ -109,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         _merge_inputs(data, inputs)
         backup = write_config(path, data, previous)
     except (ConfigFileError, OSError) as error:
-        print(f"mcp-box install: {error}", file=sys.stderr)
+        print(f"mcp-box install: {error}; add this yourself:", file=sys.stderr)
+        print(json.dumps(config_for(args.client, args.name, entry, inputs), indent=2))
         return 1
     kept = f" (previous file kept as {backup})" if backup else ""
     print(f"mcp-box: added '{args.name}' to {path}{kept}")

@@ -132,8 +132,9 @@ def test_foreign_entries_and_files_are_left_alone(home, capsys):
     assert code == 1 and "not written by mcp-box" in err and path.read_text() == before
 
     path.write_text('{"mcpServers": {}, // a comment\n}')
-    code, _, err = mcp_box(capsys, "install", "cursor")
-    assert code == 1 and "is not plain JSON" in err
+    code, out, err = mcp_box(capsys, "install", "cursor")
+    assert code == 1 and "is not plain JSON" in err and "add this yourself" in err
+    assert json.loads(out)["mcpServers"]["mcp-box"]["args"] == ["-m", "mcp_box_server", "serve"]
     assert path.read_text() == '{"mcpServers": {}, // a comment\n}'
 
 
