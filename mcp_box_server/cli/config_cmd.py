@@ -7,7 +7,6 @@ This module is the one place that builds client entries: `install`, `uninstall` 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -112,11 +111,12 @@ def config_for(client: str, name: str, entry: dict[str, Any], inputs: list[dict[
 
 
 def is_ours(entry: Any) -> bool:
-    """An entry `install` could have written: it starts mcp_box_server or is a URL we were given."""
+    """An entry `install` may replace or remove: one that starts mcp_box_server, or an HTTP one
+    (nothing in a URL entry says whose server it is; it goes by the name we are given)."""
     if not isinstance(entry, dict):
         return False
-    text = json.dumps(entry)
-    return "mcp_box_server" in text or TOKEN_ENV in text or "-token}" in text or "url" in entry
+    args = entry.get("args")
+    return "url" in entry or (isinstance(args, list) and "mcp_box_server" in args)
 
 
 def run(args: argparse.Namespace) -> int:
