@@ -63,19 +63,32 @@ async def _ask(args: argparse.Namespace) -> int:
                 _show_step(err, step)
             elif isinstance(step, FinalAnswerStep):
                 if args.verbose:
-                    err.rule(f"final ({step.reason.value})")
+                    err.rule(f"final ({step.reason.value}, finish_reason {step.finish_reason})")
+                    _show_notes(err, step.notes)
                     if step.output:
                         err.print(step.output, markup=False)
                 if step.reason is EndReason.MODEL_ERROR or (step.error and not step.answer):
-                    print(f"mcp-box ask: {step.error}", file=sys.stderr)
+                    print(f"mcp-box ask: no answer ({step.reason.value}): {step.error}", file=sys.stderr)
                     return 1
+                if step.reason is EndReason.STEP_LIMIT:
+                    note = f"the step limit ({config.max_steps}) was reached; this answer was forced"
+                    print(f"mcp-box ask: {note}", file=sys.stderr)
                 print(step.answer)
                 return 0
     return 1  # pragma: no cover - the loop always ends with a final step
 
 
+def _show_notes(console: Console, notes: list[str]) -> None:
+    for note in notes:
+        console.print(f"! {note}", markup=False)
+
+
 def _show_step(console: Console, step: ActionStep) -> None:
-    console.rule(f"step {step.index + 1}  ({step.model_latency_s:.2f} s, {step.usage.total_tokens} tokens)")
+    console.rule(
+        f"step {step.index + 1}  ({step.model_latency_s:.2f} s, {step.usage.total_tokens} tokens, "
+        f"finish_reason {step.finish_reason})"
+    )
+    _show_notes(console, step.notes)
     if step.model_output.strip():
         console.print(step.model_output.strip(), markup=False)
     for candidate in step.candidates:

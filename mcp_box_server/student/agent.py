@@ -3,18 +3,25 @@
 Each step has three phases, each with its own failure:
 
 1. generate: one chat request with the offered tools (`ModelError` ends the run);
+   a reply cut off at `max_tokens` is asked again once, to be brief; a second
+   cut ends the run as `length`;
 2. parse: native `tool_calls` first, else calls written as text
    (`mcp_box_server.student.parsing`); an unreadable call is a `parse_error`;
-3. execute: an unknown name is `unknown_tool` (checked against the server's
-   current list), a schema mismatch reported by the server is `bad_arguments`,
-   a tool that raises, times out or crashes is `tool_failed`.
+3. execute: an unknown name is `unknown_tool` (with the nearest names), a schema
+   mismatch reported by the server is `bad_arguments`, a tool that raises, times
+   out or crashes is `tool_failed`, a call made before is `repeated_call` (not
+   run again; see `repeats`).
 
 Every error goes back to the model as the tool's reply, so it can correct itself.
 A step in which every call was invalid (parse, unknown tool, bad arguments)
 counts toward `max_retries` consecutive invalid steps; past it the run ends
-(`retry_limit`). After `max_steps` action steps the model is asked once more,
-without tools, for its final answer (`step_limit`). A reply with no tool call is
-the final answer, read by `parsing.extract_final_answer`.
+(`retry_limit`). A call repeated `max_repeats` times ends it as `stuck`. After
+`max_steps` action steps the model is asked once more, without tools, for its
+final answer (`step_limit`). A reply with no tool call is the final answer,
+read by `parsing.extract_final_answer`.
+
+How calls and results travel (native or text, and when a run switches) is the
+business of `transcript`.
 
 `Agent.run()` yields typed steps (`ActionStep`, then one `FinalAnswerStep`);
 `Agent.solve()` collects them into a `Run`.
@@ -23,7 +30,7 @@ the final answer, read by `parsing.extract_final_answer`.
 from __future__ import annotations
 
 import asyncio
-import json
+import difflib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -33,7 +40,8 @@ from mcp_box_server.llm import AssistantMessage, ChatClient, ChatResult, Message
 from mcp_box_server.student import consistency
 from mcp_box_server.student.connection import ToolBackend, ToolSpec
 from mcp_box_server.student.parsing import ParsedMessage, extract_final_answer, parse_message
-from mcp_box_server.student.retrieval import DEFAULT_MAX_TOOLS, FIND_TOOLS, ToolSelector, found_tool_names
+from mcp_box_server.student.repeats import RepeatGuard
+from mcp_box_server.student.retrieval import DEFAULT_MAX_TOOLS, ToolSelector
 from mcp_box_server.student.steps import (
     ActionStep,
     EndReason,
@@ -44,26 +52,14 @@ from mcp_box_server.student.steps import (
     ToolCall,
     ToolResult,
 )
+from mcp_box_server.student.transcript import STEP_LIMIT_PROMPT, ToolMode, Transcript
 
-ToolMode = Literal["native", "text"]
+ToolChoice = Literal["auto", "required", "none", "omit"]
 
-BOX_PROMPT = (
-    "You solve problems carefully and use tools when they help. Call a tool with the tool-calling "
-    'interface or, if you cannot, write exactly <tool_call>{"name": "TOOL", "arguments": {...}}'
-    "</tool_call>. Read each tool result before continuing. If a call fails, fix it and try again. "
-    "When you are done, reply without any tool call and end with a line 'Final answer: ANSWER'."
-)
-PLAIN_PROMPT = "Solve the problem step by step. End your reply with a line 'Final answer: ANSWER'."
-TEXT_TOOLS_PROMPT = (
-    "\n\nYou can call these tools (JSON schemas follow). To call one, write "
-    '<tool_call>{"name": "TOOL", "arguments": {...}}</tool_call> and stop; the result comes back '
-    "in <tool_response> tags.\n<tools>\n{tools}\n</tools>"
-)
-STEP_LIMIT_PROMPT = (
-    "You have used all your steps. Do not call any tool. Reply now with your best answer, "
-    "ending with a line 'Final answer: ANSWER'."
-)
 DEFAULT_SAMPLING_TEMPERATURE = 0.7
+DEFAULT_MAX_TOKENS = 1024
+NEAREST_TOOLS = 5  # names listed in an unknown-tool error
+HIDDEN_TOOLS = frozenset({"call_tool", "box_status"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +69,10 @@ class AgentConfig:
     `temperature=None` leaves the server's default, except that self-consistency
     (`samples > 1`) then samples at 0.7. `tool_mode="text"` describes the tools in
     the system prompt instead of sending `tools=` (for servers without tool
-    calling); a `native` run falls back to it when the server refuses tools.
+    calling); a `native` run switches to it when the server shows it does not
+    carry tools (see `transcript`). `tool_choice` is sent with native tools
+    ("omit": not sent). `max_tokens=None` sends no limit; `max_repeats=0` turns
+    the loop breaker off.
     """
 
     max_steps: int = 10
@@ -81,22 +80,26 @@ class AgentConfig:
     samples: int = 1
     temperature: float | None = None
     max_tools: int | None = DEFAULT_MAX_TOOLS
-    max_tokens: int | None = None
+    max_tokens: int | None = DEFAULT_MAX_TOKENS
     system_prompt: str | None = None
     tool_mode: ToolMode = "native"
+    tool_choice: ToolChoice = "auto"
+    max_repeats: int = 2
     max_result_chars: int = 4000
     chat_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.max_steps < 1 or self.max_retries < 0 or self.samples < 1:
-            raise ValueError("max_steps and samples must be >= 1 and max_retries >= 0")
+        if self.max_steps < 1 or self.max_retries < 0 or self.samples < 1 or self.max_repeats < 0:
+            raise ValueError("max_steps and samples must be >= 1, max_retries and max_repeats >= 0")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ValueError("max_tokens must be >= 1 (None for no limit)")
 
 
 class Agent:
     """Runs questions against a model, with tools from `tools` (None: the no-box baseline).
 
     Example:
-        agent = Agent(ChatModel(resolve_model("ollama:qwen3:8b")), connection)
+        agent = Agent(StudentModel(resolve_model("ollama:qwen3:8b")), connection)
         run = await agent.solve("Use 4 9 10 13 to make 24")
         print(run.answer)
     """
@@ -112,40 +115,59 @@ class Agent:
     async def solve(self, question: str) -> Run:
         """Run to the end and return every step, the answer and the conversation."""
         started = time.perf_counter()
-        messages: list[Message] = []
+        state = self._transcript(question, None)
         steps: list[ActionStep] = []
-        async for step in self.run(question, messages):
+        async for step in self._run(question, state):
             if isinstance(step, FinalAnswerStep):
-                return Run(question, steps, step, messages, time.perf_counter() - started)
+                wall = time.perf_counter() - started
+                return Run(question, steps, step, state.messages, wall, state.mode, state.mode_reason)
             steps.append(step)
         raise RuntimeError("agent loop ended without a final answer")  # pragma: no cover
 
-    async def run(self, question: str, transcript: list[Message] | None = None) -> AsyncIterator[Step]:
+    def run(self, question: str, transcript: list[Message] | None = None) -> AsyncIterator[Step]:
         """Yield one `ActionStep` per tool-using generation, then one `FinalAnswerStep`.
 
         `transcript`, when given, receives the conversation as it grows.
         """
-        state = _RunState(question, self.config, transcript)
+        return self._run(question, self._transcript(question, transcript))
+
+    def _transcript(self, question: str, messages: list[Message] | None) -> Transcript:
+        config = self.config
+        return Transcript(question, config.tool_mode, config.system_prompt, config.max_result_chars, messages)
+
+    async def _run(self, question: str, state: Transcript) -> AsyncIterator[Step]:
+        guard = RepeatGuard(self.config.max_repeats)
         invalid_streak = 0
         for index in range(self.config.max_steps):
             tools = await self.tools.list_tools() if self.tools is not None else []
             offered = self.selector.select(question, tools, state.discovered) if tools else []
-            state.prepare(offered)
             try:
-                result = await self._generate(state, offered)
+                generation = await self._generate_step(state, offered)
             except ModelError as exc:
                 yield FinalAnswerStep("", "", EndReason.MODEL_ERROR, error=str(exc), exception=exc)
                 return
+            if generation.cut_off:
+                yield generation.length_end()
+                return
             known = {t.name for t in tools}
-            outcome = await self._decide(result, known, index)
+            outcome = await self._decide(generation.result, known, index, guard)
             if outcome.final is not None:
+                outcome.final.notes = generation.notes
+                state.add_final(outcome.final.output)
                 yield outcome.final
                 return
-            step = outcome.step
-            assert step is not None
+            step, message, parsed = outcome.step, outcome.message, outcome.parsed
+            assert step is not None and message is not None and parsed is not None
+            if offered and not parsed.native:
+                state.switch_to_text("the model wrote its calls as text while tools were sent natively")
             step.tools_offered = [t.name for t in offered]
-            state.record(outcome)
+            step.notes = generation.notes + state.take_notes()
+            state.record(step, message, parsed)
+            stuck = guard.record(step)
             yield step
+            if stuck is not None:
+                yield FinalAnswerStep("", step.model_output, EndReason.STUCK, error=stuck)
+                return
             invalid_streak = invalid_streak + 1 if step.invalid else 0
             if invalid_streak > self.config.max_retries:
                 last = step.results[-1].text if step.results else ""
@@ -153,7 +175,29 @@ class Agent:
                 return
         yield await self._final_without_tools(state)
 
-    async def _generate(self, state: _RunState, offered: list[ToolSpec]) -> ChatResult:
+    async def _generate_step(
+        self, state: Transcript, offered: list[ToolSpec], *, final: bool = False
+    ) -> _Generation:
+        """One generation, redone when the results did not reach the prompt or the reply was cut off."""
+        if not final:
+            state.prepare(offered)
+        result = await self._generate(state, offered)
+        generation = _Generation(result)
+        dropped = None if final else state.results_dropped(result.usage)
+        if dropped is not None:
+            state.switch_to_text(dropped)
+            state.prepare(offered)
+            generation.add(await self._generate(state, offered))
+        if _cut_off(generation.result):
+            limit = self.config.max_tokens
+            state.note(f"reply cut off at max_tokens ({limit}); asked once to be brief")
+            state.add_cut_off(generation.result.message.content or "")
+            generation.add(await self._generate(state, offered))
+            generation.cut_off = _cut_off(generation.result)
+        generation.notes = state.take_notes()
+        return generation
+
+    async def _generate(self, state: Transcript, offered: list[ToolSpec]) -> ChatResult:
         config = self.config
         temperature = config.temperature
         if temperature is None and config.samples > 1:
@@ -161,23 +205,35 @@ class Agent:
         options = dict(config.chat_options)
         if config.max_tokens is not None:
             options["max_tokens"] = config.max_tokens
-        native_tools = [t.to_openai() for t in offered] if state.mode == "native" else None
-        try:
-            return await self.model.chat(
-                state.messages,
-                tools=native_tools or None,
-                n=config.samples,
-                temperature=temperature,
-                **options,
-            )
-        except ToolsUnsupported:
-            if not native_tools:
-                raise
-            state.mode = "text"
-            state.prepare(offered)
-            return await self.model.chat(state.messages, n=config.samples, temperature=temperature, **options)
+        native = [t.to_openai() for t in offered] if state.mode == "native" else []
+        if native and config.tool_choice != "omit" and not state.tool_choice_refused:
+            options["tool_choice"] = config.tool_choice
 
-    async def _decide(self, result: ChatResult, known: set[str], index: int) -> _Outcome:
+        async def chat(tools: list[dict[str, Any]] | None) -> ChatResult:
+            return await self.model.chat(
+                state.messages, tools=tools, n=config.samples, temperature=temperature, **options
+            )
+
+        if not native:
+            return await chat(None)
+        try:
+            return await chat(native)
+        except ToolsUnsupported as exc:
+            refusal = exc
+        if options.pop("tool_choice", None) is not None:
+            try:
+                result = await chat(native)
+            except ToolsUnsupported as exc:
+                refusal = exc
+            else:
+                state.tool_choice_refused = True
+                state.note(f"the server refused tool_choice, which is no longer sent: {refusal}")
+                return result
+        state.switch_to_text(f"the server refused tools: {refusal}")
+        state.prepare(offered)
+        return await chat(None)
+
+    async def _decide(self, result: ChatResult, known: set[str], index: int, guard: RepeatGuard) -> _Outcome:
         """Parse (and with samples, vote on) the choices; execute the winning action."""
         usage, latency = result.usage, result.latency_s
         if self.tools is None:  # the baseline: every reply is an answer; samples vote on answers
@@ -196,7 +252,7 @@ class Agent:
             return parse_message(message.content, message.tool_calls, known)
 
         async def execute(parsed: ParsedMessage) -> list[tuple[ToolCall, ToolResult]]:
-            return await self._execute(parsed, known, index)
+            return await self._execute(parsed, known, index, guard)
 
         if self.config.samples > 1:
             vote = await consistency.vote(result.choices, parse, execute, extract_final_answer)
@@ -218,11 +274,12 @@ class Agent:
             model_latency_s=latency,
             tool_latency_s=max((r.latency_s for _, r in executed), default=0.0),
             candidates=candidates,
+            finish_reason=message.finish_reason,
         )
         return _Outcome(step=step, message=message, parsed=parsed)
 
     async def _execute(
-        self, parsed: ParsedMessage, known: set[str], index: int
+        self, parsed: ParsedMessage, known: set[str], index: int, guard: RepeatGuard
     ) -> list[tuple[ToolCall, ToolResult]]:
         """Run every call of one message concurrently; errors become results, never exceptions."""
         source = "native" if parsed.native else "text"
@@ -235,34 +292,72 @@ class Agent:
             ToolCall(c.id or f"call_{index}_{n}", c.name, c.arguments, source)
             for n, c in enumerate(parsed.calls)
         ]
-        results = await asyncio.gather(*(self._call(call, known) for call in calls))
+        results = await asyncio.gather(*(self._call(call, known, guard) for call in calls))
         pairs += zip(calls, results, strict=True)
         return pairs
 
-    async def _call(self, call: ToolCall, known: set[str]) -> ToolResult:
+    async def _call(self, call: ToolCall, known: set[str], guard: RepeatGuard) -> ToolResult:
         assert self.tools is not None
         if call.name not in known:
-            offered = ", ".join(sorted(n for n in known if n not in ("call_tool", "box_status")))
-            text = f"unknown tool '{call.name}'; available tools: {offered}"
+            text = f"unknown tool '{call.name}'; nearest tools: {', '.join(nearest(call.name, known))}"
             return ToolResult(call.id, call.name, text, error=ErrorKind.UNKNOWN_TOOL)
+        earlier = guard.earlier(call)
+        if earlier is not None:
+            return earlier
         outcome = await self.tools.call_tool(call.name, call.arguments)
         return ToolResult(
             call.id, call.name, outcome.text, outcome.structured, outcome.error, outcome.latency_s
         )
 
-    async def _final_without_tools(self, state: _RunState) -> FinalAnswerStep:
-        state.messages.append({"role": "user", "content": STEP_LIMIT_PROMPT})
-        options = dict(self.config.chat_options)
-        if self.config.max_tokens is not None:
-            options["max_tokens"] = self.config.max_tokens
+    async def _final_without_tools(self, state: Transcript) -> FinalAnswerStep:
+        state.add_user(STEP_LIMIT_PROMPT)
         try:
-            result = await self.model.chat(state.messages, temperature=self.config.temperature, **options)
+            generation = await self._generate_step(state, [], final=True)
         except ModelError as exc:
             return FinalAnswerStep("", "", EndReason.MODEL_ERROR, error=str(exc), exception=exc)
-        state.messages.append({"role": "assistant", "content": result.message.content or ""})
-        final = _final(result.message, result.usage, result.latency_s)
+        if generation.cut_off:
+            return generation.length_end()
+        final = _final(generation.result.message, generation.result.usage, generation.result.latency_s)
         final.reason = EndReason.STEP_LIMIT
+        final.notes = generation.notes
+        state.add_final(final.output)
         return final
+
+
+def nearest(name: str, known: set[str], k: int = NEAREST_TOOLS) -> list[str]:
+    """The `k` served tool names most like `name` (a model's typo or invented name)."""
+    candidates = sorted(n for n in known if n not in HIDDEN_TOOLS)
+    lowered = name.lower()
+    ranked = sorted(candidates, key=lambda n: -difflib.SequenceMatcher(None, lowered, n.lower()).ratio())
+    return ranked[:k]
+
+
+@dataclass(slots=True)
+class _Generation:
+    """A step's generation after any redo; usage and latency add up over the requests."""
+
+    result: ChatResult
+    cut_off: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, again: ChatResult) -> None:
+        first = self.result
+        self.result = ChatResult(
+            again.choices, first.usage + again.usage, first.latency_s + again.latency_s, again.model
+        )
+
+    def length_end(self) -> FinalAnswerStep:
+        message = self.result.message
+        return FinalAnswerStep(
+            "",
+            message.content or "",
+            EndReason.LENGTH,
+            error="the reply was cut off at max_tokens twice",
+            usage=self.result.usage,
+            model_latency_s=self.result.latency_s,
+            finish_reason=message.finish_reason,
+            notes=self.notes,
+        )
 
 
 @dataclass(slots=True)
@@ -273,96 +368,21 @@ class _Outcome:
     parsed: ParsedMessage | None = None
 
 
-class _RunState:
-    """The conversation of one run and what it learned (tools found, tool mode)."""
-
-    def __init__(self, question: str, config: AgentConfig, transcript: list[Message] | None) -> None:
-        self.config = config
-        self.mode: ToolMode = config.tool_mode
-        self.discovered: set[str] = set()
-        self.messages: list[Message] = transcript if transcript is not None else []
-        self.messages[:] = [{"role": "system", "content": ""}, {"role": "user", "content": question}]
-
-    def prepare(self, offered: list[ToolSpec]) -> None:
-        """Write the system prompt for the tools offered at this step."""
-        prompt = self.config.system_prompt or (BOX_PROMPT if offered else PLAIN_PROMPT)
-        if offered and self.mode == "text":
-            specs = "\n".join(json.dumps(t.to_openai()["function"], separators=(",", ":")) for t in offered)
-            prompt += TEXT_TOOLS_PROMPT.replace("{tools}", specs)
-        self.messages[0] = {"role": "system", "content": prompt}
-
-    def record(self, outcome: _Outcome) -> None:
-        """Append the assistant's action and the tool replies to the conversation."""
-        step, message, parsed = outcome.step, outcome.message, outcome.parsed
-        assert step is not None and message is not None and parsed is not None
-        limit = self.config.max_result_chars
-        for call, result in zip(step.tool_calls, step.results, strict=True):
-            if call.name == FIND_TOOLS and result.ok:
-                self.discovered.update(found_tool_names(result.structured))
-        replies = [
-            (call, _reply_text(result, limit))
-            for call, result in zip(step.tool_calls, step.results, strict=True)
-        ]
-        if self.mode == "text":
-            self.messages.append({"role": "assistant", "content": message.content or ""})
-            responses = [
-                json.dumps({"name": c.name, "content": text}, ensure_ascii=False) for c, text in replies
-            ]
-            body = "\n".join(f"<tool_response>\n{r}\n</tool_response>" for r in responses)
-            self.messages.append({"role": "user", "content": body})
-            return
-        if parsed.native:
-            self.messages.append(message.to_message())
-            native_ids = {c.id for c in message.tool_calls}
-            named = [(c, t) for c, t in replies if c.id in native_ids]
-            unnamed = [t for c, t in replies if c.id not in native_ids]
-        else:
-            named = [(c, t) for c, t in replies if c.name]
-            unnamed = [t for c, t in replies if not c.name]
-            assistant: Message = {
-                "role": "assistant",
-                "content": parsed.text if named else message.content or "",
-            }
-            if named:
-                assistant["tool_calls"] = [_native_call(c) for c, _ in named]
-            self.messages.append(assistant)
-        for call, text in named:
-            self.messages.append(
-                {"role": "tool", "tool_call_id": call.id, "name": call.name, "content": text}
-            )
-        if unnamed:
-            hint = 'Write calls as <tool_call>{"name": "TOOL", "arguments": {...}}</tool_call>, or answer.'
-            self.messages.append({"role": "user", "content": "\n".join([*unnamed, hint])})
+def _cut_off(result: ChatResult) -> bool:
+    return all(choice.finish_reason == "length" for choice in result.choices)
 
 
 async def _no_tools(_: ParsedMessage) -> list[tuple[ToolCall, ToolResult]]:
     return []
 
 
-def _native_call(call: ToolCall) -> dict[str, Any]:
-    """A text call rewritten as a native one, so the chat template shows the canonical form."""
-    arguments = json.dumps(call.arguments, ensure_ascii=False)
-    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
-
-
 def _final(message: AssistantMessage, usage: Any, latency: float) -> FinalAnswerStep:
     text = message.content or ""
     return FinalAnswerStep(
-        extract_final_answer(text), text, EndReason.ANSWER, usage=usage, model_latency_s=latency
+        extract_final_answer(text),
+        text,
+        EndReason.ANSWER,
+        usage=usage,
+        model_latency_s=latency,
+        finish_reason=message.finish_reason,
     )
-
-
-def _reply_text(result: ToolResult, limit: int) -> str:
-    text = (
-        result.text if len(result.text) <= limit else result.text[:limit] + f"... [{len(result.text)} chars]"
-    )
-    if result.ok:
-        return text
-    advice = {
-        ErrorKind.PARSE: "Fix the JSON of the call and try again.",
-        ErrorKind.UNKNOWN_TOOL: "Use one of the available tool names.",
-        ErrorKind.BAD_ARGUMENTS: "Fix the arguments to match the tool's schema and call it again.",
-        ErrorKind.TOOL_FAILED: "The tool ran and failed; change the input or solve this part another way.",
-        ErrorKind.CONNECTION: "The tool server failed; solve this part without the tool.",
-    }[result.error or ErrorKind.TOOL_FAILED]
-    return f"Error ({result.error}): {text}\n{advice}"

@@ -54,6 +54,26 @@ class ArmSummary:
     model_errors: int = 0
     ends: dict[str, int] = field(default_factory=dict)
 
+    def ended(self, reason: EndReason) -> int:
+        """Tasks that ended this way (answered, stuck, step_limit, length, ...)."""
+        return self.ends.get(reason.value, 0)
+
+    @property
+    def answered(self) -> int:
+        return self.ended(EndReason.ANSWER)
+
+    @property
+    def stuck(self) -> int:
+        return self.ended(EndReason.STUCK)
+
+    @property
+    def step_limit(self) -> int:
+        return self.ended(EndReason.STEP_LIMIT)
+
+    @property
+    def length(self) -> int:
+        return self.ended(EndReason.LENGTH)
+
     @property
     def accuracy(self) -> float:
         return self.correct / self.tasks if self.tasks else 0.0
@@ -72,6 +92,10 @@ class ArmSummary:
             "mean_task_wall_s": round(self.task_wall_s, 3),
             "wall_s": round(self.wall_s, 3),
             "model_errors": self.model_errors,
+            "answered": self.answered,
+            "stuck": self.stuck,
+            "step_limit": self.step_limit,
+            "length": self.length,
             "ends": self.ends,
         }
 
@@ -215,6 +239,8 @@ async def run_task(agent: Agent, task: Task, *, arm: str, model: str) -> dict[st
         "usage": data["usage"],
         "model_latency_s": data["model_latency_s"],
         "wall_s": data["wall_s"],
+        "tool_mode": data["tool_mode"],
+        "tool_mode_reason": data["tool_mode_reason"],
         "steps": data["steps"],
         "messages": data["messages"],
     }

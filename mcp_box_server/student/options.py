@@ -10,9 +10,9 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mcp_box_server.llm import ChatModel
     from mcp_box_server.student.agent import AgentConfig
     from mcp_box_server.student.connection import BoxConnection
+    from mcp_box_server.student.model import StudentModel
 
 TOKEN_ENV = "MCP_BOX_TOKEN"
 
@@ -27,7 +27,19 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
     group.add_argument("--api-key", help="API key (default: the provider's environment variable)")
-    group.add_argument("--model-timeout", type=float, default=600.0, help="seconds per model request")
+    group.add_argument(
+        "--model-timeout",
+        type=float,
+        default=600.0,
+        help="wall-clock seconds for one model request, retries included; then it is cancelled "
+        "(default 600)",
+    )
+    group.add_argument(
+        "--stream",
+        action="store_true",
+        help="stream every request, so a cancelled one stops generating on servers that only stop "
+        "a streamed reply (llama-cpp-python); token counts then need the server's stream usage",
+    )
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -58,12 +70,32 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
         "0 for all)",
     )
     group.add_argument("--temperature", type=float, default=None)
-    group.add_argument("--max-tokens", type=int, default=None, help="completion token limit per request")
+    group.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        help="completion token limit per request (default 1024; 0 sends none); "
+        "a cut-off reply is retried once asking for brevity",
+    )
     group.add_argument(
         "--tool-mode",
         choices=("native", "text"),
         default="native",
-        help="native: send tools= (default); text: describe tools in the prompt",
+        help="native: send tools= and switch to text when the server shows it drops them (default); "
+        "text: describe tools in the prompt and return results as user turns",
+    )
+    group.add_argument(
+        "--tool-choice",
+        choices=("auto", "required", "none", "omit"),
+        default="auto",
+        help="tool_choice sent with native tools (default auto; omit: not sent); dropped when refused",
+    )
+    group.add_argument(
+        "--max-repeats",
+        type=int,
+        default=2,
+        help="times the same call with the same arguments may repeat before the task ends as stuck "
+        "(default 2; the first repeat gets the earlier result; 0 turns this off)",
     )
 
 
@@ -74,24 +106,30 @@ def positive(value: str) -> int:
     return number
 
 
-def build_model(args: argparse.Namespace) -> ChatModel:
-    from mcp_box_server.llm import ChatModel, resolve_model
+def build_model(args: argparse.Namespace) -> StudentModel:
+    from mcp_box_server.llm import resolve_model
+    from mcp_box_server.student.model import StudentModel
 
+    if args.model_timeout <= 0:
+        raise ValueError("--model-timeout must be positive")
     config = resolve_model(args.model, args.base_url, args.api_key, timeout_s=args.model_timeout)
-    return ChatModel(config)
+    return StudentModel(config, deadline_s=args.model_timeout, stream=args.stream)
 
 
 def build_agent_config(args: argparse.Namespace) -> AgentConfig:
     from mcp_box_server.student.agent import AgentConfig
 
+    limits = {} if args.max_tokens is None else {"max_tokens": args.max_tokens or None}
     return AgentConfig(
         max_steps=args.max_steps,
         max_retries=args.max_retries,
         samples=args.samples,
         temperature=args.temperature,
         max_tools=args.max_tools or None,
-        max_tokens=args.max_tokens,
         tool_mode=args.tool_mode,
+        tool_choice=args.tool_choice,
+        max_repeats=args.max_repeats,
+        **limits,
     )
 
 

@@ -24,6 +24,10 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("task wall time (s)", "task_wall_s", "{:.2f}"),
     ("arm wall time (s)", "wall_s", "{:.1f}"),
     ("model errors", "model_errors", "{:d}"),
+    ("ended: answered", "answered", "{:d}"),
+    ("ended: stuck (repeated call)", "stuck", "{:d}"),
+    ("ended: step limit", "step_limit", "{:d}"),
+    ("ended: cut off (length)", "length", "{:d}"),
 )
 
 

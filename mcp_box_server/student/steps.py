@@ -22,6 +22,7 @@ class ErrorKind(enum.StrEnum):
     BAD_ARGUMENTS = "bad_arguments"  # the arguments do not fit the tool's schema
     TOOL_FAILED = "tool_failed"  # the tool ran and raised, timed out or crashed
     CONNECTION = "connection"  # the MCP server could not be reached
+    REPEATED = "repeated_call"  # the same call with the same arguments again: not run, earlier result sent
 
 
 class EndReason(enum.StrEnum):
@@ -30,6 +31,8 @@ class EndReason(enum.StrEnum):
     ANSWER = "answer"  # the model answered without calling a tool
     STEP_LIMIT = "step_limit"  # max steps reached; the model was asked for a final answer
     RETRY_LIMIT = "retry_limit"  # too many invalid actions in a row
+    STUCK = "stuck"  # the model kept repeating the same call; no answer
+    LENGTH = "length"  # the reply was cut off at max_tokens, even after a "be brief" retry; no answer
     MODEL_ERROR = "model_error"  # the model endpoint failed
 
 
@@ -83,6 +86,8 @@ class ActionStep:
     tool_latency_s: float = 0.0
     tools_offered: list[str] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
+    finish_reason: str | None = None  # the server's, e.g. "stop", "tool_calls", "length"
+    notes: list[str] = field(default_factory=list)  # what the harness did about this step, and why
 
     @property
     def invalid(self) -> bool:
@@ -113,6 +118,8 @@ class FinalAnswerStep:
     error: str | None = None
     usage: Usage = field(default_factory=Usage)
     model_latency_s: float = 0.0
+    finish_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
     exception: BaseException | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +131,8 @@ class FinalAnswerStep:
             "error": self.error,
             "usage": _usage(self.usage),
             "model_latency_s": self.model_latency_s,
+            "finish_reason": self.finish_reason,
+            "notes": self.notes,
         }
 
 
@@ -141,13 +150,19 @@ def _usage(usage: Usage) -> dict[str, int]:
 
 @dataclass(slots=True)
 class Run:
-    """A whole run: its steps, the final answer, the conversation and the wall time."""
+    """A whole run: its steps, the final answer, the conversation and the wall time.
+
+    `tool_mode` is how tools reached the model at the end ("native" or "text"),
+    `tool_mode_reason` why the run switched to text (None when it did not).
+    """
 
     question: str
     steps: list[ActionStep]
     final: FinalAnswerStep
     messages: list[dict[str, Any]]
     wall_s: float = 0.0
+    tool_mode: str = "native"
+    tool_mode_reason: str | None = None
 
     @property
     def answer(self) -> str:
@@ -176,6 +191,8 @@ class Run:
             "error": self.final.error,
             "steps": [step.to_dict() for step in [*self.steps, self.final]],
             "messages": self.messages,
+            "tool_mode": self.tool_mode,
+            "tool_mode_reason": self.tool_mode_reason,
             "tool_calls": self.tool_calls,
             "usage": _usage(self.usage),
             "model_latency_s": round(self.model_latency_s, 4),

@@ -76,9 +76,11 @@ async def test_text_calls_are_executed(server_url: str, text: str) -> None:
     assert run.answer == "5"
     (step,) = run.steps
     assert step.tool_calls[0].source == "text" and step.results[0].text == "5"
-    assistant = requests[1]["messages"][2]
-    assert assistant["tool_calls"][0]["function"] == {"name": "calc_add", "arguments": '{"a": 2, "b": 3}'}
-    assert tool_messages(requests[1])[0]["content"] == "5"
+    assistant, reply = requests[1]["messages"][2:]
+    assert assistant == {"role": "assistant", "content": text} and "tools" not in requests[1]
+    assert reply["role"] == "user" and '{"name": "calc_add", "content": "5"}' in reply["content"]
+    assert run.tool_mode == "text" and "wrote its calls as text" in (run.tool_mode_reason or "")
+    assert run.messages[-1] == {"role": "assistant", "content": "Final answer: 5"}
 
 
 async def test_several_text_calls_in_one_message(server_url: str) -> None:
@@ -91,7 +93,7 @@ async def test_several_text_calls_in_one_message(server_url: str) -> None:
         ("calc_add", {"result": 5}),
         ("text_upper_case", {"result": "ABC"}),
     ]
-    assert len(tool_messages(requests[1])) == 2
+    assert requests[1]["messages"][-1]["content"].count("<tool_response>") == 2
 
 
 async def test_malformed_json_goes_back_then_recovers(server_url: str) -> None:
@@ -105,15 +107,16 @@ async def test_malformed_json_goes_back_then_recovers(server_url: str) -> None:
     assert run.answer == "5"
 
 
-async def test_unknown_tool_is_reported_with_the_tool_list(server_url: str) -> None:
+async def test_unknown_tool_is_reported_with_the_nearest_names(server_url: str) -> None:
     wrong = {"tool_calls": [{"name": "calc_plus", "arguments": {"a": 2, "b": 3}}]}
     run, requests = await solve(
         server_url, Script.sequence([wrong, {"tool_calls": [ADD]}, "Final answer: 5"])
     )
     assert run.steps[0].results[0].error is ErrorKind.UNKNOWN_TOOL
     (reply,) = tool_messages(requests[1])
-    assert reply["content"].startswith("Error (unknown_tool): unknown tool 'calc_plus'; available tools:")
-    assert "calc_add" in reply["content"]
+    first_line = reply["content"].splitlines()[0]
+    assert first_line.startswith("Error (unknown_tool): unknown tool 'calc_plus'; nearest tools: calc_add, ")
+    assert len(first_line.split(": ", 2)[2].split(", ")) == 5  # of the 8 tools served
     assert run.answer == "5" and run.steps[1].results[0].ok
 
 
@@ -138,9 +141,8 @@ async def test_retry_limit_ends_invalid_loops(server_url: str) -> None:
 
 
 async def test_step_limit_asks_for_a_final_answer(server_url: str) -> None:
-    run, requests = await solve(
-        server_url, Script.sequence([{"tool_calls": [ADD]}] * 3 + ["Final answer: 5"]), max_steps=3
-    )
+    adds = [{"tool_calls": [{"name": "calc_add", "arguments": {"a": 2, "b": n}}]} for n in range(3)]
+    run, requests = await solve(server_url, Script.sequence([*adds, "Final answer: 5"]), max_steps=3)
     assert run.final.reason is EndReason.STEP_LIMIT and run.answer == "5"
     assert len(run.steps) == 3 and len(requests) == 4
     assert "tools" not in requests[3]
@@ -149,8 +151,9 @@ async def test_step_limit_asks_for_a_final_answer(server_url: str) -> None:
 
 async def test_tool_failure_goes_back_and_is_not_a_retry(server_url: str) -> None:
     divide = {"tool_calls": [{"name": "calc_divide", "arguments": {"a": 1, "b": 0}}]}
+    again = {"tool_calls": [{"name": "calc_divide", "arguments": {"a": 2, "b": 0}}]}
     run, requests = await solve(
-        server_url, Script.sequence([divide, divide, "Final answer: undefined"]), max_retries=0
+        server_url, Script.sequence([divide, again, "Final answer: undefined"]), max_retries=0
     )
     assert [s.results[0].error for s in run.steps] == [ErrorKind.TOOL_FAILED, ErrorKind.TOOL_FAILED]
     assert not run.steps[0].invalid
@@ -230,8 +233,10 @@ async def test_falls_back_to_text_tools_when_server_refuses_tools(server_url: st
 
     run, requests = await solve(server_url, respond)
     assert run.answer == "5"
-    assert "calc_add" in requests[1]["messages"][0]["content"]
-    assert '"content": "5"' in requests[2]["messages"][-1]["content"]
+    assert requests[0]["tool_choice"] == "auto" and "tool_choice" not in requests[1]  # tried without it
+    assert "tools" not in requests[2] and "calc_add" in requests[2]["messages"][0]["content"]
+    assert '"content": "5"' in requests[3]["messages"][-1]["content"]
+    assert run.tool_mode == "text" and (run.tool_mode_reason or "").startswith("the server refused tools")
 
 
 async def test_run_stream_yields_typed_steps(server_url: str) -> None:

@@ -70,7 +70,11 @@ async def test_game24_accuracy_matches_the_script_exactly(server_url: str, tmp_p
     first = next(r for r in records if r["task_id"] == "game24-900")
     assert first["steps"][0]["tool_calls"][0]["name"] == "calc_solve_24"
     assert first["steps"][0]["results"][0]["structured"]["solvable"] is True
-    assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant", "tool"]
+    assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant", "tool", "assistant"]
+    assert first["messages"][-1]["content"].startswith("The tool found it.")
+    assert first["tool_mode"] == "native" and first["tool_mode_reason"] is None
+    assert [s["finish_reason"] for s in first["steps"]] == ["tool_calls", "stop"]
+    assert summary.answered == 12 and summary.stuck == summary.step_limit == summary.length == 0
     assert first["usage"] == {"prompt_tokens": 20, "completion_tokens": 10, "total_tokens": 30}
     assert first["wall_s"] > 0 and first["model_latency_s"] > 0
 

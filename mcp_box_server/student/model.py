@@ -1,0 +1,165 @@
+"""The harness's model client: the shared `ChatModel` bounded by a wall-clock deadline.
+
+`mcp_box_server.llm.ChatModel` retries failed requests (the `openai` client's
+`max_retries`) with its timeout per attempt, so a 5 s timeout could answer after
+20 s. `StudentModel.chat` bounds the whole request, retries included, by
+`deadline_s`; when it passes, the request task is cancelled, which closes its
+HTTP connection. llama-server, vLLM and Ollama stop generating when the
+connection closes; llama-cpp-python stops only a *streamed* reply (it checks the
+connection between chunks), so `stream=True` sends every request as a stream.
+
+Streaming here is only a way to stop generation: the chunks are assembled into
+the same `ChatResult` (content, native tool calls, finish reason, usage when the
+server sends it with `stream_options.include_usage`). A streamed request that
+fails before its first chunk is sent again without streaming, so the shared
+client maps the error (a server that refuses tools still says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+
+from mcp_box_server.llm import (
+    AssistantMessage,
+    ChatModel,
+    ChatResult,
+    Message,
+    ModelConfig,
+    ModelTimeout,
+    ToolCallRequest,
+    Usage,
+)
+
+
+class StudentModel:
+    """A `ChatClient` whose every `chat()` ends within `deadline_s` seconds.
+
+    Example:
+        async with StudentModel(resolve_model("llamacpp:gemma"), deadline_s=30, stream=True) as model:
+            result = await model.chat(messages, tools=tools, tool_choice="auto", max_tokens=256)
+    """
+
+    def __init__(self, config: ModelConfig, *, deadline_s: float | None = None, stream: bool = False) -> None:
+        self.config = config
+        self.deadline_s = deadline_s if deadline_s is not None else config.timeout_s
+        self.stream = stream
+        self._inner = ChatModel(config)
+        self._streamer = (
+            openai.AsyncOpenAI(
+                base_url=config.base_url, api_key=config.api_key, timeout=config.timeout_s, max_retries=0
+            )
+            if stream
+            else None
+        )
+
+    @property
+    def label(self) -> str:
+        return self._inner.label
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+        if self._streamer is not None:
+            await self._streamer.close()
+
+    async def __aenter__(self) -> StudentModel:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def chat(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None = None,
+        n: int = 1,
+        temperature: float | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """One chat request (n choices), cancelled with `ModelTimeout` past the deadline."""
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                if self._streamer is not None and n == 1:
+                    return await self._streamed(messages, tools, temperature, kwargs)
+                return await self._inner.chat(messages, tools=tools, n=n, temperature=temperature, **kwargs)
+        except TimeoutError:
+            raise ModelTimeout(
+                f"no answer from {self.config.base_url} ({self.label}) within {self.deadline_s:g} s "
+                "(retries included); the request was cancelled"
+            ) from None
+
+    async def _streamed(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None,
+        temperature: float | None,
+        extra: dict[str, Any],
+    ) -> ChatResult:
+        assert self._streamer is not None
+        params: dict[str, Any] = {"model": self.config.model, "messages": messages, **extra}
+        if tools:
+            params["tools"] = tools
+        if temperature is not None:
+            params["temperature"] = temperature
+        started = time.perf_counter()
+        try:
+            stream = await self._streamer.chat.completions.create(
+                **params, stream=True, stream_options={"include_usage": True}
+            )
+        except openai.OpenAIError:
+            return await self._inner.chat(messages, tools=tools, temperature=temperature, **extra)
+        reply = _Assembly()
+        async with stream:
+            async for chunk in stream:
+                reply.add(chunk)
+        return ChatResult((reply.message(),), reply.usage, time.perf_counter() - started, self.config.model)
+
+
+@dataclass(slots=True)
+class _Assembly:
+    """Deltas of one streamed choice put back together."""
+
+    content: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+
+    def add(self, chunk: Any) -> None:
+        if getattr(chunk, "usage", None) is not None:
+            self.usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+        for choice in chunk.choices or ():
+            if choice.index != 0:
+                continue
+            delta = choice.delta
+            if delta is not None:
+                self.content.append(delta.content or "")
+                extra = delta.model_extra or {}
+                thought = extra.get("reasoning_content") or extra.get("reasoning")
+                if isinstance(thought, str):
+                    self.reasoning.append(thought)
+                for call in delta.tool_calls or ():
+                    slot = self.calls.setdefault(call.index, {"id": None, "name": "", "arguments": ""})
+                    slot["id"] = call.id or slot["id"]
+                    if call.function is not None:
+                        slot["name"] += call.function.name or ""
+                        slot["arguments"] += call.function.arguments or ""
+            self.finish_reason = choice.finish_reason or self.finish_reason
+
+    def message(self) -> AssistantMessage:
+        calls = tuple(
+            ToolCallRequest(slot["id"] or f"call_{index}", slot["name"], slot["arguments"] or "{}")
+            for index, slot in sorted(self.calls.items())
+            if slot["name"]
+        )
+        text = "".join(self.content)
+        return AssistantMessage(
+            content=text or None,
+            tool_calls=calls,
+            reasoning="".join(self.reasoning) or None,
+            finish_reason=self.finish_reason,
+        )
