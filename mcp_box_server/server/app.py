@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -121,9 +122,11 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
 
     server = create_server(registry, config)
     if config.transport == "stdio":
-        main = asyncio.current_task()
-        assert main is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)  # shut down cleanly
+        stopping: list[asyncio.Task[None]] = []
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(
+                signum, lambda n=signum: stopping.append(asyncio.ensure_future(_stop(registry, n)))
+            )
         await server.run_stdio_async(show_banner=False)
         return
     await server.run_http_async(
@@ -140,6 +143,19 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
         ],
         uvicorn_config={"log_config": None, "timeout_graceful_shutdown": 3},
     )
+
+
+async def _stop(registry: BoxRegistry, signum: int) -> None:
+    """Stop a stdio server on a signal: clean up now, then exit.
+
+    Its stdin reader waits in a thread until the client closes stdin, so cancelling the
+    server would leave the lifespan's cleanup (and the process) waiting for it.
+    """
+    log.info("received %s: stopping", signal.Signals(signum).name)
+    await registry.close()
+    snapshot.remove_all()
+    logging.shutdown()
+    os._exit(128 + signum)
 
 
 def run(config: ServerConfig) -> None:

@@ -146,7 +146,7 @@ async def call(client: ClientSession, name: str, arguments: dict[str, Any]) -> t
     return False, (result.structured_content or {}).get("result")
 
 
-async def calc_answers(client: ClientSession, within: float = 2.0) -> None:
+async def calc_answers(client: ClientSession, within: float = 5.0) -> None:
     started = time.monotonic()
     assert await call(client, "calc_add", {"a": 1}) == (False, 3)
     assert time.monotonic() - started < within
@@ -198,21 +198,21 @@ async def test_hostile_folders_are_load_errors_of_their_box_at_start_and_on_relo
 
 
 async def test_a_box_that_hangs_at_import_delays_no_other_box(tmp_path, boxes):
-    hang = make_box(boxes, "hang", {"m": "import time\ntime.sleep(600)\n"}, manifest="load_timeout = 2\n")
+    hang = make_box(boxes, "hang", {"m": "import time\ntime.sleep(600)\n"}, manifest="load_timeout = 4\n")
     with server(tmp_path, "--boxes", str(boxes), ready=False) as running:
         assert running.wait_answering() < 10  # the zygote and FastMCP imports, never the box's
         async with session(running.base) as client:
             await calc_answers(client)  # while `hang` is still importing
             running.wait_ready(timeout=10)
             errors = await box_errors(client)
-            assert "did not load the box within its 2 s load timeout" in errors["hang"][0]
+            assert "did not load the box within its 4 s load timeout" in errors["hang"][0]
 
             write_tool(hang, "m", "import time\ntime.sleep(600)\n")  # reload it: still hangs
             await asyncio.sleep(0.3)
             write_tool(boxes / "calc", "extra", VERSION.format(n=7))  # another box reloads meanwhile
             started = time.monotonic()
             await wait_for(lambda: call(client, "calc_version", {}), lambda r: r == (False, 7))
-            assert time.monotonic() - started < 1.5
+            assert time.monotonic() - started < 3  # well before `hang`'s reload gives up (4 s)
             await calc_answers(client)
         assert running.health()[0] == 200
 
@@ -221,7 +221,7 @@ async def test_same_named_boxes_the_first_found_serves(tmp_path, boxes):
     other = tmp_path / "other"
     make_box(boxes, "dup", {"which": 'def dup_which() -> str:\n    """Which."""\n    return "first"\n'})
     second = make_box(other, "dup", {"extra": 'def dup_extra() -> str:\n    """Extra."""\n    return "x"\n'})
-    with server(tmp_path, "--boxes", str(boxes), str(other)) as running:
+    with server(tmp_path, "--boxes", str(boxes), "--boxes", str(other)) as running:
         async with session(running.base) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
             assert "dup_dup_which" in names and "dup_dup_extra" not in names
@@ -247,7 +247,7 @@ async def test_queued_calls_end_within_their_timeout(tmp_path, boxes):
             await asyncio.sleep(0.3)
             await calc_answers(client)
             results = await asyncio.gather(*queued)
-            assert max(elapsed for elapsed, _ in results) < 2 + 1
+            assert max(elapsed for elapsed, _ in results) < 2 + 1 + 0.5  # timeout + 1 s, and HTTP
             outcomes = [outcome for _, outcome in results]
             assert outcomes.count((False, "done")) == 2
             waited = [text for error, text in outcomes if error and "waiting for a free worker" in text]
@@ -326,7 +326,7 @@ def forever() -> str:
             started = time.monotonic()
             error, text = await call(client, "greedy_wait", {"seconds": 30})
             assert error and "timed out after 1.5 s running" in text
-            assert time.monotonic() - started < 2.5
+            assert time.monotonic() - started < 1.5 + 1 + 1  # timeout + 1 s, and a loaded CI machine
             errors = await box_errors(client)
             assert any("positive, finite number of seconds, got inf" in e for e in errors["greedy"])
             assert "'timeout': must be a positive number of seconds, got inf" in errors["inf"][0]
@@ -341,7 +341,10 @@ async def test_sessions_are_bounded_and_expire_when_idle(tmp_path, boxes):
         assert opened == [200, 200, 200]
         status, body = mcp_post(f"{running.base}/mcp", INITIALIZE)
         assert status == 503 and "Too many open sessions" in body
-        await asyncio.sleep(1.5)  # the idle ones are closed
+        deadline = time.monotonic() + 10
+        while mcp_post(f"{running.base}/mcp", INITIALIZE)[0] != 200:  # until the idle ones are closed
+            assert time.monotonic() < deadline, "idle sessions were never closed"
+            await asyncio.sleep(0.2)
         async with session(running.base) as client:
             await calc_answers(client)
         assert running.health()[0] == 200
@@ -361,6 +364,32 @@ def test_shutdown_removes_snapshots_and_stops_every_process(tmp_path, boxes, sig
         assert family  # the zygote and calc's worker
     finally:
         running.stop(sig)
+    assert_gone(family, scratch)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stdio_server_stops_on_a_signal_while_its_client_is_connected(tmp_path, boxes, sig):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    process = subprocess.Popen(
+        [*SERVE, "--boxes", str(boxes)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(family := descendants(process.pid)) < 2 or not list(scratch.glob("mcp-box-*/box")):
+            assert time.monotonic() < deadline, "the stdio server never started its worker"
+            time.sleep(0.1)
+        process.send_signal(sig)
+        assert process.wait(timeout=10) == 128 + sig  # stdin still open: it does not wait for EOF
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+    assert_gone(family, scratch)
+
+
+def assert_gone(family: list[int], scratch: Path) -> None:
     deadline = time.monotonic() + 5
     while any(alive(pid) for pid in family) and time.monotonic() < deadline:
         time.sleep(0.05)
