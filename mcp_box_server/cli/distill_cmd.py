@@ -72,6 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="reply budget per teacher request; a reply cut off there is a failed attempt",
     )
     parser.add_argument(
+        "--no-stream",
+        action="store_true",
+        help="receive each teacher reply whole instead of streamed (for servers that cannot stream)",
+    )
+    parser.add_argument(
         "--retries",
         type=int,
         default=3,
@@ -140,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         max_tokens=args.max_tokens,
         retries=args.retries,
+        stream=not args.no_stream,
         concurrency=max(args.jobs, 2) * 2,
     )
 

@@ -100,6 +100,7 @@ class TeacherOptions:
     retries: int = 3  # per request, for 429, 5xx and timeouts
     backoff_s: float = 2.0  # first wait; doubled per retry unless the server says Retry-After
     concurrency: int = 4
+    stream: bool = True  # receive replies as a stream: a long reply does not hit the client timeout
 
     def params(self, provider: str) -> dict[str, Any]:
         """The request parameters, as sent and as keyed in the cache."""
@@ -197,7 +198,8 @@ class Teacher:
         while True:
             try:
                 async with self._limit:
-                    result = await self.model.chat(messages, **params)
+                    # `stream` is how the reply travels, not what it says: not in the cache key
+                    result = await self.model.chat(messages, **params, stream=self.options.stream)
                 break
             except ContextTooLong as exc:
                 self.stats.failed += 1

@@ -160,11 +160,16 @@ class ChatModel:
         Servers that ignore `n` (Ollama) return fewer choices; the rest are
         drawn with further concurrent requests, so callers can rely on `n`.
         Extra keyword arguments (`max_tokens`, `stop`, `tool_choice`, ...) go
-        to the server unchanged.
+        to the server unchanged, except `stream=True` (one choice, no tools):
+        the reply is then received as a stream and assembled, so a long reply
+        is bounded by the client timeout between chunks, not for the whole reply.
         """
         if n < 1:
             raise ValueError("n must be at least 1")
         started = time.perf_counter()
+        if kwargs.pop("stream", False) and n == 1 and not tools:
+            message, usage = await self._streamed(messages, temperature, kwargs)
+            return ChatResult((message,), usage, time.perf_counter() - started, self.config.model)
         choices, usage = await self._request(messages, tools, n, temperature, kwargs)
         missing = n - len(choices)
         if missing > 0:
@@ -208,6 +213,45 @@ class ChatModel:
         if response.usage is not None:
             usage = Usage(response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
         return [_assistant(choice) for choice in response.choices], usage
+
+    async def _streamed(
+        self, messages: list[Message], temperature: float | None, extra: dict[str, Any]
+    ) -> tuple[AssistantMessage, Usage]:
+        """One reply received as server-sent chunks and assembled."""
+        params: dict[str, Any] = {"model": self.config.model, "messages": messages, **extra}
+        params |= {"stream": True, "stream_options": {"include_usage": True}}
+        if temperature is not None:
+            params["temperature"] = temperature
+        content: list[str] = []
+        reasoning: list[str] = []
+        finish_reason: str | None = None
+        usage = Usage()
+        started = False
+        try:
+            stream = await self._client.chat.completions.create(**params)
+            started = True
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+                for choice in chunk.choices[:1]:
+                    delta = choice.delta
+                    content.append(delta.content or "")
+                    fields = delta.model_extra or {}
+                    thought = fields.get("reasoning_content") or fields.get("reasoning")
+                    reasoning.append(thought if isinstance(thought, str) else "")
+                    finish_reason = choice.finish_reason or finish_reason
+        except openai.APIError as exc:
+            if started and isinstance(exc, openai.APIConnectionError):  # cut mid-reply: try again
+                raise ModelBusy(f"{self.config.base_url} ({self.label}) broke off a streamed reply") from exc
+            raise await self._map_error(exc, False) from exc
+        except openai.OpenAIError as exc:
+            raise ModelError(f"{self.label}: {exc}") from exc
+        message = AssistantMessage(
+            content="".join(content) or None,
+            reasoning="".join(reasoning) or None,
+            finish_reason=finish_reason,
+        )
+        return message, usage
 
     async def _map_error(self, exc: openai.APIError, params_had_tools: bool) -> ModelError:
         where = f"{self.config.base_url} ({self.label})"

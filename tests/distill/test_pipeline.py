@@ -106,8 +106,9 @@ async def test_a_run_stopped_by_a_teacher_failure_resumes_from_the_cache(tmp_pat
     from mcp_box_server.llm import ChatModel, ModelError, resolve_model
     from tests.support.scripted_openai import ScriptedOpenAI
 
-    def flaky(request):
-        if "Convert 100 miles" in json.dumps(request["messages"]):
+    def flaky(request):  # breaks at the abstract stage, once every generate reply is in the cache
+        first = request["messages"][1]["content"]
+        if first.startswith("Here is a validated tool") and "Convert 100 miles" in first:
             return {"status": 400, "content": "the teacher's server broke"}
         return family.teacher(request)
 

@@ -116,3 +116,17 @@ def test_openai_gets_max_completion_tokens_and_others_max_tokens():
     assert options.params("openai") == {"max_completion_tokens": 900}
     assert options.params("ollama") == {"max_tokens": 900}
     assert TeacherOptions(temperature=0).params("vllm") == {"temperature": 0}
+
+
+async def test_replies_are_streamed_and_assembled(tmp_path):
+    long = "```python\n" + "# a long reply\n" * 200 + "```"
+    replies = iter([long, {"content": "cut", "finish_reason": "length"}, "whole"])
+    with ScriptedOpenAI(lambda _: next(replies)) as llm:
+        async with chat_model(llm) as model:
+            teacher = Teacher(model, ReplyCache(tmp_path))
+            assert await teacher.ask(MESSAGES) == Answer(long)
+            assert await teacher.ask([*MESSAGES, *MESSAGES]) == Answer("cut", truncated=True)
+            assert llm.requests[0]["stream"] is True and teacher.stats.completion_tokens == 10
+            whole = Teacher(model, ReplyCache(tmp_path), TeacherOptions(stream=False))
+            assert await whole.ask(MESSAGES) == Answer(long)  # streaming is not part of the cache key
+            assert await whole.ask([MESSAGES[0]] * 3) == Answer("whole") and "stream" not in llm.requests[-1]

@@ -14,6 +14,9 @@ A script is a callable `(request_json) -> reply`, where a reply is
   (seconds to wait first), `usage`,
 - or a full response body (a dict with `choices`), sent as is.
 
+A request with `"stream": true` gets the reply as server-sent chunks (text only), with a
+usage chunk when `stream_options.include_usage` asks for one.
+
 `Script.sequence([...])` replays replies in order; `Script.by_question({...})`
 picks a reply list per user question (for concurrent evals).
 
@@ -36,13 +39,13 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 Reply = str | dict[str, Any]
@@ -186,6 +189,9 @@ class ScriptedOpenAI:
         bodies = [completion({"content": r} if isinstance(r, str) else r, body["model"]) for r in replies]
         merged = bodies[0]
         merged["choices"] = [dict(b["choices"][0], index=i) for i, b in enumerate(bodies)]
+        if body.get("stream"):
+            usage = (body.get("stream_options") or {}).get("include_usage", False)
+            return StreamingResponse(_chunks(merged, usage), media_type="text/event-stream")
         return JSONResponse(merged)
 
     async def _models(self, _: Request) -> JSONResponse:
@@ -213,6 +219,29 @@ class ScriptedOpenAI:
         assert self._server is not None and self._thread is not None
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+
+def _chunks(body: dict[str, Any], usage: bool, pieces: int = 3) -> Iterator[str]:
+    """A chat.completion as the server-sent chunks of a streamed reply (text in a few pieces)."""
+    choice = body["choices"][0]
+    text = choice["message"].get("content") or ""
+    step = max(1, -(-len(text) // pieces))
+    base = {
+        "id": body["id"],
+        "object": "chat.completion.chunk",
+        "created": body["created"],
+        "model": body["model"],
+    }
+    events = [
+        {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": text[i : i + step]}}]}
+        for i in range(0, len(text), step)
+    ]
+    events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]})
+    if usage:
+        events.append({**base, "choices": [], "usage": body["usage"]})
+    for event in events:
+        yield f"data: {json.dumps(event)}\n\n"
+    yield "data: [DONE]\n\n"
 
 
 def free_port() -> int:
