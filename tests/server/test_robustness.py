@@ -173,8 +173,12 @@ async def test_hostile_folders_are_load_errors_of_their_box_at_start_and_on_relo
     (leak / "README.md").symlink_to("/etc/shadow")
     big = make_box(boxes, "big", {"m": VERSION.format(n=1)}, manifest="max_box_mb = 1\n")
     (big / "weights.bin").write_bytes(b"\0" * (2 * 1024 * 1024))
+    everything = make_box(boxes, "everything", {"m": VERSION.format(n=1)})
+    (everything / "root").symlink_to("/")  # neither the snapshot nor the watcher may walk it
     live = make_box(boxes, "live", {"m": VERSION.format(n=1)}, README__md="# Live\n")
+    started = time.monotonic()
     with server(tmp_path, "--boxes", str(boxes)) as running:
+        assert time.monotonic() - started < 20
         async with session(running.base) as client:
             await calc_answers(client)
             errors = await box_errors(client)
@@ -182,6 +186,7 @@ async def test_hostile_folders_are_load_errors_of_their_box_at_start_and_on_relo
             assert f"{zero / 'data.bin'}: is a link to /dev/zero, outside the box" in errors["zero"][0]
             assert "README.md: is a link to /etc/shadow, outside the box" in errors["leak"][0]
             assert "over its 1 MB size cap" in errors["big"][0] and errors["live"] == []
+            assert "root: is a link to /, outside the box" in errors["everything"][0]
             readmes = [str(r.uri) for r in (await client.list_resources()).resources]
             assert "box://live/readme" in readmes and "box://leak/readme" not in readmes
 
