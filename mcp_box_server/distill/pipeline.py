@@ -45,11 +45,17 @@ Check = Callable[[str], Awaitable[Checked]]
 class Settings:
     repairs: int = 2
     first_thought: bool = False
-    cluster: str = "teacher"  # or "tfidf"; see grouping.METHODS
+    cluster: str = "teacher"  # one of grouping.METHODS
     cluster_threshold: float = clustering.DEFAULT_THRESHOLD
     max_members: int = consolidation.MAX_MEMBERS
     sample_tasks: int = consolidation.SAMPLE_TASKS
     prompt_budget: int = consolidation.PROMPT_BUDGET
+
+    def __post_init__(self) -> None:
+        if self.cluster not in grouping.METHODS:
+            raise ValueError(f"cluster must be one of {', '.join(grouping.METHODS)}, got {self.cluster!r}")
+        if self.repairs < 0 or self.max_members < 2 or self.sample_tasks < 1:
+            raise ValueError("repairs >= 0, max_members >= 2 and sample_tasks >= 1")
 
 
 @dataclass(slots=True)

@@ -41,7 +41,7 @@ class Counts:
     repaired: int = 0  # of those, how many needed at least one repair
     abstracted: int = 0  # valid tools rewritten with parameters that still solve their task
     clusters: int = 0  # groups found by clustering, singletons included
-    consolidated: int = 0  # clusters of 2+ tools merged into one tool that passes all their tasks
+    consolidated: int = 0  # clusters (or parts) of 2+ tools merged into one tool passing all their tasks
     final_tools: int = 0  # tools in the emitted box
 
     def as_rows(self) -> list[tuple[str, int]]:

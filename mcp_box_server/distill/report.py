@@ -15,7 +15,7 @@ COUNT_LABELS = {
     "repaired": "of those, fixed after the teacher saw the error",
     "abstracted": "tools rewritten with task constants as parameters",
     "clusters": "clusters of tools by function (singletons included)",
-    "consolidated": "clusters merged into one tool passing all their tasks",
+    "consolidated": "clusters (or parts of large ones) merged into one tool passing all their tasks",
     "final_tools": "tools in the box",
 }
 
