@@ -31,8 +31,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--model-timeout",
         type=float,
         default=600.0,
-        help="wall-clock seconds for one model request, retries included; then it is cancelled "
-        "(default 600)",
+        help="wall-clock seconds for one model request, retries included; then it is cancelled (default 600)",
     )
     group.add_argument(
         "--stream",
