@@ -86,6 +86,7 @@ class Zygote:
         self._process = subprocess.Popen(
             [
                 sys.executable,
+                "-P",  # no current directory on sys.path: it is nobody's library, and may hold secrets
                 "-m",
                 "mcp_box_server.runtime.worker",
                 str(child_end.fileno()),

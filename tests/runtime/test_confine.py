@@ -139,7 +139,7 @@ def test_doctor_in_a_user_namespace_confines_without_root(tmp_path):
 
 def test_without_namespaces_the_sandbox_still_holds_or_says_why():
     """No `unshare` at all (as under Docker's default profile): namespaces are reported missing;
-    as root, Python must then be reachable by `nobody` without bind mounts, or nothing serves."""
+    as root, Python must then be reachable by the worker uid without bind mounts, or nothing serves."""
     unshare = {"x86_64": 272, "aarch64": 97}[os.uname().machine]
     command = without_syscalls((unshare,), [*MCP_BOX, "doctor", "--json"])
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=_env())
@@ -148,7 +148,7 @@ def test_without_namespaces_the_sandbox_still_holds_or_says_why():
     assert "pid namespace" in report["trusted"]["missing"] and "network namespace" in sandboxed["missing"]
     assert {"landlock", "seccomp"} <= set(sandboxed["enforced"])
     if os.geteuid() == 0 and _closed_to_nobody(sys.base_prefix):
-        assert "reachable as nobody" in sandboxed["required_missing"] and done.returncode == 1
+        assert "reachable by its uid" in sandboxed["required_missing"] and done.returncode == 1
         assert not sandboxed["serving"]
     else:
         assert sandboxed["serving"] and done.returncode == 0

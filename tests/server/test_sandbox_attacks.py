@@ -246,6 +246,88 @@ def abuse_descriptors() -> str:
             _attempt(lambda: os.write(fd, b"garbage"))
     held = [fd for fd, _ in held]
     return " ".join(map(str, held))
+
+
+def hog_memory(megabytes: int, hold: float) -> str:
+    """Memory the address-space cap does not count: memfd, SysV shm, temp files (tmpfs)."""
+    import mmap
+    import time
+
+    kept = []
+
+    def memfd():
+        fd = os.memfd_create("hog")
+        os.posix_fallocate(fd, 0, megabytes << 20)
+        kept.append(fd)
+
+    def shm():
+        shmid = libc.shmget(0, megabytes << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+        address = libc.shmat(shmid, None, 0)
+        return ctypes.memset(address, 1, megabytes << 20) if address not in (-1, 0) else shmid
+
+    def temp_files():
+        for index in range(3):
+            with open(f"hog-{index}", "wb") as out:
+                for _ in range(megabytes):
+                    out.write(b"x" * (1 << 20))
+
+    results = [_attempt(memfd), _attempt(shm), _attempt(temp_files)]
+    time.sleep(hold)
+    return " | ".join(results) + str(mmap.PAGESIZE)
+
+
+def many_threads(count: int, hold: float) -> str:
+    """Start as many threads as asked, all waiting: a host's pids are finite."""
+    import threading
+
+    threading.stack_size(65536)
+    stop = threading.Event()
+    started = 0
+    try:
+        for _ in range(count):
+            threading.Thread(target=stop.wait, args=(hold,), daemon=True).start()
+            started += 1
+    except RuntimeError:
+        pass
+    stop.wait(hold)
+    stop.set()
+    return str(started)
+
+
+def datagram_to(path: str) -> str:
+    """A socketpair of datagrams, then sendto a named socket outside."""
+
+    def step():
+        import struct
+
+        pair = (ctypes.c_int * 2)()
+        made = libc.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM, 0, pair)
+        address = struct.pack("H108s", socket.AF_UNIX, path.encode())
+        raw = (ctypes.c_char * len(address))(*address)
+        return made, libc.sendto(pair[0], b"leak", 4, 0, raw, len(address))
+
+    return _attempt(step)
+
+
+def touch_metadata(path: str) -> list:
+    """chmod, utimes and xattrs: what Landlock does not cover."""
+    return [
+        _attempt(lambda: os.chmod(path, 0o600)),
+        _attempt(lambda: os.utime(path, (0, 0))),
+        _attempt(lambda: libc.utimensat(-100, path.encode(), None, 0)),
+        _attempt(lambda: os.setxattr(path, "user.planted", b"yes")),
+        _attempt(lambda: libc.chown(path.encode(), 0, 0)),
+    ]
+
+
+def watch_folder(path: str) -> str:
+    """inotify on a shared folder: learn the names of other boxes' files."""
+
+    def step():
+        fd = libc.inotify_init1(0)
+        return fd, libc.inotify_add_watch(fd, path.encode(), 0x100)
+
+    return _attempt(step)
 '''
 
 # A sandboxed module that rewrites the server's naming at import, to be served as another
@@ -365,7 +447,12 @@ def world(tmp_path_factory) -> Iterator[dict[str, Any]]:
     port = free_port()
     env = dict(os.environ, MCP_BOX_ATTACK_SECRET=ENV_SECRET)
     command = [*SERVE, "--transport", "http", "--port", str(port), "--token", TOKEN, "--boxes", str(boxes)]
-    server = subprocess.Popen(command, env=env, start_new_session=True, stderr=subprocess.DEVNULL)
+    # The server's working directory holds a secret too (`python -m` puts it on sys.path).
+    (root / "cwd").mkdir()
+    (root / "cwd" / "cwd-secret.txt").write_text(FILE_SECRET)
+    server = subprocess.Popen(
+        command, env=env, cwd=root / "cwd", start_new_session=True, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, server)
@@ -459,7 +546,7 @@ async def test_every_attack_is_served_and_runs(world):
     async with session(world) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         attacks = {name for name in names if name.startswith("jail_")}
-        assert len(attacks) == 16, sorted(names)  # 15 attacks and the would-be takeover
+        assert len(attacks) == 21, sorted(names)  # 20 attacks and the would-be takeover
         assert "sysrq-trigger" in await call(client, "jail_write_file", path="/proc/sysrq-trigger")
 
 
@@ -538,6 +625,10 @@ async def test_no_secret_comes_back(world):
     async with session(world) as client:
         replies = [await call(client, "jail_read_file", path=path) for path in targets]
         replies.append(await call(client, "jail_read_file", path="/proc/self/environ"))
+        replies.append(await call(client, "jail_read_file", path="cwd-secret.txt"))
+        replies.append(
+            await call(client, "jail_read_file", path=str(world["secret"].parent / "cwd" / "cwd-secret.txt"))
+        )
         text = "\n".join(replies)
         for secret in (TOKEN, ENV_SECRET, FILE_SECRET, "root:"):
             assert secret not in text
@@ -601,3 +692,73 @@ async def test_legitimate_sandboxed_work_keeps_working(world):
             "async": "slept",
             "digest": "2d711642",
         }
+
+
+def shmem_mb() -> int:
+    line = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("Shmem:"))
+    return int(line.split()[1]) // 1024
+
+
+async def test_memory_outside_the_address_space_is_bounded(world):
+    """memfd and SysV shm are refused; temp files live on a tmpfs no bigger than the memory cap."""
+    async with session(world) as client:
+        before = shmem_mb()
+        hog = asyncio.create_task(call(client, "jail_hog_memory", megabytes=JAIL_MEMORY_MB, hold=2.0))
+        await asyncio.sleep(1.5)
+        during = shmem_mb()
+        await hog
+        # Unconfined, this holds 5 x 300 MB; confined, at most the temp dir's 300 MB.
+        assert during - before < JAIL_MEMORY_MB + 150, (before, during)
+        await assert_still_serving(client, world)
+
+
+async def test_threads_are_bounded(world):
+    async with session(world) as client:
+        spawn = asyncio.create_task(call(client, "jail_many_threads", count=3000, hold=2.0))
+        await asyncio.sleep(1.5)
+        most = 0
+        for zygote in zygotes(world["server"].pid):
+            for worker in children(zygote):
+                status = Path(f"/proc/{worker}/status").read_text()
+                most = max(
+                    most, int(next(x for x in status.splitlines() if x.startswith("Threads:")).split()[1])
+                )
+        await spawn
+        assert 1 <= most <= 260, most
+        await assert_still_serving(client, world)
+
+
+async def test_no_datagram_reaches_a_named_socket(world):
+    path = world["markers"] / "dgram.sock"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(path))
+    os.chmod(path, 0o777)
+    receiver.settimeout(0.5)
+    try:
+        async with session(world) as client:
+            await call(client, "jail_datagram_to", path=str(path))
+            with pytest.raises(TimeoutError):
+                receiver.recv(64)
+            await assert_still_serving(client, world)
+    finally:
+        receiver.close()
+        path.unlink()
+
+
+async def test_no_metadata_changes_outside(world):
+    target = world["markers"] / "world-writable.txt"
+    target.write_text("x")
+    os.chmod(target, 0o666)
+    before = target.stat()
+    try:
+        async with session(world) as client:
+            await call(client, "jail_touch_metadata", path=str(target))
+            await call(client, "jail_touch_metadata", path=str(world["markers"]))
+            after = target.stat()
+            assert (after.st_mode, after.st_mtime_ns, after.st_uid) == (before.st_mode, before.st_mtime_ns, 0)
+            assert os.listxattr(target) == [] and os.listxattr(world["markers"]) == []
+            assert world["markers"].stat().st_mode & 0o777 == 0o777
+            reply = await call(client, "jail_watch_folder", path="/tmp")
+            assert "-1" in reply or "Error" in reply  # no watch: the names of others stay unknown
+    finally:
+        target.unlink()

@@ -5,9 +5,10 @@ A sandboxed worker is confined in two steps, both before any box code runs:
 1. `isolate()`, in the process the zygote forked: new PID, network, IPC and mount
    namespaces where the kernel allows them. With a PID namespace the worker is
    forked once more and becomes its init, so killing it kills all it started.
-2. `confine()`, in the worker: close inherited descriptors, (as root) bind what
-   `nobody` must read and drop to `nobody`, fix rlimits, set `no_new_privs`,
-   enforce Landlock, load the seccomp filter.
+2. `confine()`, in the worker: close inherited descriptors, mount a size-bounded
+   tmpfs on its temp dir, (as root) bind what its uid must read and drop to a uid
+   of its own, fix rlimits, set `no_new_privs`, enforce Landlock, load the seccomp
+   filter.
 
 Descriptors, rlimits, `no_new_privs`, Landlock, seccomp and (under root) the
 unprivileged uid are required: where one cannot be enforced the worker loads
@@ -30,8 +31,14 @@ __all__ = ["UNSAFE_ENV", "Confinement", "Policy", "confine", "isolate", "sandbox
 
 UNSAFE_ENV = "MCP_BOX_UNSAFE_WEAK_SANDBOX"
 _PR_SET_NO_NEW_PRIVS = 38
-_SANDBOX_NAMESPACES = (namespaces.CLONE_NEWPID, namespaces.CLONE_NEWNET, namespaces.CLONE_NEWIPC)
-_ROOT_NAMESPACES = (namespaces.CLONE_NEWNS,)  # for binding what `nobody` must read
+# The mount namespace binds what the worker's uid must read (under root) and holds the
+# size-bounded tmpfs of its temp dir.
+_SANDBOX_NAMESPACES = (
+    namespaces.CLONE_NEWPID,
+    namespaces.CLONE_NEWNET,
+    namespaces.CLONE_NEWIPC,
+    namespaces.CLONE_NEWNS,
+)
 
 
 @dataclass(slots=True)
@@ -69,8 +76,7 @@ def isolate(sandboxed: bool) -> namespaces.Entered:
     """Enter new namespaces: PID for every worker, more for a sandboxed one."""
     if not sandboxed:
         return namespaces.enter((namespaces.CLONE_NEWPID,))
-    wanted = _SANDBOX_NAMESPACES + (_ROOT_NAMESPACES if os.geteuid() == 0 else ())
-    return namespaces.enter(wanted)
+    return namespaces.enter(_SANDBOX_NAMESPACES)
 
 
 def confine(policy: Policy, entered: namespaces.Entered, channel_fd: int) -> Confinement:
@@ -82,23 +88,30 @@ def confine(policy: Policy, entered: namespaces.Entered, channel_fd: int) -> Con
     """
     report = Confinement.of_namespaces(entered)
 
-    def layer(name: str, step: Callable[..., object], *args: object) -> None:
+    def layer(name: str, step: Callable[..., object], *args: object, required: bool = True) -> None:
         try:
             step(*args)
         except OSError as exc:
-            report.missing[name] = report.required_missing[name] = str(exc)
+            report.missing[name] = str(exc)
+            if required:
+                report.required_missing[name] = str(exc)
         else:
             report.enforced.append(name)
 
     layer("descriptors", fds.close_inherited, [channel_fd])
     as_root = os.geteuid() == 0
+    paths = (*policy.read, *policy.write)
+    temp_dir = policy.write[0]
+    if as_root and entered.has(namespaces.CLONE_NEWNS):
+        layer("private mounts", namespaces.expose, paths, policy.uid, policy.gid, policy.write)
+    if entered.has(namespaces.CLONE_NEWNS):
+        size = policy.temp_mb or policy.memory_mb
+        uid, gid = (policy.uid, policy.gid) if as_root else (os.getuid(), os.getgid())
+        layer("bounded temp dir", namespaces.mount_temp_dir, temp_dir, size, uid, gid, required=False)
     if as_root:
-        paths = (*policy.read, *policy.write)
-        if entered.has(namespaces.CLONE_NEWNS):
-            layer("private mounts", namespaces.expose, paths, policy.uid, policy.gid, policy.write)
-        layer("temp dir owner", _give, policy.write[0], policy.uid, policy.gid)
-        layer("reachable as nobody", namespaces.check_reachable, paths, policy.uid, policy.gid)
-    layer("rlimits", limits.apply, policy.memory_mb)
+        layer("temp dir owner", _give, temp_dir, policy.uid, policy.gid)
+        layer("reachable by its uid", namespaces.check_reachable, paths, policy.uid, policy.gid)
+    layer("rlimits", limits.apply, policy.memory_mb, policy.threads, policy.open_files)
     ruleset = _prepare_landlock(policy, report)
     if as_root:
         layer("unprivileged uid", namespaces.drop_identity, policy.uid, policy.gid)

@@ -19,10 +19,14 @@ def cap(limit: int, value: int) -> None:
     resource.setrlimit(limit, (value, value))
 
 
-def apply(memory_mb: int) -> None:
-    """Memory (address space), core dumps, file size, open files: all fixed for good."""
+def apply(memory_mb: int, threads: int, open_files: int) -> None:
+    """Memory (address space), threads, open files, file size, core dumps: all fixed for good.
+
+    RLIMIT_NPROC counts the tasks of the worker's uid (its own under root; in its own
+    user namespace otherwise), so `threads` bounds how many threads it can start.
+    """
     cap(resource.RLIMIT_AS, memory_mb * 1024 * 1024)
-    cap(resource.RLIMIT_CORE, 0)
+    cap(resource.RLIMIT_NPROC, threads)
+    cap(resource.RLIMIT_NOFILE, open_files)
     cap(resource.RLIMIT_FSIZE, FILE_SIZE_MB * 1024 * 1024)
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    cap(resource.RLIMIT_NOFILE, soft)
+    cap(resource.RLIMIT_CORE, 0)

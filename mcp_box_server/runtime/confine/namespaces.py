@@ -4,9 +4,9 @@ an unprivileged uid when the server runs as root.
 A new PID namespace is what lets the runtime kill everything a tool started: the
 worker is its init, and when init dies the kernel kills every process in it, even
 one that called `setsid()`. A new network namespace has only a downed loopback.
-As root the worker drops to `nobody`; files it must still read but cannot reach
-as `nobody` (a Python under `/root`, a private snapshot folder) are bound into a
-private mount namespace on a tmpfs that hides everything else around them.
+As root the worker drops to a uid of its own; files it must still read but cannot
+reach as that uid (a Python under `/root`, a private snapshot folder) are bound
+into a private mount namespace on a tmpfs that hides everything else around them.
 """
 
 from __future__ import annotations
@@ -96,6 +96,13 @@ def expose(paths: Iterable[str], uid: int, gid: int, writable: Iterable[str] = (
         finally:
             for fd in handles.values():
                 os.close(fd)
+
+
+def mount_temp_dir(path: str, megabytes: int, uid: int, gid: int) -> None:
+    """Put a tmpfs of at most `megabytes` on the temp dir: files written there are bounded."""
+    _libc.mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    options = f"size={megabytes}m,nr_inodes=65536,mode=0700,uid={uid},gid={gid}"
+    _libc.mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, options)
 
 
 def check_reachable(paths: Iterable[str], uid: int, gid: int) -> None:

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import mcp_box_server
 
-NOBODY = 65534
+# Under root each worker gets a uid and gid of its own, so that workers of other boxes
+# cannot touch its files (chmod, utimes) nor share its process count. 2.1e9 + pid stays
+# below 2^31 for any pid_max and far above the uids of real users.
+WORKER_ID_BASE = 2_100_000_000
 PACKAGE_DIR = Path(mcp_box_server.__file__).resolve().parent
 # Shared libraries, time zones and CPU counts: read by libraries at import or call.
 SYSTEM_READ = (
@@ -35,19 +38,28 @@ _SITE_DIRS = ("site-packages", "dist-packages")
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """Read-only paths, read-write paths, memory cap and the uid to run as under root."""
+    """Read-only paths, read-write paths (the temp dir first), limits, and the uid under root."""
 
     read: tuple[str, ...]
     write: tuple[str, ...]
     memory_mb: int
-    uid: int = NOBODY
-    gid: int = NOBODY
+    uid: int
+    gid: int
+    threads: int = 256  # RLIMIT_NPROC for the worker's own uid
+    open_files: int = 256
+    temp_mb: int = 0  # size of the temp dir's tmpfs (0: the memory cap)
 
 
 def sandbox_policy(box_dir: str, workdir: str, memory_mb: int) -> Policy:
     """The box's snapshot and Python's libraries read-only; its temp dir read-write."""
     read = [box_dir, *python_paths(), *SYSTEM_READ]
-    return Policy(tuple(dict.fromkeys(read)), (workdir, *SYSTEM_WRITE), memory_mb)
+    worker_id = WORKER_ID_BASE + host_pid()
+    return Policy(tuple(dict.fromkeys(read)), (workdir, *SYSTEM_WRITE), memory_mb, worker_id, worker_id)
+
+
+def host_pid() -> int:
+    """This process's pid outside its PID namespace (/proc is still the host's here)."""
+    return int(os.readlink("/proc/self"))
 
 
 def python_paths() -> list[str]:
@@ -58,7 +70,9 @@ def python_paths() -> list[str]:
     """
     paths: list[str] = []
     for entry in sys.path:
-        folder = Path(entry or os.getcwd()).resolve()
+        if not os.path.isabs(entry):
+            continue  # the current directory (`python -m`): never a library, maybe a secret
+        folder = Path(entry).resolve()
         if not folder.is_dir():
             continue
         if (folder / PACKAGE_DIR.name).resolve() != PACKAGE_DIR:

@@ -2,10 +2,14 @@
 
 The filter denies (EPERM) whatever would let code leave its confinement: running
 programs, creating processes (threads stay allowed), opening sockets (its
-channel to the server is inherited, so it needs none), joining or creating
-namespaces, mounting, tracing or signalling other processes, raising limits,
-changing identity, loading kernel code, and kernel interfaces that bypass
-seccomp (io_uring) or other layers (file handles). A foreign architecture or the
+channel to the server is inherited, so it needs none; only a connected
+stream socketpair may be made), joining or creating namespaces, mounting,
+tracing or signalling other processes, raising limits, changing identity,
+loading kernel code, kernel interfaces that bypass seccomp (io_uring) or other
+layers (file handles), memory outside the address-space cap (memfd, SysV
+shared memory), watching other folders (inotify), and the metadata writes
+Landlock does not cover (chmod, chown, utimes and xattrs by path; the
+descriptor forms only reach files Landlock let it open). A foreign architecture or the
 x32 ABI kills the process. Numbers are kept per architecture; an architecture
 not listed here cannot be confined, and sandboxed boxes do not serve there.
 """
@@ -31,12 +35,17 @@ _DENIED = (
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid",
     "setgroups", "capset", "sethostname", "setdomainname", "syslog", "vhangup", "personality",
     "fanotify_init", "lookup_dcookie", "nfsservctl", "mknodat", "tkill", "settimeofday",
-    "clock_settime", "clock_adjtime", "adjtimex",
+    "clock_settime", "clock_adjtime", "adjtimex", "connect", "bind", "listen", "memfd_create",
+    "memfd_secret", "shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl",
+    "semget", "semop", "semctl", "semtimedop", "inotify_init1", "inotify_add_watch", "fchmodat",
+    "fchmodat2", "fchownat", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr",
+    "fremovexattr", "setxattrat", "removexattrat",
 )  # fmt: skip
 # Only where the architecture still has them (x86_64's legacy calls).
 _DENIED_LEGACY = (
     "fork", "vfork", "mknod", "uselib", "ustat", "sysfs", "_sysctl", "iopl", "ioperm",
-    "modify_ldt", "create_module", "get_kernel_syms", "query_module",
+    "modify_ldt", "create_module", "get_kernel_syms", "query_module", "inotify_init", "chmod", "chown",
+    "lchown", "utime", "utimes", "futimesat",
 )  # fmt: skip
 
 _COMMON_NUMBERS = {
@@ -44,6 +53,7 @@ _COMMON_NUMBERS = {
     "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
     "pidfd_open": 434, "clone3": 435, "pidfd_getfd": 438, "process_madvise": 440,
     "mount_setattr": 442, "quotactl_fd": 443, "process_mrelease": 448, "pidfd_send_signal": 424,
+    "memfd_secret": 447, "fchmodat2": 452, "setxattrat": 463, "removexattrat": 466,
 }  # fmt: skip
 _X86_64 = _COMMON_NUMBERS | {
     "socket": 41, "socketpair": 53, "clone": 56, "fork": 57, "vfork": 58, "execve": 59, "kill": 62,
@@ -61,7 +71,13 @@ _X86_64 = _COMMON_NUMBERS | {
     "perf_event_open": 298, "fanotify_init": 300, "prlimit64": 302, "name_to_handle_at": 303,
     "open_by_handle_at": 304, "clock_adjtime": 305, "setns": 308, "process_vm_readv": 310,
     "process_vm_writev": 311, "kcmp": 312, "finit_module": 313, "kexec_file_load": 320, "bpf": 321,
-    "execveat": 322, "userfaultfd": 323,
+    "execveat": 322, "userfaultfd": 323, "connect": 42, "bind": 49, "listen": 50, "memfd_create": 319,
+    "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "msgget": 68, "msgsnd": 69, "msgrcv": 70,
+    "msgctl": 71, "semget": 64, "semop": 65, "semctl": 66, "semtimedop": 220, "inotify_init": 253,
+    "inotify_init1": 294, "inotify_add_watch": 254, "chmod": 90, "fchmodat": 268, "chown": 92,
+    "lchown": 94, "fchownat": 260, "utime": 132, "utimes": 235, "futimesat": 261, "utimensat": 280,
+    "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "removexattr": 197, "lremovexattr": 198,
+    "fremovexattr": 199,
 }  # fmt: skip
 _AARCH64 = _COMMON_NUMBERS | {
     "socket": 198, "socketpair": 199, "clone": 220, "execve": 221, "kill": 129, "ptrace": 117,
@@ -77,7 +93,12 @@ _AARCH64 = _COMMON_NUMBERS | {
     "prlimit64": 261, "name_to_handle_at": 264, "open_by_handle_at": 265, "clock_adjtime": 266,
     "setns": 268, "process_vm_readv": 270, "process_vm_writev": 271, "kcmp": 272,
     "finit_module": 273, "kexec_file_load": 294, "bpf": 280, "execveat": 281, "userfaultfd": 282,
-    "pivot_root": 41, "vhangup": 58,
+    "pivot_root": 41, "vhangup": 58, "connect": 203, "bind": 200, "listen": 201, "memfd_create": 279,
+    "shmget": 194, "shmat": 196, "shmctl": 195, "shmdt": 197, "msgget": 186, "msgsnd": 189,
+    "msgrcv": 188, "msgctl": 187, "semget": 190, "semop": 193, "semctl": 191, "semtimedop": 192,
+    "inotify_init1": 26, "inotify_add_watch": 27, "fchmodat": 53, "fchownat": 54, "utimensat": 88,
+    "setxattr": 5, "lsetxattr": 6, "fsetxattr": 7, "removexattr": 14, "lremovexattr": 15,
+    "fremovexattr": 16,
 }  # fmt: skip
 
 
@@ -93,14 +114,14 @@ ARCHITECTURES = {
     "aarch64": _Arch(0xC00000B7, _AARCH64),
 }
 
-_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_LD_W_ABS, _JEQ, _JGE, _JSET, _RET, _ALU_AND = 0x20, 0x15, 0x35, 0x45, 0x06, 0x54
 _RET_ALLOW, _RET_KILL_PROCESS, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 _DENY = _RET_ERRNO | errnos.EPERM
 _NO_SYS = _RET_ERRNO | errnos.ENOSYS
 _NR, _ARCH = 0, 4
 CLONE_THREAD = 0x00010000
 _CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
-_AF_UNIX = 1
+_AF_UNIX, _SOCK_STREAM, _SOCK_TYPE_MASK = 1, 1, 0xF
 _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
 
 Instruction = tuple[int, int, int, int]
@@ -151,7 +172,19 @@ def program(arch: _Arch, own_pid: int) -> list[Instruction]:
     code += _when(numbers["clone"], clone)
     for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
         code += _when(numbers[name], _only_if_arg_is(0, own_pid))
-    code += _when(numbers["socketpair"], _only_if_arg_is(0, _AF_UNIX))
+    stream_pair = [
+        _load(_arg(0)),
+        (_JEQ, 0, 4, _AF_UNIX),
+        _load(_arg(1)),
+        (_ALU_AND, 0, 0, _SOCK_TYPE_MASK),  # SOCK_CLOEXEC and SOCK_NONBLOCK may be set
+        (_JEQ, 0, 1, _SOCK_STREAM),
+        _ret(_RET_ALLOW),
+        _ret(_DENY),
+    ]
+    code += _when(numbers["socketpair"], stream_pair)  # datagrams could be sent to any named socket
+    by_descriptor = [_load(_arg(1)), (_JEQ, 0, 3, 0), _load(_arg(1, high=True)), (_JEQ, 0, 1, 0)]
+    by_descriptor += [_ret(_RET_ALLOW), _ret(_DENY)]
+    code += _when(numbers["utimensat"], by_descriptor)  # futimens(fd) only, never by path
     new_limit = [
         _load(_arg(2)),
         (_JEQ, 0, 3, 0),
