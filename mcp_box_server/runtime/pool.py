@@ -157,6 +157,16 @@ class BoxPool:
         """A call's timeout: what its tool asks, at most `max_timeout` (which also replaces nonsense)."""
         return requested if 0 < requested <= self.max_timeout else self.max_timeout
 
+    def abort(self) -> None:
+        """End a `start()` in progress at once (a newer version supersedes it): it reports a failure.
+
+        Its workers are killed, not its tasks cancelled: a fork is never cut in the middle.
+        `close()` still follows.
+        """
+        self._closed = True
+        for worker in self._workers:
+            worker.kill()
+
     async def drain(self, timeout: float) -> None:
         """Wait until no call is in flight (or `timeout` passes)."""
         async with self._changed:
@@ -167,6 +177,8 @@ class BoxPool:
         """Stop every worker and remove the snapshot; waiting calls fail with BoxUnavailable."""
         self._closed = True
         workers, self._workers, self._idle = list(self._workers), set(), []
+        for worker in workers:  # now, before any await: a close cut short still kills them all
+            worker.kill()
         await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
         if not keep_zygote or self.zygote is not self._shared_zygote:
             await self.zygote.close()

@@ -89,7 +89,7 @@ class BoxRegistry:
         self._retiring: set[asyncio.Task[None]] = set()
         self._old_pools: set[BoxPool] = set()  # replaced versions still draining their calls
         self._loads: dict[Path, asyncio.Task[None]] = {}  # the latest load of each box
-        self._starts: dict[Path, asyncio.Future[None]] = {}  # its pool's start, while in progress
+        self._starting: dict[Path, BoxPool] = {}  # its pool, while that starts
         self._initial: asyncio.Future[None] | None = None
         self.generation = 0  # bumped on every change of the tool index
 
@@ -198,19 +198,23 @@ class BoxRegistry:
 
     async def close(self) -> None:
         """Stop every load, every pool (old versions too), every zygote; snapshots go with their pools."""
-        loading = [*self._loads.values(), *self._retiring, *([self._initial] if self._initial else [])]
+        loading = [*self._loads.values(), *([self._initial] if self._initial else [])]
         for task in loading:
             task.cancel()
         await asyncio.gather(*loading, return_exceptions=True)
         async with self._lock:
             pools = [state.pool for state in self._states.values() if state.pool]
-            pools += self._old_pools
+            pools += [*self._old_pools, *self._starting.values()]
             self._states.clear()
             self._old_pools.clear()
             self._tools, self._specs = {}, {}
             await asyncio.gather(*(pool.close(keep_zygote=True) for pool in pools), return_exceptions=True)
+            # the rest of the background work (closing superseded pools, draining retired ones,
+            # now closed) finishes promptly; past a few seconds it is cut short
+            _, late = await asyncio.wait(self._retiring, timeout=5) if self._retiring else ((), ())
+            for task in late:
+                task.cancel()
             await asyncio.gather(*(z.close() for z in self._zygotes.values()), return_exceptions=True)
-            await asyncio.gather(*self._retiring, return_exceptions=True)
 
     def _read_manifest(self, path: Path) -> Manifest | None:
         """The box's manifest; a bad one is recorded on the box (which keeps its last good version)."""
@@ -249,9 +253,8 @@ class BoxRegistry:
     def _cancel_load(self, path: Path) -> None:
         """Stop a load of `path`: one still starting its pool stops there, any other swaps nothing in."""
         self._loads.pop(path, None)
-        start = self._starts.get(path)
-        if start is not None:
-            start.cancel()
+        if (pool := self._starting.get(path)) is not None:
+            pool.abort()
 
     async def _load(self, path: Path, manifest: Manifest, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:  # let a superseded load close its pool first
@@ -286,19 +289,12 @@ class BoxRegistry:
                 await self._publish(before)
             return
         started = time.perf_counter()
-        start = self._starts[path] = asyncio.ensure_future(pool.start())
+        self._starting[path] = pool
         try:
-            await start
-        except asyncio.CancelledError:
-            self._later(pool.close(keep_zygote=True))
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise
-            log.info("box %s: load superseded by a newer change", manifest.name)
-            return
+            await pool.start()
         finally:
-            if self._starts.get(path) is start:
-                del self._starts[path]
+            if self._starting.get(path) is pool:
+                del self._starting[path]
         async with self._lock:
             before = self._tool_signature()
             self._swap(path, manifest, pool, key, started)
@@ -306,7 +302,8 @@ class BoxRegistry:
 
     def _swap(self, path: Path, manifest: Manifest, pool: BoxPool, key: str | None, started: float) -> None:
         """Serve the freshly loaded `pool`, unless it loads worse than the version serving now."""
-        if self._loads.get(path) is not asyncio.current_task():  # removed or shadowed meanwhile
+        if self._loads.get(path) is not asyncio.current_task():  # superseded, removed or shadowed
+            log.info("box %s: a load superseded by a newer change was dropped", manifest.name)
             self._later(pool.close(keep_zygote=True))
             return
         if key and self.cache:
