@@ -23,6 +23,7 @@ from mcp_box_server.runtime import (
     UnknownTool,
     WorkerCrashed,
 )
+from mcp_box_server.runtime.errors import ResultTooLarge
 
 _PREFIX: dict[type[BoxRuntimeError], str] = {
     InvalidArguments: "",
@@ -31,6 +32,7 @@ _PREFIX: dict[type[BoxRuntimeError], str] = {
     ToolTimeout: "timeout: ",
     WorkerCrashed: "worker crashed: ",
     BoxUnavailable: "unavailable: ",
+    ResultTooLarge: "result too large: ",
 }
 
 
