@@ -38,9 +38,19 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
+class Example:
+    """A helper's example call and the result the teacher expects from it."""
+
+    helper: str  # as defined in the module, leading underscore included
+    arguments: dict[str, Any]
+    expect: Any
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     source: str
     calls: list[tuple[str | None, Call]]  # (task id, member tool or None; call)
+    examples: tuple[Example, ...] = ()  # helpers the teacher offers as sub-step tools
 
 
 def strip_reasoning(text: str) -> str:
@@ -62,7 +72,7 @@ def extract(text: str) -> Reply:
     """The module source and every call in a reply; raises `ExtractError`."""
     text = strip_reasoning(text)
     blocks = fenced_blocks(text)
-    calls, bad_json = _all_calls(text, blocks)
+    calls, examples, bad_json = _all_calls(text, blocks)
     source = _pick_source(blocks, [call.function for _, call in calls])
     if source is None:
         raise ExtractError("no ```python block with the tool module found in the reply")
@@ -70,22 +80,28 @@ def extract(text: str) -> Reply:
         if bad_json:
             raise ExtractError(f"the ```json block with the call is not valid JSON: {bad_json}")
         raise ExtractError('no call found: add a ```json block like {"function": "name", "arguments": {...}}')
-    return Reply(_synchronous(source) + "\n", calls)
+    return Reply(_synchronous(source) + "\n", calls, tuple(examples))
 
 
-def _all_calls(text: str, blocks: list[tuple[str, str]]) -> tuple[list[tuple[str | None, Call]], str]:
-    """Calls from JSON blocks (or bare JSON lines when there are none), and the first parse error."""
+def _all_calls(
+    text: str, blocks: list[tuple[str, str]]
+) -> tuple[list[tuple[str | None, Call]], list[Example], str]:
+    """Calls and helper examples from JSON blocks (or bare JSON lines), and the first parse error."""
     payloads = [body for lang, body in blocks if lang in JSON_LANGS and body.lstrip()[:1] in ("{", "[")]
     if not payloads:
         payloads = [line for line in text.splitlines() if line.strip().startswith(("{", "["))]
     calls: list[tuple[str | None, Call]] = []
+    examples: list[Example] = []
     bad = ""
     for payload in payloads:
         try:
-            calls.extend(_calls(loads(payload)))
+            data = loads(payload)
         except ValueError as exc:
             bad = bad or str(exc)
-    return calls, bad
+            continue
+        calls.extend(_calls(data))
+        examples.extend(_examples(data))
+    return calls, examples, bad
 
 
 def _pick_source(blocks: list[tuple[str, str]], wanted: list[str]) -> str | None:
@@ -172,6 +188,18 @@ def _pythonic(text: str) -> str:
             out.append(char)
             i += 1
     return "".join(out)
+
+
+def _examples(data: Any) -> list[Example]:
+    items = data if isinstance(data, list) else [data]
+    return [
+        Example(item["helper"], item["arguments"], item["expect"])
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("helper"), str)
+        and isinstance(item.get("arguments"), dict)
+        and "expect" in item
+    ]
 
 
 def _calls(data: Any) -> list[tuple[str | None, Call]]:

@@ -19,8 +19,8 @@ from typing import TypeVar
 
 from mcp_box_server.distill import cluster as clustering
 from mcp_box_server.distill import consolidate as consolidation
-from mcp_box_server.distill import grouping, names
-from mcp_box_server.distill.extract import Call, ExtractError, extract, strip_reasoning
+from mcp_box_server.distill import grouping, names, substeps
+from mcp_box_server.distill.extract import Call, Example, ExtractError, extract, strip_reasoning
 from mcp_box_server.distill.gate import public_functions
 from mcp_box_server.distill.progress import Stages
 from mcp_box_server.distill.prompts import render
@@ -66,6 +66,7 @@ class _Attempt:
     reason: str
     wrote_module: bool
     context: bool = False  # the prompt did not fit the teacher's context
+    reply: str = ""  # the reply that gave the tool
 
 
 class Pipeline:
@@ -77,7 +78,8 @@ class Pipeline:
         self.settings = settings
         self.stages = stages
         self.outcome = Outcome()
-        self.tasks: dict[str, Task] = {}
+        self.tasks: dict[str, Task] = {}  # the task file's, then the helpers' examples
+        self._examples: dict[str, list[Example]] = {}  # task id -> helper examples in its reply
         limits = validator.limits
         self._system = render(
             "system",
@@ -92,8 +94,10 @@ class Pipeline:
         with self.stages.stage("generate", len(tasks)) as advance:
             generated = await _all(self._advancing(advance, self.generate(t)) for t in tasks)
         valid = [tool for tool in generated if tool is not None]
+        helpers = await _all(self.sub_steps(t) for t in valid)
         with self.stages.stage("abstract", len(valid)) as advance:
             kept = await _all(self._advancing(advance, self.abstract(t)) for t in valid)
+        kept += [helper for found in helpers for helper in found]
         with self.stages.stage("cluster", 1) as advance:
             kept = await self.dedupe(kept)
             groups = await self.cluster(kept)
@@ -171,6 +175,8 @@ class Pipeline:
             messages.append({"role": "assistant", "content": thought})
         subject = f"task {task.id}"
         attempt = await self._solve(messages, "generate", subject, [task], lambda r: self._one(task, r))
+        if attempt.tool is not None:
+            self._examples[task.id] = list(extract(attempt.reply).examples)
         counts = self.outcome.counts
         if attempt.wrote_module:
             counts.generated += 1
@@ -178,6 +184,31 @@ class Pipeline:
             counts.valid += 1
             counts.repaired += int(attempt.tool.origin == "repaired")
         return attempt.tool
+
+    async def sub_steps(self, tool: Tool) -> list[Tool]:
+        """The helpers of a generated tool that pass the teacher's examples, each as a tool."""
+        ((task_id, _),) = tool.calls.items()
+        kept = []
+        for helper, checks in substeps.example_tasks(
+            self.tasks[task_id], self._examples.get(task_id, [])
+        ).items():
+            subject = f"task {task_id} helper {helper}"
+            source = substeps.helper_module(tool.source, helper, tool.function)
+            if source is None:
+                why = f"'{helper}' is not a private helper defined in the module, or its public name is taken"
+                self.outcome.rejections.append(Rejection("generate", subject, 0, why))
+                continue
+            verdict = await self.validator.validate(source, checks)
+            if not verdict.ok or verdict.function is None:
+                self.outcome.rejections.append(
+                    Rejection("generate", subject, 0, verdict.reason(), verdict.function)
+                )
+                continue
+            self.tasks.update((task.id, task) for task, _ in checks)
+            calls = {task.id: call for task, call in checks}
+            kept.append(Tool(verdict.function, source, calls, verdict.results, "helper"))
+            self.outcome.counts.helpers += 1
+        return kept
 
     async def _first_thought(self, task: Task) -> str:
         """The first step of a plain chain-of-thought answer, its reasoning block stripped."""
@@ -367,7 +398,7 @@ class Pipeline:
                                 verdict.results,
                                 "repaired" if attempt else "generated",
                             )
-                            return _Attempt(tool, "", wrote)
+                            return _Attempt(tool, "", wrote, reply=answer.text)
                     else:
                         reason = verdict
                 follow_up = render("repair", error=reason, json=_SHAPES[shape])

@@ -18,7 +18,7 @@ class Tool:
     source: str
     calls: dict[str, Call]
     results: dict[str, Any]
-    origin: str  # "generated" | "repaired" | "abstracted" | "consolidated"
+    origin: str  # "generated" | "repaired" | "abstracted" | "helper" | "consolidated"
     members: tuple[str, ...] = ()  # for a consolidated tool: the functions it replaced
 
 
@@ -40,6 +40,7 @@ class Counts:
     valid: int = 0  # tasks with a tool that reproduced the answer (after repairs)
     repaired: int = 0  # of those, how many needed at least one repair
     abstracted: int = 0  # valid tools rewritten with parameters that still solve their task
+    helpers: int = 0  # helpers kept as sub-step tools, validated on the teacher's examples
     clusters: int = 0  # groups found by clustering, singletons included
     consolidated: int = 0  # clusters (or parts) of 2+ tools merged into one tool passing all their tasks
     final_tools: int = 0  # tools in the emitted box

@@ -14,6 +14,7 @@ COUNT_LABELS = {
     "valid": "tasks whose tool reproduced the answer in the sandbox",
     "repaired": "of those, fixed after the teacher saw the error",
     "abstracted": "tools rewritten with task constants as parameters",
+    "helpers": "helpers kept as sub-step tools, validated on the teacher's examples",
     "clusters": "clusters of tools by function (singletons included)",
     "consolidated": "clusters (or parts of large ones) merged into one tool passing all their tasks",
     "final_tools": "tools in the box",

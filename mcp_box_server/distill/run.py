@@ -76,7 +76,9 @@ async def distill(
     try:
         with stages:
             async with Validator(limits, scratch, jobs, name) as validator:
-                outcome = await Pipeline(teacher, validator, settings, stages).run(tasks)
+                pipeline = Pipeline(teacher, validator, settings, stages)
+                outcome = await pipeline.run(tasks)
+                tasks = list(pipeline.tasks.values())  # with the helpers' examples
             if dry_run:
                 return Distilled(out, outcome, teacher.stats, dry_run=True)
             provenance = Provenance(

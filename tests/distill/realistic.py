@@ -218,6 +218,34 @@ def styled(style: int, kind: Kind, source: str, call: dict[str, Any], numbers: t
     )
 
 
+CYLINDER_WITH_HELPER = '''\
+import math
+
+
+def _base_area(radius: float) -> float:
+    """Area of a circular base from its radius, in squared units of the radius.
+
+    Args:
+        radius: radius of the circle.
+
+    Returns:
+        The area.
+    """
+    return math.pi * radius**2
+
+
+def volume(radius: float, height: float) -> float:
+    """Volume of a cylinder from its radius and height, in cubed units.
+
+    Args:
+        radius: radius of the base.
+        height: height of the cylinder.
+
+    Returns:
+        The result.
+    """
+    return _base_area(radius) * height
+'''
 GROUP_WHY = {
     "motion": "quantities of a moving body from its mass and speed",
     "density": "density of a body",
@@ -340,6 +368,8 @@ class RealisticTeacher:
         self.order = {i: n for n, (i, _, _) in enumerate(rows)}
         self.faults = FAULTS if faults is None else faults
         self.first_request = FIRST_REQUEST if first_request is None else first_request
+        cylinders = [i for i, k, _ in rows if k == "cylinder"]
+        self.wrong_example = cylinders[-1] if len(cylinders) > 1 else None
         self._seen: Counter[str] = Counter()
         self._lock = threading.Lock()
 
@@ -386,6 +416,11 @@ class RealisticTeacher:
             text = f"I generalised it; every input is now a parameter.\n\n```python\n{source}```\n\n" + (
                 f"```json\n{json.dumps(call)}\n```\n"
             )
+        elif key == "cylinder":  # a helper for a sub-step, offered as a tool of its own
+            text = styled(style, kind, CYLINDER_WITH_HELPER, call, numbers)
+            expect = math.pi * 4 if task_id != self.wrong_example else 12.0  # a careless example
+            example = {"helper": "_base_area", "arguments": {"radius": 2}, "expect": expect}
+            text += f"\nThe helper is reusable on its own:\n\n```json\n[{json.dumps(example)}]\n```\n"
         else:
             text = styled(style, kind, source, call, numbers)
         if fault == "truncated":
@@ -396,9 +431,13 @@ class RealisticTeacher:
         cards = re.findall(r"^(\d+)\. `(\w+)\(.*?`: (.*)$", prompt, re.MULTILINE)
         groups: dict[str, list[int]] = {}
         for number, function, summary in cards:
-            kind = next(k for k in KINDS if k.function == function and k.summary.split(",")[0] in summary)
-            groups.setdefault(kind.group, []).append(int(number))
-        answer_ = [{"tools": tools, "why": GROUP_WHY[group]} for group, tools in groups.items()]
+            kind = next(
+                (k for k in KINDS if k.function == function and k.summary.split(",")[0] in summary), None
+            )
+            groups.setdefault(kind.group if kind else function, []).append(int(number))
+        answer_ = [
+            {"tools": tools, "why": GROUP_WHY.get(group, "on its own")} for group, tools in groups.items()
+        ]
         return (
             "<think>Momentum and density both take a mass, but they compute different things.</think>\n"
             f"Grouped by what each tool computes:\n\n```json\n{json.dumps(answer_, indent=1)}\n```"

@@ -28,6 +28,7 @@ EXPECTED_COUNTS = {
     "valid": 20,  # t17: a memory bomb three times
     "repaired": 5,  # wrong answer, syntax error, forbidden import, network, infinite loop
     "abstracted": 19,  # t11: every rewrite failed
+    "helpers": 0,  # this teacher never offers a helper
     "clusters": 4,  # length conversions, temperature, percentages, interest
     "consolidated": 3,  # all but the percentages
     "final_tools": 6,  # convert_length, celsius_to_fahrenheit, interest, 3 percentage tools

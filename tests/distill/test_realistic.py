@@ -11,6 +11,7 @@ A second test runs 200 tasks with 5 % of all replies empty or 429.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -26,7 +27,15 @@ from tests.support.scripted_openai import ScriptedOpenAI
 from tests.support.servers import http_server
 
 FAST = TeacherOptions(backoff_s=0.001, concurrency=8)
-FINAL = {"motion_quantity", "density", "dc_circuit", "plane_area", "sphere_volume", "cylinder_volume"}
+FINAL = {
+    "motion_quantity",
+    "density",
+    "dc_circuit",
+    "plane_area",
+    "sphere_volume",
+    "cylinder_volume",
+    "base_area",
+}
 
 
 def write(path: Path, rows: list) -> Path:
@@ -59,9 +68,10 @@ async def test_a_realistic_teacher_distils_a_box_that_answers_held_out_tasks(tmp
         "valid": 20,
         "repaired": 5,  # p03, g05 wrong; g07 cut off; p04 cut off then wrong; p08 empty first
         "abstracted": 20,
-        "clusters": 5,  # motion, density, circuit, areas, volumes
+        "helpers": 1,  # g09's _base_area; g10 offered it with a wrong example result
+        "clusters": 6,  # motion, density, circuit, areas, volumes, base area
         "consolidated": 3,  # all but the volumes, which the teacher never merges right
-        "final_tools": 6,
+        "final_tools": 7,
     }
     assert reasons(outcome, "generate", "task p03")[0].startswith(
         "task p03: wrong answer: expected 9, got 18"
@@ -72,6 +82,10 @@ async def test_a_realistic_teacher_distils_a_box_that_answers_held_out_tasks(tmp
     assert "returned an empty reply" in reasons(outcome, "generate", "task p08")[0]
     assert reasons(outcome, "generate", "task g04") == [] and result.stats.retries == 1  # the 429, retried
     assert "defaults taken from this task" in reasons(outcome, "abstract", "task p02")[0]
+    # a helper offered with examples became a sub-step tool; one offered with a wrong result did not
+    assert reasons(outcome, "generate", "task g10 helper _base_area") == [
+        "task g10.base_area.1: wrong answer: expected 12, got 12.566370614359172"
+    ]
     # grouped by function, not by shared words; the clash of the two `volume` tools renamed
     assert outcome.cluster_method == "teacher"
     assert outcome.clusters[0] == ["momentum", "kinetic_energy"] and ["density"] in outcome.clusters
@@ -102,6 +116,8 @@ async def test_a_realistic_teacher_distils_a_box_that_answers_held_out_tasks(tmp
                 assert not result_.is_error, (task_id, result_.content)
                 got = (result_.structured_content or {}).get("result")
                 assert abs(got - realistic.answer(key, numbers)) < 1e-9 * max(1, abs(got)), (task_id, got)
+            base = await client.call_tool("science_base_area", {"radius": 3})
+            assert base.structured_content == {"result": 9 * math.pi}
 
 
 async def test_two_hundred_tasks_with_five_percent_empty_or_rate_limited_replies(tmp_path):
@@ -118,7 +134,8 @@ async def test_two_hundred_tasks_with_five_percent_empty_or_rate_limited_replies
     stats, counts = result.stats, result.outcome.counts
     injected = teacher.injected
     assert injected["empty"] >= 5 and injected["429"] >= 5, injected  # about 5 % of ~430 requests
-    assert counts.valid == 200 and counts.final_tools == 6 and len(result.outcome.solved_by) == 200
+    assert counts.valid == 200 and counts.final_tools == 7 and counts.helpers == 19
+    assert {f"r{i:03d}" for i in range(200)} <= set(result.outcome.solved_by)
     assert stats.failed == injected["empty"] and stats.retries == injected["429"]
     # prompts stay bounded however many tasks a cluster has: members' code and a sample of tasks
     assert stats.largest_prompt < 8_000 and stats.largest_reply < 4_000, (
