@@ -4,9 +4,13 @@
     result = await distill(Path("tasks.jsonl"), Path("boxes/units"), chat_model, cache_dir=...)
     result.box, result.outcome.counts
 
-Stages live one per module: `pipeline` (generate, validate, abstract,
-consolidate), `gate` (static checks), `validate` (sandboxed runs), `cluster`,
-`emit` and `report`. Teacher prompts are templates in `prompts/`.
+Stages live one per module: `pipeline` (generate, validate, abstract, and the
+ask/check/repair loop they share), `teacher` (cache, retries, failures that stay
+local), `extract` (module and calls out of free text), `gate` (static checks),
+`validate` (sandboxed runs), `substeps` (helpers as tools), `grouping` (by the
+teacher) and `cluster` (TF-IDF), `consolidate` (bounded prompts, mapped calls),
+`names` (clashes), `cards`, `emit` and `report`. Teacher prompts are templates
+in `prompts/`.
 """
 
 from mcp_box_server.distill.emit import EmitError
