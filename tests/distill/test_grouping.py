@@ -72,3 +72,38 @@ async def test_tfidf_when_asked_sends_no_grouping_request(scripted_teacher, tmp_
         )
     assert result.outcome.cluster_method == "tfidf"
     assert not any("Group them by" in json.dumps(r) for r in scripted_teacher.requests)
+
+
+async def test_many_tools_are_grouped_in_batches_of_bounded_size():
+    from mcp_box_server.distill.grouping import MAX_CARDS, by_teacher
+    from mcp_box_server.distill.records import Tool
+    from mcp_box_server.distill.teacher import Teacher
+    from mcp_box_server.llm import AssistantMessage, ChatResult
+
+    class PairingModel:
+        """A stand-in teacher that pairs the cards of each request: 1+2, 3+4, ..."""
+
+        label = "pairs"
+
+        def __init__(self) -> None:
+            self.prompts: list[str] = []
+
+        async def chat(self, messages, tools=None, n=1, temperature=None, **kwargs):
+            prompt = messages[-1]["content"]
+            self.prompts.append(prompt)
+            count = len([line for line in prompt.splitlines() if line[:1].isdigit()])
+            groups = [{"tools": [i, i + 1], "why": "a pair"} for i in range(1, count, 2)]
+            return ChatResult(
+                (AssistantMessage(f"```json\n{json.dumps(groups)}\n```", finish_reason="stop"),)
+            )
+
+    source = family.general_tool("miles_to_km")
+    tools = [
+        Tool(f"tool_{i}", source.replace("miles_to_km", f"tool_{i}"), {}, {}, "abstracted") for i in range(45)
+    ]
+    model = PairingModel()
+    found = await by_teacher(Teacher(model, None), "system", tools, 0.15)
+    assert len(model.prompts) == 2 and model.prompts[0].count("\n1. `") == 1
+    assert found.method == "teacher"
+    assert sorted(len(g.members) for g in found.groups).count(2) == (MAX_CARDS // 2) + 2
+    assert sorted(i for g in found.groups for i in g.members) == list(range(45))
