@@ -69,3 +69,27 @@ def test_errors_exit_nonzero_with_a_message(tmp_path, capsys):
     ]
     assert main([*unreachable, "--no-cache", "--quiet"]) == 1
     assert "mcp-box distill:" in capsys.readouterr().err
+
+
+def test_teacher_options_reach_the_server(scripted_teacher, tmp_path, capsys):
+    tasks = write_tasks(tmp_path / "tasks.jsonl", [r for r in TRAIN if r[0] in ("t12", "t14")])
+    extra = (
+        "--max-tokens",
+        "900",
+        "--temperature",
+        "0.2",
+        "--cluster",
+        "tfidf",
+        "--no-stream",
+        "--retries",
+        "1",
+    )
+    assert main(distill_args(scripted_teacher, tasks, tmp_path / "pct", tmp_path / "cache", *extra)) == 0
+    requests = scripted_teacher.requests
+    assert all(r["max_tokens"] == 900 and r["temperature"] == 0.2 and "stream" not in r for r in requests)
+    assert not any("Group them by" in json.dumps(r) for r in requests)
+    assert "largest prompt" in capsys.readouterr().err
+    assert (
+        main(distill_args(scripted_teacher, tasks, tmp_path / "pct", tmp_path / "c", "--max-tokens", "0"))
+        == 2
+    )
