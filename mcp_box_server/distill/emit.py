@@ -56,15 +56,20 @@ def unique_names(tools: list[Tool]) -> list[Tool]:
 
 
 def examples(outcome: Outcome, tasks: list[Task]) -> list[dict[str, Any]]:
-    """One case per solved task; `expect` is the task's answer when it matches exactly."""
+    """One case per solved task (repeats once); `expect` is the task's answer when it matches exactly."""
     by_id = {t.id: t for t in tasks}
-    cases = []
+    cases: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for tool in outcome.tools:
         for task_id, call in tool.calls.items():
             got = tool.results[task_id]
             answer = by_id[task_id].answer
             expect = answer if mismatch(answer, got) is None else got
-            cases.append({"tool": tool.function, "arguments": call.arguments, "expect": expect})
+            case = {"tool": tool.function, "arguments": call.arguments, "expect": expect}
+            key = json.dumps(case, sort_keys=True, default=str)
+            if key not in seen:
+                seen.add(key)
+                cases.append(case)
     return cases
 
 
