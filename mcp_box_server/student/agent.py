@@ -183,11 +183,18 @@ class Agent:
             state.prepare(offered)
         result = await self._generate(state, offered)
         generation = _Generation(result)
-        dropped = None if final else state.results_dropped(result.usage)
-        if dropped is not None:
-            state.switch_to_text(dropped)
-            state.prepare(offered)
-            generation.add(await self._generate(state, offered))
+        if not final and self.config.samples == 1 and state.needs_check(result.usage):
+            sent, blank = state.probe_pair()
+            counted = [await self._count(sent, generation), await self._count(blank, generation)]
+            if counted[0] and counted[0] <= counted[1]:
+                state.switch_to_text(
+                    f"tool results did not reach the prompt (the server counts {counted[0]} prompt tokens "
+                    "with them and without them)"
+                )
+                state.prepare(offered)
+                generation.add(await self._generate(state, offered))
+            else:
+                state.results_checked = True
         if _cut_off(generation.result):
             limit = self.config.max_tokens
             state.note(f"reply cut off at max_tokens ({limit}); asked once to be brief")
@@ -196,6 +203,13 @@ class Agent:
             generation.cut_off = _cut_off(generation.result)
         generation.notes = state.take_notes()
         return generation
+
+    async def _count(self, messages: list[Message], generation: _Generation) -> int:
+        """The server's prompt token count for `messages` (one token generated, no tools)."""
+        options = {**self.config.chat_options, "max_tokens": 1}
+        probe = await self.model.chat(messages, **options)
+        generation.add_cost(probe)
+        return probe.usage.prompt_tokens
 
     async def _generate(self, state: Transcript, offered: list[ToolSpec]) -> ChatResult:
         config = self.config
@@ -344,6 +358,13 @@ class _Generation:
         first = self.result
         self.result = ChatResult(
             again.choices, first.usage + again.usage, first.latency_s + again.latency_s, again.model
+        )
+
+    def add_cost(self, other: ChatResult) -> None:
+        """Count a side request (a probe) in the step's tokens and model time."""
+        first = self.result
+        self.result = ChatResult(
+            first.choices, first.usage + other.usage, first.latency_s + other.latency_s, first.model
         )
 
     def length_end(self) -> FinalAnswerStep:

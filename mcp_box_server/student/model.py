@@ -10,9 +10,11 @@ connection between chunks), so `stream=True` sends every request as a stream.
 
 Streaming here is only a way to stop generation: the chunks are assembled into
 the same `ChatResult` (content, native tool calls, finish reason, usage when the
-server sends it with `stream_options.include_usage`). A streamed request that
-fails before its first chunk is sent again without streaming, so the shared
-client maps the error (a server that refuses tools still says so).
+server sends it with `stream_options.include_usage`; llama-cpp-python does not).
+A streamed request that fails is sent again without streaming, so the shared
+client maps the error (a server that refuses tools still says so) or answers:
+llama-cpp-python's `chatml-function-calling` cannot stream a native call it
+chose itself and breaks off such a stream.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 import openai
 
 from mcp_box_server.llm import (
@@ -106,16 +109,16 @@ class StudentModel:
         if temperature is not None:
             params["temperature"] = temperature
         started = time.perf_counter()
+        reply = _Assembly()
         try:
             stream = await self._streamer.chat.completions.create(
                 **params, stream=True, stream_options={"include_usage": True}
             )
-        except openai.OpenAIError:
+            async with stream:
+                async for chunk in stream:
+                    reply.add(chunk)
+        except (openai.OpenAIError, httpx2.HTTPError):
             return await self._inner.chat(messages, tools=tools, temperature=temperature, **extra)
-        reply = _Assembly()
-        async with stream:
-            async for chunk in stream:
-                reply.add(chunk)
         return ChatResult((reply.message(),), reply.usage, time.perf_counter() - started, self.config.model)
 
 

@@ -25,6 +25,7 @@ else that was clearly meant as a call becomes a `CallParseError` for the model.
 from __future__ import annotations
 
 import ast
+import html
 import json
 import re
 from collections.abc import Collection, Sequence
@@ -134,7 +135,13 @@ def parse_native(calls: Sequence[ToolCallRequest]) -> ParsedMessage:
 
 
 def parse_text(text: str, known_tools: Collection[str] = ()) -> ParsedMessage:
-    """Find tool calls written as text; see the module docstring for the formats."""
+    """Find tool calls written as text; see the module docstring for the formats.
+
+    Text HTML-escaped by the chat template (llama-cpp-python's `chatml-function-calling`
+    escapes the prompt, and models echo `&lt;tool_call&gt;`) is unescaped first.
+    """
+    if "&lt;tool_call&gt;" in text:
+        text = html.unescape(text)
     body = strip_thinking(text)
     # Calls are looked for outside thinking first. A message that does not open with
     # a thinking block may hold the markers as data (an argument "</think>"): if no

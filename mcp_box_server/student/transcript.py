@@ -8,10 +8,14 @@ Two ways to give results back to the model:
 
 A run starts native (unless told otherwise) and switches to text, for good, when
 the server shows it does not carry tools: it refuses them, the model writes calls
-as text while tools were sent natively, or the prompt did not grow by the results
-just sent (llama-cpp-python's default and `chatml-function-calling` formats drop
-`tool` messages while answering HTTP 200). On a switch the whole history is
-rewritten in text form, and `mode_reason` says why.
+as text while tools were sent natively, or the results do not reach the prompt
+(llama-cpp-python's default and `chatml-function-calling` formats drop `tool`
+messages while answering HTTP 200). The last is checked once per run, the first
+time native results go back, with the server's own prompt token counts: the
+conversation is counted as is and with the results blanked (`probe_pair`); the
+same count means the results were dropped. Token counts cannot be estimated from
+text well enough for this (a DNA sequence takes a token per character or two).
+On a switch the whole history is rewritten in text form, and `mode_reason` says why.
 
 User turns are merged rather than stacked: templates such as Gemma's require
 user and assistant turns to alternate.
@@ -51,9 +55,6 @@ BRIEF_PROMPT = (
     "line 'Final answer: ANSWER'."
 )
 CUT_OFF_KEEP = 300  # characters of a cut-off reply kept in the conversation
-CHARS_PER_TOKEN = 4  # a rough estimate, low for JSON, so the drop check errs toward "kept"
-MIN_RESULT_TOKENS = 12  # results shorter than this cannot be told apart from template noise
-KEPT_SHARE = 0.3  # the prompt must grow by this share of the results' estimated tokens
 
 
 class Transcript:
@@ -76,8 +77,9 @@ class Transcript:
         self.messages[:] = [{"role": "system", "content": ""}, {"role": "user", "content": question}]
         self.tool_choice_refused = False
         self._notes: list[str] = []
+        self.results_checked = False  # native results were seen to reach the prompt
         self._last_prompt_tokens = 0
-        self._pending: tuple[int, int] | None = None  # (assistant chars, result chars) sent natively
+        self._pending = False  # native results went back since the last request
 
     def note(self, text: str) -> None:
         """Something the harness did and why, for the next step's record."""
@@ -102,7 +104,7 @@ class Transcript:
         self.mode, self.mode_reason = "text", reason
         self.note(f"tools travel as text from now on: {reason}")
         self.messages[2:] = as_text_history(self.messages[2:])
-        self._pending = None
+        self._pending = False
 
     def add_user(self, text: str) -> None:
         """A user turn, merged into the last message when that is a user turn already."""
@@ -122,30 +124,31 @@ class Transcript:
         self.messages.append({"role": "assistant", "content": clipped})
         self.add_user(BRIEF_PROMPT)
 
-    def results_dropped(self, usage: Usage) -> str | None:
-        """Why the last native results seem not to have reached the model, or None.
+    def needs_check(self, usage: Usage) -> bool:
+        """True when native results just went back and have not been checked yet.
 
-        Compares the prompt's growth since the previous request with the size of
-        what was appended; judged only when the server reports full prompt counts.
+        Only servers whose prompt count moves are checked: one that reports nothing,
+        or the same number every time, cannot tell.
         """
         pending, previous = self._pending, self._last_prompt_tokens
-        self._pending = None
+        self._pending = False
         if usage.prompt_tokens:
             self._last_prompt_tokens = usage.prompt_tokens
-        # A count that shrank or did not move at all is not a full prompt count (a prefix cache
-        # discount, a proxy's constant); even a template that drops every message adds a few tokens.
-        if pending is None or not previous or usage.prompt_tokens <= previous:
-            return None
-        assistant_chars, result_chars = pending
-        expected = result_chars // CHARS_PER_TOKEN
-        growth = usage.prompt_tokens - previous
-        unexplained = growth - assistant_chars // CHARS_PER_TOKEN
-        if expected < MIN_RESULT_TOKENS or unexplained >= KEPT_SHARE * expected:
-            return None
         return (
-            f"tool results did not reach the prompt (it grew by {growth} tokens after ~{expected} "
-            "tokens of results were sent as tool messages)"
+            pending
+            and not self.results_checked
+            and self.mode == "native"
+            and 0 < previous < usage.prompt_tokens
         )
+
+    def probe_pair(self) -> tuple[list[Message], list[Message]]:
+        """The conversation as sent, and the same with the latest tool results blanked."""
+        blank = list(self.messages)
+        index = len(blank) - 1
+        while index > 0 and blank[index]["role"] == "tool":
+            blank[index] = {**blank[index], "content": ""}
+            index -= 1
+        return list(self.messages), blank
 
     def record(self, step: ActionStep, message: AssistantMessage, parsed: ParsedMessage) -> None:
         """Append the assistant's action and the replies to its calls."""
@@ -167,8 +170,7 @@ class Transcript:
         self.messages.append(assistant)
         for call_id, name, text in replies:
             self.messages.append({"role": "tool", "tool_call_id": call_id, "name": name, "content": text})
-        calls_chars = len(json.dumps(assistant.get("tool_calls", [])))
-        self._pending = (len(assistant["content"]) + calls_chars, sum(len(t) for _, _, t in replies))
+        self._pending = True
 
 
 def as_text_history(messages: list[Message]) -> list[Message]:

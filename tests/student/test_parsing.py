@@ -217,3 +217,8 @@ def test_never_raises(text: str) -> None:
     parsed = parse_text(text)
     assert isinstance(parsed.calls, tuple)
     extract_final_answer(text)
+
+
+def test_html_escaped_tags_are_read() -> None:
+    parsed = parse_text('&lt;tool_call&gt;{"name": "calc_add", "arguments": {"a": 1}}&lt;/tool_call&gt;')
+    assert [(c.name, c.arguments) for c in parsed.calls] == [("calc_add", {"a": 1})]

@@ -48,6 +48,17 @@ async def solve(
             return await Agent(model, box, AgentConfig(**config)).solve(question)
 
 
+def probes(server: MimicServer) -> list[int]:
+    """Indexes of the harness's prompt-count probes (one token, no tools) among the requests."""
+    return [i for i, r in enumerate(server.requests) if r.get("max_tokens") == 1 and "tools" not in r]
+
+
+def chats(server: MimicServer) -> list[dict[str, Any]]:
+    """The requests that were not probes."""
+    skip = set(probes(server))
+    return [r for i, r in enumerate(server.requests) if i not in skip]
+
+
 def answer_once_seen(needle: str, call: dict[str, Any], answer: str) -> Any:
     """A model that calls `call` until `needle` (the result) is in its prompt, then answers."""
 
@@ -77,11 +88,22 @@ async def test_dropped_tool_messages_are_detected_from_prompt_tokens(server_url:
     run = await solve(server_url, server, "Reverse the text.")
     assert run.answer == "done"
     assert (run.tool_mode_reason or "").startswith("tool results did not reach the prompt")
-    native, _, text = server.requests
+    native, _, sent, blank, text = server.requests
     assert native["tool_choice"] == "auto" and run.steps[0].tool_calls[0].source == "native"
+    assert probes(server) == [2, 3] and sent["messages"][-1]["content"] == TEXT[::-1]
+    assert blank["messages"][-1]["content"] == "" and server.prompts[2] == server.prompts[3]
     assert TEXT[::-1] not in server.prompts[1]  # the native tool message was dropped...
-    assert "tools" not in text and TEXT[::-1] in server.prompts[2]  # ...and is read as text
+    assert "tools" not in text and TEXT[::-1] in server.prompts[4]  # ...and is read as text
     assert run.usage.prompt_tokens == sum(g.prompt_tokens for g in server.generations)
+
+
+async def test_kept_tool_messages_are_checked_once(server_url: str) -> None:
+    # llama-server --jinja keeps tool messages: the probe pair differs, the run stays native.
+    replies = iter([{"tool_calls": [REVERSE]}, {"tool_calls": [ADD]}, "Final answer: done"])
+    server = MimicServer(lambda view: "" if view.get("max_tokens") == 1 else next(replies))
+    run = await solve(server_url, server, "Reverse the text, then add.")
+    assert run.answer == "done" and run.tool_mode == "native"
+    assert probes(server) == [2, 3] and len(server.requests) == 5
 
 
 async def test_without_tool_choice_the_chatml_format_gets_text_calls(server_url: str) -> None:
@@ -96,7 +118,7 @@ async def test_a_refused_tool_choice_is_dropped_and_tools_stay_native(server_url
     server = MimicServer(answer_once_seen("<tool>5</tool>", ADD, "5"), "vllm-no-auto-tool-choice")
     run = await solve(server_url, server)
     assert run.answer == "5" and run.tool_mode == "native"
-    assert [("tool_choice" in r, bool(r.get("tools"))) for r in server.requests] == [
+    assert [("tool_choice" in r, bool(r.get("tools"))) for r in chats(server)] == [
         (True, True),
         (False, True),
         (False, True),
@@ -110,9 +132,10 @@ async def test_repeated_calls_are_nudged_then_stuck(server_url: str) -> None:
     assert run.final.reason is EndReason.STUCK and run.answer == ""
     assert "repeated calc_add" in (run.final.error or "")
     assert [s.results[0].error for s in run.steps] == [None, ErrorKind.REPEATED, ErrorKind.REPEATED]
-    nudge = server.requests[2]["messages"][-1]
+    requests = chats(server)
+    nudge = requests[2]["messages"][-1]
     assert nudge["role"] == "tool" and "already called calc_add" in nudge["content"]
-    assert "\n5\n" in nudge["content"] and len(server.requests) == 3
+    assert "\n5\n" in nudge["content"] and len(requests) == 3
 
 
 async def test_a_cut_off_reply_is_retried_once_briefly(server_url: str) -> None:
@@ -227,4 +250,4 @@ def test_ask_verbose_shows_finish_reasons_and_a_stuck_run_is_no_answer(server_ur
     err = capsys.readouterr().err
     assert code == 1 and "finish_reason tool_calls" in err
     assert "no answer (stuck): the model repeated calc_add" in err
-    assert len(server.requests) == 2
+    assert len(chats(server)) == 2 and len(probes(server)) == 2

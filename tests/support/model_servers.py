@@ -21,15 +21,17 @@ The responder sees the request plus `_prompt`, the text the model would read
 reply may hold `tool_calls` (written as `<tool_call>` text when native calls are
 not possible), `never_ends` (generate until `max_tokens`, else until the
 context is full), and the `ScriptedOpenAI` keys. Replies are "generated" at
-`tokens_per_s`, four characters a token; `prompt_tokens` is the prompt's length
-over four. `generations` records each one: tokens made and how it ended
-("stop", "length", "disconnected").
+`tokens_per_s`, four characters a token; `prompt_tokens` counts the prompt's
+words and punctuation marks, so any text added to a prompt is counted.
+`generations` records each one: tokens made and how it ended ("stop",
+"length", "disconnected").
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -42,6 +44,7 @@ from tests.support.scripted_openai import Responder, ScriptedOpenAI, completion
 ToolHandling = Literal["native", "ignored", "choice", "refuse_choice"]
 Stops = Literal["disconnect", "stream"]
 CHARS_PER_TOKEN = 4
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +118,7 @@ class MimicServer(ScriptedOpenAI):
             )
             calls = "".join(f"<tool_call>{call}</tool_call>" for call in written)
             reply["content"] = (reply.get("content") or "") + calls
-        generation = Generation(len(prompt) // CHARS_PER_TOKEN)
+        generation = Generation(len(_TOKEN.findall(prompt)))
         limit = body.get("max_tokens") or behaviour.context - generation.prompt_tokens
         text = reply.get("content") or ""
         if reply.get("never_ends"):
