@@ -20,6 +20,7 @@ from typing import TypeVar
 from mcp_box_server.distill import cluster as clustering
 from mcp_box_server.distill import consolidate as consolidation
 from mcp_box_server.distill import grouping, names, substeps
+from mcp_box_server.distill.cards import arg_docs
 from mcp_box_server.distill.extract import Call, Example, ExtractError, extract, strip_reasoning
 from mcp_box_server.distill.gate import public_functions
 from mcp_box_server.distill.progress import Stages
@@ -259,7 +260,7 @@ class Pipeline:
                     "get this task's answer; make them required parameters (no default)",
                     calls,
                 )
-            return source, verdict, calls
+            return source, _documented(source, verdict), calls
 
         attempt = await self._solve(self._conversation(prompt), "abstract", f"task {task_id}", [task], check)
         if attempt.tool is None:
@@ -298,7 +299,8 @@ class Pipeline:
             if isinstance(calls, str):
                 return reply.source, calls, []
             checks = [(t, calls[t.id]) for t in tasks]
-            return reply.source, await self.validator.validate(reply.source, checks), [c for _, c in checks]
+            verdict = await self.validator.validate(reply.source, checks)
+            return reply.source, _documented(reply.source, verdict), [c for _, c in checks]
 
         attempt = await self._solve(
             self._conversation(prompt), "consolidate", subject, tasks, check, "mappings"
@@ -455,6 +457,21 @@ def task_defaults(source: str, question: str) -> dict[str, object]:
         if (number and float(value) in numbers) or (isinstance(value, str) and value.casefold() in words):
             baked[arg.arg] = value
     return baked
+
+
+def _documented(source: str, verdict: Verdict) -> Verdict | str:
+    """A passing verdict, unless a parameter is missing from the docstring's `Args:`.
+
+    A student sees only the description: a parameter it cannot read about is one it guesses.
+    """
+    if not verdict.ok:
+        return verdict
+    fn = public_functions(ast.parse(source))[0]
+    missing = [p for p in _parameters(source) if p not in arg_docs(ast.get_docstring(fn) or "")]
+    if missing:
+        shown = ", ".join(missing)
+        return f"describe every parameter under `Args:` in the docstring, with its unit: missing {shown}"
+    return verdict
 
 
 def _parameters(source: str | None) -> list[str]:

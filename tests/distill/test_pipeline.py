@@ -69,6 +69,10 @@ async def test_abstraction_makes_tools_reusable_and_failed_merges_keep_members(s
         "silently get this task's answer; make them required parameters (no default)"
     ]
     assert "= " not in tools_signature(outcome, "percent_of")
+    # and one whose docstring leaves a parameter out: a student only reads the description
+    assert reasons(outcome, "abstract", "task t14") == [
+        "describe every parameter under `Args:` in the docstring, with its unit: missing total"
+    ]
     assert outcome.clusters == [
         ["celsius_to_fahrenheit", "celsius_to_fahrenheit_task"],
         ["percent_of", "percent_share", "percent_change"],
