@@ -9,7 +9,8 @@ ended on a model error are run again on resume.
 
 Errors that would fail every task (nothing answers at the model's address, the
 model does not exist, the key is refused) abort the arm with `EvaluationAborted`
-instead of filling the trace with failures.
+instead of filling the trace with failures; a request past `--model-timeout`
+fails its task only.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcp_box_server.llm import ChatClient, ModelAuthError, ModelNotFound, ModelSpecError, ModelUnreachable
+from mcp_box_server.llm import (
+    ChatClient,
+    ModelAuthError,
+    ModelNotFound,
+    ModelSpecError,
+    ModelTimeout,
+    ModelUnreachable,
+)
 from mcp_box_server.student.agent import Agent, AgentConfig
 from mcp_box_server.student.benchmarks import Benchmark, Task
 from mcp_box_server.student.connection import ToolBackend
@@ -218,7 +226,9 @@ async def run_arm(
 async def run_task(agent: Agent, task: Task, *, arm: str, model: str) -> dict[str, Any]:
     """Solve one task and return its trace record; fatal model errors raise `EvaluationAborted`."""
     run = await agent.solve(task.question)
-    if run.final.reason is EndReason.MODEL_ERROR and isinstance(run.final.exception, FATAL):
+    failure = run.final.exception
+    # A timeout is one slow request (a reply that never ends), not a dead endpoint.
+    if isinstance(failure, FATAL) and not isinstance(failure, ModelTimeout):
         raise EvaluationAborted(str(run.final.exception))
     data = run.to_dict()
     tool_errors = sum(1 for step in run.steps for result in step.results if not result.ok)

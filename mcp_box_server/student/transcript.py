@@ -55,6 +55,7 @@ BRIEF_PROMPT = (
     "line 'Final answer: ANSWER'."
 )
 CUT_OFF_KEEP = 300  # characters of a cut-off reply kept in the conversation
+ARGUMENTS_KEEP = 2000  # characters of a native call's arguments kept (some servers ignore max_tokens there)
 
 
 class Transcript:
@@ -167,6 +168,11 @@ class Transcript:
             self.add_user(_responses((name, text) for _, name, text in replies))
             return
         assistant = message.to_message()
+        for call in assistant.get("tool_calls", []):
+            function = call["function"]
+            if len(function["arguments"]) > ARGUMENTS_KEEP:  # a runaway: keep the history small
+                clipped = function["arguments"][:ARGUMENTS_KEEP]
+                function["arguments"] = json.dumps({"clipped_arguments": clipped})
         self.messages.append(assistant)
         for call_id, name, text in replies:
             self.messages.append({"role": "tool", "tool_call_id": call_id, "name": name, "content": text})

@@ -251,3 +251,31 @@ def test_ask_verbose_shows_finish_reasons_and_a_stuck_run_is_no_answer(server_ur
     assert code == 1 and "finish_reason tool_calls" in err
     assert "no answer (stuck): the model repeated calc_add" in err
     assert len(chats(server)) == 2 and len(probes(server)) == 2
+
+
+async def test_a_timed_out_task_fails_alone(tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps({"question": q, "answer": "5"}) + "\n" for q in ("slow", "fast")))
+
+    def respond(view: dict[str, Any]) -> Reply:
+        return {"never_ends": True} if "slow" in view["_prompt"] else "Final answer: 5"
+
+    with MimicServer(respond, tokens_per_s=100) as server:
+        spec = resolve_model("scripted", base_url=server.base_url, timeout_s=0.5)
+        async with StudentModel(spec, deadline_s=0.5) as model:
+            config = AgentConfig(max_tokens=None)
+            result = await run_arm(
+                load_benchmark(str(tasks)), model, None, config, tmp_path / "t.jsonl", arm="no-box"
+            )
+    assert [(r["end"], r["answer"]) for r in result.records] == [("model_error", ""), ("answer", "5")]
+    assert "within 0.5 s" in result.records[0]["error"]
+
+
+async def test_runaway_native_arguments_are_clipped_in_the_history(server_url: str) -> None:
+    runaway = {"name": "text_reverse_text", "arguments": {"text": "ab" * 5000}}
+    replies = iter([{"tool_calls": [runaway]}, "Final answer: done"])
+    server = MimicServer(lambda view: "" if view.get("max_tokens") == 1 else next(replies))
+    run = await solve(server_url, server, "Reverse it.")
+    assert run.answer == "done" and run.steps[0].results[0].ok
+    kept = json.loads(chats(server)[1]["messages"][2]["tool_calls"][0]["function"]["arguments"])
+    assert len(kept["clipped_arguments"]) == 2000
