@@ -40,6 +40,31 @@ class ToolOverride:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceEntry:
+    """A `[resources]` entry: a URI the box names for one of its files."""
+
+    file: str
+    name: str = ""
+    description: str = ""
+    mime_type: str | None = None  # by default from the file name
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateEntry:
+    """A `[templates]` entry: a URI template whose reads call a tool function of the box.
+
+    The function takes the template's variables as keyword arguments (strings);
+    `values` lists known values per variable, offered as completions.
+    """
+
+    function: str
+    name: str = ""
+    description: str = ""
+    mime_type: str | None = None  # by default from what the function returns
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     """The parsed `box.toml` of one box."""
 
@@ -52,11 +77,14 @@ class Manifest:
     timeout: float = DEFAULT_TIMEOUT
     memory_mb: int = DEFAULT_MEMORY_MB
     workers: int = DEFAULT_WORKERS
+    keep_warm: bool = False  # keep one worker when idle: no fork and box import on the next call
     allow_imports: tuple[str, ...] = ()
     load_timeout: float = DEFAULT_LOAD_TIMEOUT
     max_result_mb: int = DEFAULT_MAX_RESULT_MB
     max_box_mb: int = DEFAULT_MAX_BOX_MB
     tools: dict[str, ToolOverride] = field(default_factory=dict)
+    resources: dict[str, ResourceEntry] = field(default_factory=dict)
+    templates: dict[str, TemplateEntry] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def timeout_for(self, function: str, declared: float | None = None) -> float:
@@ -100,11 +128,14 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         "timeout",
         "memory_mb",
         "workers",
+        "keep_warm",
         "allow_imports",
         "load_timeout",
         "max_result_mb",
         "max_box_mb",
         "tools",
+        "resources",
+        "templates",
         "provenance",
     }
     for key in data:
@@ -132,6 +163,9 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     workers = data.get("workers", DEFAULT_WORKERS)
     if not isinstance(workers, int) or not 1 <= workers <= 64:
         raise fail("workers", f"must be an integer from 1 to 64, got {workers!r}")
+    keep_warm = data.get("keep_warm", False)
+    if not isinstance(keep_warm, bool):
+        raise fail("keep_warm", f"must be true or false, got {keep_warm!r}")
     return Manifest(
         name=name,
         path=path.parent,
@@ -142,6 +176,7 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         timeout=float(timeout),
         memory_mb=memory_mb,
         workers=workers,
+        keep_warm=keep_warm,
         allow_imports=_strings(
             data.get("allow_imports", []), fail("allow_imports", "must be a list of module names")
         ),
@@ -149,8 +184,78 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         max_result_mb=max_result_mb,
         max_box_mb=max_box_mb,
         tools=tools,
+        resources=_resources(data.get("resources"), fail),
+        templates=_templates(data.get("templates"), fail),
         provenance=dict(data.get("provenance") or {}),
     )
+
+
+_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S*$")
+_ENTRY_KEYS = {"name", "description", "mime_type"}
+
+
+def _resources(table: object, fail: Callable[[str, str], ManifestError]) -> dict[str, ResourceEntry]:
+    """`"uri" = "file"` or `"uri" = { file = ..., name, description, mime_type }`."""
+    entries: dict[str, ResourceEntry] = {}
+    for uri, value in _table(table, "resources", fail).items():
+        item = _entry(value, "file", "resources", uri, fail)
+        if not _URI.match(uri) or "{" in uri:
+            raise fail("resources", f"{uri!r} is not a URI (scheme://...; templates go in [templates])")
+        file = item["file"]
+        if file.startswith("/") or ".." in file.split("/"):
+            raise fail("resources", f"{uri!r}: file {file!r} must be a path inside the box")
+        entries[uri] = ResourceEntry(file, **{k: item[k] for k in _ENTRY_KEYS if k in item})
+    return entries
+
+
+def _templates(table: object, fail: Callable[[str, str], ManifestError]) -> dict[str, TemplateEntry]:
+    """`"scheme://x/{var}" = "function"` or a table with `function`, `values = { var = [...] }`, ..."""
+    entries: dict[str, TemplateEntry] = {}
+    for template, value in _table(table, "templates", fail).items():
+        item = _entry(value, "function", "templates", template, fail, frozenset({"values"}))
+        variables = set(re.findall(r"\{[+#./;?&]?([a-zA-Z0-9_]+)\*?\}", template))
+        if not _URI.match(template) or not variables:
+            raise fail("templates", f"{template!r} is not a URI template (scheme://.../{{name}}...)")
+        values = item.pop("values", {})
+        if not isinstance(values, dict) or not all(
+            name in variables and isinstance(v, list) and all(isinstance(x, str) for x in v)
+            for name, v in values.items()
+        ):
+            raise fail("templates", f"{template!r}: 'values' maps its variables to lists of strings")
+        entries[template] = TemplateEntry(
+            item["function"],
+            **{k: item[k] for k in _ENTRY_KEYS if k in item},
+            values={name: tuple(v) for name, v in values.items()},
+        )
+    return entries
+
+
+def _table(table: object, key: str, fail: Callable[[str, str], ManifestError]) -> dict[str, Any]:
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise fail(key, "must be a table")
+    return table
+
+
+def _entry(
+    value: object,
+    main: str,
+    section: str,
+    key: str,
+    fail: Callable[[str, str], ManifestError],
+    extra: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """One entry of `[section]` as a dict: a plain string is its `main` field."""
+    item = {main: value} if isinstance(value, str) else value
+    if not isinstance(item, dict) or not isinstance(item.get(main), str):
+        raise fail(section, f"{key!r} needs a '{main}' (text)")
+    for name, field_value in item.items():
+        if name not in {main, *_ENTRY_KEYS, *extra}:
+            raise fail(section, f"{key!r}: unknown key '{name}'")
+        if name in _ENTRY_KEYS and not isinstance(field_value, str):
+            raise fail(section, f"{key!r}: '{name}' must be text")
+    return dict(item)
 
 
 def _read_text(path: Path) -> str:

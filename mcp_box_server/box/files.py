@@ -1,0 +1,99 @@
+"""Reading a box's data files (prompts, resources, attachments) without trusting them.
+
+The server reads these itself, from the pool's private snapshot. A snapshot holds
+only regular files and links to folders inside the box, but a path named in a prompt
+or in `box.toml` is still the box author's: it must stay inside the box, go through
+no link, and a read stops at a size cap, so no box makes the server serve a file
+from elsewhere or read without end.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import stat
+from pathlib import Path, PurePosixPath
+
+from mcp_box_server.box.errors import BoxError
+
+MAX_FILES = 2_000  # data files listed per box; a box is not a file server
+
+# Kinds that mimetypes leaves to the platform's tables; fixed here so every machine agrees.
+_MIME = {".md": "text/markdown", ".json": "application/json", ".csv": "text/csv", ".yaml": "application/yaml"}
+_TEXT_APPLICATIONS = {"application/json", "application/yaml", "application/xml", "application/javascript"}
+
+
+class BoxFileError(BoxError):
+    """A data file that cannot be served: outside the box, a link, not a file, too large."""
+
+
+def relative_path(text: str) -> PurePosixPath:
+    """A box-relative path as written by the author; refuses absolute paths and `..`."""
+    path = PurePosixPath(text)
+    if not text or path.is_absolute() or ".." in path.parts or "\\" in text:
+        raise BoxFileError(f"'{text}' must be a path inside the box (relative, no '..')")
+    return path
+
+
+def read_file(box_dir: Path, relative: PurePosixPath, limit: int) -> bytes:
+    """The bytes of a regular file of the box, reached through no link, at most `limit` bytes."""
+    fd = _open(box_dir, relative)
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise BoxFileError(f"'{relative}' is larger than {limit // 1024} KB")
+    return data
+
+
+def check_file(box_dir: Path, relative: PurePosixPath) -> None:
+    """Raise `BoxFileError` unless `read_file` could open this file."""
+    os.close(_open(box_dir, relative))
+
+
+def _open(box_dir: Path, relative: PurePosixPath) -> int:
+    current = box_dir
+    for part in relative.parts[:-1]:
+        current = current / part
+        try:
+            mode = current.lstat().st_mode
+        except OSError:
+            raise BoxFileError(f"'{relative}' does not exist") from None
+        if not stat.S_ISDIR(mode):
+            raise BoxFileError(f"'{relative}' goes through a link or a file: not served")
+    try:
+        fd = os.open(box_dir / relative, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise BoxFileError(f"'{relative}' cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise BoxFileError(f"'{relative}' is not a regular file")
+    return fd
+
+
+def list_files(box_dir: Path, folder: str) -> list[PurePosixPath]:
+    """Box-relative paths of the regular files under `folder`, sorted; links are not followed."""
+    root = box_dir / folder
+    if not root.is_dir() or root.is_symlink():
+        return []
+    found: list[PurePosixPath] = []
+    for current, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(files):
+            path = Path(current) / name
+            if name.startswith(".") or not stat.S_ISREG(path.lstat().st_mode):
+                continue
+            found.append(PurePosixPath(path.relative_to(box_dir).as_posix()))
+            if len(found) >= MAX_FILES:
+                return found
+    return found
+
+
+def mime_type(path: PurePosixPath | str) -> str:
+    """The MIME type of a file by its name; unknown kinds are opaque bytes."""
+    suffix = PurePosixPath(path).suffix.lower()
+    return _MIME.get(suffix) or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+
+
+def is_text(mime: str) -> bool:
+    """Whether content of this type is served as text (else as a base64 blob)."""
+    return mime.startswith("text/") or mime in _TEXT_APPLICATIONS or mime.endswith(("+json", "+xml"))
