@@ -62,16 +62,29 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
 
     from mcp_box_server import __version__
     from mcp_box_server.server.auth import SharedTokenVerifier
+    from mcp_box_server.server.catalog import Catalog
+    from mcp_box_server.server.completion import Completer
     from mcp_box_server.server.meta_tools import register_meta_tools
     from mcp_box_server.server.notify import ChangeNotifier
     from mcp_box_server.server.provider import BoxProvider
     from mcp_box_server.server.watcher import watch
 
     notifier = ChangeNotifier()
+    catalog = Catalog(registry)
+
+    async def announce() -> None:
+        """After a swap: what changed in prompts and resources, in both eras."""
+        changes = await catalog.refresh()
+        if changes.prompts:
+            await notifier.prompts_changed()
+        if changes.resources:
+            await notifier.resources_changed()
+        await notifier.resources_updated(changes.touches)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastMCP) -> AsyncIterator[dict[str, Any]]:
         registry.on_change(notifier.tools_changed)
+        registry.on_swap(announce)
         registry.begin()  # boxes load in the background: /health answers meanwhile
         watcher = asyncio.create_task(watch(registry)) if config.reload else None
         try:
@@ -90,10 +103,11 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
         version=__version__,
         lifespan=lifespan,
         auth=auth,
-        providers=[BoxProvider(registry)],
+        providers=[BoxProvider(registry, catalog)],
         mask_error_details=False,
     )
     notifier.install(server)
+    server.add_completion_handler(Completer(catalog))
     register_meta_tools(server, registry)
 
     @server.custom_route("/health", methods=["GET"])

@@ -1,4 +1,4 @@
-"""A FastMCP provider that serves the registry's boxes: tools and resources.
+"""A FastMCP provider that serves the registry's boxes: tools, prompts and resources.
 
 FastMCP asks the provider for its components on every request, so a swap in the
 registry is visible to the very next `tools/list` with no re-registration.
@@ -11,7 +11,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from fastmcp.prompts.base import Prompt
 from fastmcp.resources.base import Resource
+from fastmcp.resources.template import ResourceTemplate
 from fastmcp.resources.types import TextResource
 from fastmcp.server.providers import Provider
 from fastmcp.tools.base import Tool, ToolResult
@@ -21,7 +23,10 @@ from mcp_types import ToolAnnotations
 from mcp_box_server.box import ToolSpec
 from mcp_box_server.runtime import BoxRuntimeError
 from mcp_box_server.server import results
+from mcp_box_server.server.catalog import Catalog
+from mcp_box_server.server.prompts import BoxPrompt
 from mcp_box_server.server.registry import BoxRegistry
+from mcp_box_server.server.resources import BoxResource, BoxTemplate
 
 STATUS_URI = "box://status"
 
@@ -52,11 +57,12 @@ class BoxTool(Tool):
 
 
 class BoxProvider(Provider):
-    """Lists the registry's tools, one README resource per box, and a status resource."""
+    """The registry's tools; each box's prompts, resources and templates; READMEs and a status."""
 
-    def __init__(self, registry: BoxRegistry) -> None:
+    def __init__(self, registry: BoxRegistry, catalog: Catalog | None = None) -> None:
         super().__init__()
         self.registry = registry
+        self.catalog = catalog or Catalog(registry)
         self._cache_generation = -1
         self._cache: dict[str, BoxTool] = {}
 
@@ -78,7 +84,7 @@ class BoxProvider(Provider):
                 name="box-status",
                 description="Every box: version, tools, load errors (JSON).",
                 mime_type="application/json",
-                text=json.dumps(self.registry.status(), indent=2),
+                text=json.dumps(self._status(), indent=2),
             )
         ]
         for state in self.registry.states:
@@ -93,7 +99,22 @@ class BoxProvider(Provider):
                         text=readme,  # read from the snapshot, never through a link
                     )
                 )
+        for content in await self.catalog.contents():
+            resources += [BoxResource.build(uri, content) for uri in content.resources]
         return resources
+
+    async def _list_resource_templates(self) -> Sequence[ResourceTemplate]:
+        contents = await self.catalog.contents()
+        return [BoxTemplate.build(t, c, self.registry) for c in contents for t in c.templates]
+
+    async def _list_prompts(self) -> Sequence[Prompt]:
+        contents = await self.catalog.contents()
+        return [BoxPrompt.build(name, spec, c) for c in contents for name, spec in c.prompts.items()]
+
+    def _status(self) -> list[dict[str, Any]]:
+        """The registry's status, with the prompt and resource files each box could not serve."""
+        failures = self.catalog.failures()
+        return [{**box, "content_errors": failures.get(box["box"], [])} for box in self.registry.status()]
 
     def _tools(self) -> dict[str, BoxTool]:
         if self._cache_generation != self.registry.generation:

@@ -85,6 +85,7 @@ class BoxRegistry:
         self._specs: dict[str, ToolSpec] = {}
         self._zygotes: dict[bool, Zygote] = {}  # one per trust level, shared by its boxes
         self._listeners: list[Listener] = []
+        self._swap_listeners: list[Listener] = []
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
         self._old_pools: set[BoxPool] = set()  # replaced versions still draining their calls
@@ -114,6 +115,11 @@ class BoxRegistry:
     def on_change(self, listener: Listener) -> None:
         """Call `listener` after every change of the tool list."""
         self._listeners.append(listener)
+
+    def on_swap(self, listener: Listener) -> None:
+        """Call `listener` after every rebuild of the index (a box loaded, reloaded or removed),
+        whether or not the tool list changed: a box's prompts and resources may have."""
+        self._swap_listeners.append(listener)
 
     @property
     def states(self) -> list[BoxState]:
@@ -400,6 +406,8 @@ class BoxRegistry:
         if self._tool_signature() != before:
             for listener in self._listeners:
                 await listener()
+        for listener in self._swap_listeners:
+            await listener()
 
     def _tool_signature(self) -> list[tuple[str, str, str]]:
         return sorted((n, s.description, repr(s.parameters)) for n, (s, _) in self._tools.items())
