@@ -1,9 +1,13 @@
 """Runs box tool code in worker processes, never in the caller's process."""
 
+from mcp_box_server.runtime.conversation import ClientCannot, Conversation
 from mcp_box_server.runtime.errors import (
     BoxRuntimeError,
     BoxUnavailable,
+    InputNeeded,
     InvalidArguments,
+    MissingClientCapability,
+    ResultTooLarge,
     ToolFailed,
     ToolTimeout,
     UnknownTool,
@@ -15,7 +19,12 @@ __all__ = [
     "BoxPool",
     "BoxRuntimeError",
     "BoxUnavailable",
+    "ClientCannot",
+    "Conversation",
+    "InputNeeded",
     "InvalidArguments",
+    "MissingClientCapability",
+    "ResultTooLarge",
     "ToolFailed",
     "ToolTimeout",
     "UnknownTool",

@@ -6,6 +6,8 @@ and the student harness react to each differently.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BoxRuntimeError(Exception):
     """Base class: a call could not produce a result."""
@@ -37,6 +39,21 @@ class WorkerCrashed(BoxRuntimeError):
 
 class ResultTooLarge(BoxRuntimeError):
     """The result is over the box's size cap (`max_result_mb`); the message gives both sizes."""
+
+
+class InputNeeded(BoxRuntimeError):
+    """The tool asked the client something (2026-07-28): the call ends with the question.
+
+    The client answers and calls again; the tool then runs with the answer at hand.
+    """
+
+    def __init__(self, key: str, kind: str, params: dict[str, Any]) -> None:
+        super().__init__(f"the client must answer a {kind} request first")
+        self.key, self.kind, self.params = key, kind, params
+
+
+class MissingClientCapability(BoxRuntimeError):
+    """The tool asked the client for something it did not declare it can do."""
 
 
 class BoxUnavailable(BoxRuntimeError):

@@ -21,6 +21,7 @@ from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.manifest import Manifest
 from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
 from mcp_box_server.runtime import confine, snapshot
+from mcp_box_server.runtime.conversation import Conversation
 from mcp_box_server.runtime.errors import BoxUnavailable, ToolTimeout, UnknownTool, WorkerCrashed
 from mcp_box_server.runtime.process import MB, Ready, Worker, Zygote, worker_env
 from mcp_box_server.runtime.protocol import WorkerConfig
@@ -116,7 +117,13 @@ class BoxPool:
             self._idle.append(worker)
         self._started.set()
 
-    async def call(self, function: str, arguments: dict[str, Any], timeout: float | None = None) -> Any:
+    async def call(
+        self,
+        function: str,
+        arguments: dict[str, Any],
+        timeout: float | None = None,
+        conversation: Conversation | None = None,
+    ) -> Any:
         """Run `function` in an idle worker, raising a `BoxRuntimeError` on any failure.
 
         The timeout covers the wait for a free worker as well as the run, so a call ends
@@ -140,7 +147,7 @@ class BoxPool:
             waited = loop.time() - started
             try:
                 limit = self.manifest.max_result_mb * MB
-                return await worker.call(function, arguments, deadline - loop.time(), limit)
+                return await worker.call(function, arguments, deadline - loop.time(), limit, conversation)
             except ToolTimeout:
                 queued = f", {waited:.1f} s of it waiting for a free worker" if waited >= 0.1 else ""
                 raise ToolTimeout(

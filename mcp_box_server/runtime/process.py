@@ -23,17 +23,22 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mcp_box_server.box.content import Rich
 from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.spec import ToolSpec
 from mcp_box_server.runtime import protocol
+from mcp_box_server.runtime.conversation import ASK_TIMEOUT, ClientCannot, Conversation
 from mcp_box_server.runtime.errors import (
+    InputNeeded,
     InvalidArguments,
+    MissingClientCapability,
     ResultTooLarge,
     ToolFailed,
     ToolTimeout,
     UnknownTool,
     WorkerCrashed,
 )
+from mcp_box_server.runtime.output import OutputLog
 from mcp_box_server.runtime.protocol import WorkerConfig
 
 log = logging.getLogger("mcp_box.runtime")
@@ -44,10 +49,6 @@ FRAME_LIMIT = MB  # the channel's read buffer: longer frames are read in pieces,
 READY_LIMIT = 64 * MB  # a box's tool descriptions
 RESULT_LIMIT = 8 * MB  # the default result cap (max_result_mb in box.toml)
 REPLY_SLACK = 64 * 1024  # a reply's envelope around its result
-STDERR_TAIL = 20
-OUTPUT_CHUNK = 64 * 1024
-OUTPUT_LINES = 100  # worker output lines logged per call; the rest are counted, then reported
-OUTPUT_LINE_BYTES = 4096  # longer output lines are cut
 _SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 
 
@@ -135,6 +136,8 @@ class Zygote:
                 os.close(err_write)
             pid = await forked
         exit_code = self._exits.setdefault(pid, loop.create_future())
+        if exit_code.done():  # it exited before we got here: nobody else will claim the entry
+            del self._exits[pid]
         worker = Worker(pid, label, exit_code)
         await worker.attach(ours, err_read)
         return worker
@@ -159,13 +162,17 @@ class Zygote:
         return [name for name in modules if _installed(name)]
 
     async def close(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._process.pid, signal.SIGKILL)
-        await asyncio.to_thread(self._process.wait)
-        self._control.close()
+        """Close the control socket: the zygote kills its workers and exits (SIGKILL after 2 s)."""
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
+        self._control.close()
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self._process.wait), 2)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            await asyncio.to_thread(self._process.wait)
 
     async def _read_control(self) -> None:
         loop = asyncio.get_running_loop()
@@ -178,7 +185,9 @@ class Zygote:
                 elif message["op"] == "forked":
                     self._forked.popleft().set_result(message["pid"])
                 elif message["op"] == "exit":
-                    future = self._exits.setdefault(message["pid"], loop.create_future())
+                    future = self._exits.pop(message["pid"], None)
+                    if future is None:  # not claimed by `fork` yet: leave it, done, for the claim
+                        future = self._exits[message["pid"]] = loop.create_future()
                     if not future.done():
                         future.set_result(message["code"])
         except OSError:
@@ -224,17 +233,12 @@ class Worker:
         self.pid = pid
         self.label = label
         self._exit_code = exit_code
-        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
+        self._output = OutputLog(label)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._stderr_task: asyncio.Task[None] | None = None
         self._call_id = 0
         self._killed = False
-        self._line = bytearray()  # the output line being received, cut at OUTPUT_LINE_BYTES
-        self._line_cut = 0
-        self._logged = 0  # output lines logged since the current call began
-        self._dropped_lines = 0
-        self._dropped_bytes = 0
 
     @property
     def alive(self) -> bool:
@@ -242,7 +246,7 @@ class Worker:
 
     async def attach(self, channel: socket.socket, stderr_fd: int) -> None:
         self._reader, self._writer = await asyncio.open_connection(sock=channel, limit=FRAME_LIMIT)
-        self._stderr_task = asyncio.create_task(self._forward_stderr(stderr_fd))
+        self._stderr_task = asyncio.create_task(self._output.forward(stderr_fd))
 
     async def ready(self, timeout: float, box_dir: str) -> Ready:
         """Wait for the box to load; a death, a hang or a bad message here is a LoadFailure."""
@@ -268,25 +272,42 @@ class Worker:
                 message.get("modules", {}),
                 dict(message.get("confinement", {})),
             )
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             self.kill()
-            return Ready([], [LoadFailure(box_dir, None, f"worker sent a bad first message: {exc!r}")])
+            return Ready([], [LoadFailure(box_dir, None, f"worker sent a bad first message: {exc!r:.200}")])
 
     async def call(
-        self, function: str, arguments: dict[str, Any], timeout: float, limit: int = RESULT_LIMIT
+        self,
+        function: str,
+        arguments: dict[str, Any],
+        timeout: float,
+        limit: int = RESULT_LIMIT,
+        conversation: Conversation | None = None,
     ) -> Any:
         """Run one call within `timeout` s, its reply at most `limit` bytes of result.
 
-        Any failure raises the matching `BoxRuntimeError`.
+        Notes and questions the tool sends on the way go to `conversation`; time spent
+        waiting for the client's answer does not count against the timeout. Any
+        failure raises the matching `BoxRuntimeError`.
         """
         assert self._reader is not None and self._writer is not None, "attach() first"
         self._call_id += 1
-        self._new_call_output()
+        self._output.new_call()
+        answers = conversation.answers if conversation else {}
+        interactive = conversation.interactive if conversation else True
+        request = protocol.call_request(self._call_id, function, arguments, answers, interactive)
         try:
-            async with asyncio.timeout(timeout):
-                self._writer.write(protocol.call_request(self._call_id, function, arguments))
+            async with asyncio.timeout(timeout) as deadline:
+                self._writer.write(request)
                 await self._writer.drain()
-                line = await self._read_frame(limit + REPLY_SLACK)
+                while True:
+                    line = await self._read_frame(limit + REPLY_SLACK)
+                    if not line:
+                        break
+                    message = self._decode(function, line)
+                    if message.get("op") not in (protocol.EVENT, protocol.ASK):
+                        return self._outcome(function, message)
+                    await self._converse(function, message, conversation, deadline)
         except TimeoutError:
             self.kill()
             raise ToolTimeout(
@@ -304,31 +325,74 @@ class Worker:
         except ConnectionError as exc:
             self.kill()
             raise WorkerCrashed(f"lost the worker running tool '{function}': {exc}") from None
-        if not line:
-            reason = await self._death_reason()
-            raise WorkerCrashed(
-                f"tool '{function}' crashed its worker ({reason}); a fresh worker takes the next call"
-            )
-        return self._result(function, line)
+        reason = await self._death_reason()
+        raise WorkerCrashed(
+            f"tool '{function}' crashed its worker ({reason}); a fresh worker takes the next call"
+        )
 
-    def _result(self, function: str, line: bytes) -> Any:
-        """The call's outcome from its reply; a reply out of protocol kills the worker."""
+    async def _converse(
+        self,
+        function: str,
+        message: dict[str, Any],
+        conversation: Conversation | None,
+        deadline: asyncio.Timeout,
+    ) -> None:
+        """Deliver a note, or get the client's answer to a question and send it back."""
+        kind, params = str(message.get("kind")), message.get("params")
+        if not isinstance(params, dict):
+            self.kill()
+            raise WorkerCrashed(f"the worker running tool '{function}' sent a malformed {kind} message")
+        if message["op"] == protocol.EVENT:
+            if conversation is not None:
+                await conversation.note(kind, params)
+            return
+        loop = asyncio.get_running_loop()
+        left = (deadline.when() or loop.time()) - loop.time()
+        deadline.reschedule(None)  # the client's time is not the tool's
         try:
-            reply = protocol.decode(line)
-        except ValueError:
-            reply = None
-        if not isinstance(reply, dict) or reply.get("id") != self._call_id:
+            if conversation is None:
+                raise ClientCannot(f"this call cannot ask the client anything ({kind})")
+            answer: dict[str, Any] = {
+                "result": await asyncio.wait_for(conversation.ask(kind, params), ASK_TIMEOUT)
+            }
+        except ClientCannot as exc:
+            answer = {"refused": str(exc)}
+        except TimeoutError:
+            answer = {"refused": f"the client did not answer the {kind} request within {ASK_TIMEOUT:g} s"}
+        except BaseException:  # the call is over (an error for the client, a cancel): so is the worker
+            self.kill()
+            raise
+        deadline.reschedule(loop.time() + left)
+        assert self._writer is not None
+        self._writer.write(protocol.encode({"op": protocol.ANSWER, "key": message.get("key"), **answer}))
+        await self._writer.drain()
+
+    def _decode(self, function: str, line: bytes) -> dict[str, Any]:
+        """A frame of this call as a dict; anything else kills the worker."""
+        try:
+            message = protocol.decode(line)
+        except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
+            message = None
+        if not isinstance(message, dict) or message.get("id") != self._call_id:
             self.kill()
             problem = (
                 "a reply that is not a JSON object"
-                if not isinstance(reply, dict)
-                else f"a reply to call {reply.get('id')!r} instead of {self._call_id}"
+                if not isinstance(message, dict)
+                else f"a reply to call {message.get('id')!r} instead of {self._call_id}"
             )
             raise WorkerCrashed(
                 f"the worker running tool '{function}' sent {problem} (did the tool replace "
                 "part of the runtime?); it was stopped and a fresh worker takes the next call"
             )
+        return message
+
+    def _outcome(self, function: str, reply: dict[str, Any]) -> Any:
+        """The call's result, or the error its reply names."""
+        if reply.get("retire"):
+            self.kill()  # a thread outlived the call: no later call runs beside it
         if reply.get("ok"):
+            if "content" in reply:
+                return Rich(reply["content"])
             return reply.get("result")
         kind, error = reply.get("kind"), str(reply.get("error", "unknown error"))
         if kind == "arguments":
@@ -337,6 +401,11 @@ class Worker:
             raise UnknownTool(error)
         if kind == "size":
             raise ResultTooLarge(f"tool '{function}': {error}")
+        if kind == "input_required" and isinstance(reply.get("ask"), dict):
+            ask = reply["ask"]
+            raise InputNeeded(str(ask.get("key")), str(ask.get("kind")), dict(ask.get("params") or {}))
+        if kind == "capability":
+            raise MissingClientCapability(f"tool '{function}': {error}")
         if kind == "memory":
             self.kill()  # it exits by itself; make sure nobody reuses it meanwhile
             raise WorkerCrashed(f"tool '{function}' {error}; a fresh worker takes the next call")
@@ -387,73 +456,5 @@ class Worker:
             reason = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
         if self._stderr_task is not None:  # the pipe closes with the process: take its last lines
             await asyncio.wait({self._stderr_task}, timeout=0.5)
-        tail = [line for line in self._stderr_tail if line.strip()]
+        tail = [line for line in self._output.tail if line.strip()]
         return f"{reason}; last output: {tail[-1].strip()}" if tail else reason
-
-    async def _forward_stderr(self, fd: int) -> None:
-        """Drain the worker's output: the first lines of each call go to the log, the rest are counted."""
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=OUTPUT_CHUNK)
-        pipe = os.fdopen(fd, "rb", buffering=0)
-        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
-        try:
-            while chunk := await reader.read(OUTPUT_CHUNK):
-                self._take_output(chunk)
-            if self._line or self._line_cut:
-                self._end_line()
-        finally:
-            transport.close()
-            self._report_dropped()
-
-    def _take_output(self, chunk: bytes) -> None:
-        if self._logged >= OUTPUT_LINES:  # a flood: count it, keep only the last line for errors
-            done, newline, rest = chunk.rpartition(b"\n")
-            if newline:
-                self._dropped_lines += done.count(b"\n") + 1
-                last = done.rsplit(b"\n", 1)[-1][:OUTPUT_LINE_BYTES]
-                self._stderr_tail.append(last.decode(errors="replace"))
-                self._line.clear()
-                self._line_cut = 0
-            self._dropped_bytes += len(chunk)
-            self._extend_line(rest)
-            return
-        *complete, rest = chunk.split(b"\n")
-        for piece in complete:
-            self._extend_line(piece)
-            self._end_line()
-        self._extend_line(rest)
-
-    def _extend_line(self, piece: bytes) -> None:
-        room = OUTPUT_LINE_BYTES - len(self._line)
-        self._line += piece[:room]
-        self._line_cut += max(0, len(piece) - room)
-
-    def _end_line(self) -> None:
-        text = self._line.decode(errors="replace")
-        if self._line_cut:
-            text += f" [... {self._line_cut} more bytes cut]"
-        self._line.clear()
-        self._line_cut = 0
-        self._stderr_tail.append(text)
-        if self._logged < OUTPUT_LINES:
-            self._logged += 1
-            log.info("[%s] %s", self.label, text)
-        else:
-            self._dropped_lines += 1
-            self._dropped_bytes += len(text)
-
-    def _new_call_output(self) -> None:
-        """Each call gets a fresh allowance of logged lines; what the last one dropped is reported."""
-        self._report_dropped()
-        self._logged = 0
-
-    def _report_dropped(self) -> None:
-        if self._dropped_lines or self._dropped_bytes:
-            log.warning(
-                "[%s] %d more lines (%d bytes) of output dropped (%d lines per call are logged)",
-                self.label,
-                self._dropped_lines,
-                self._dropped_bytes,
-                OUTPUT_LINES,
-            )
-        self._dropped_lines = self._dropped_bytes = 0

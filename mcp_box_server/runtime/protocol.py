@@ -16,6 +16,9 @@ READY = "ready"
 CALL = "call"
 FORK = "fork"
 PRELOAD = "preload"
+EVENT = "event"  # worker -> server during a call: progress, log
+ASK = "ask"  # worker -> server during a call: a question for the client; the server answers
+ANSWER = "answer"  # server -> worker: the client's answer ({"result": ...}) or {"refused": why}
 
 
 # Bound once, at import: tool code that replaces `json.dumps` or `json.loads` in its
@@ -39,8 +42,20 @@ def decode(line: bytes) -> dict[str, Any]:
     return _DECODE(line.decode() if isinstance(line, bytes) else line)
 
 
-def call_request(call_id: int, function: str, arguments: dict[str, Any]) -> bytes:
-    return encode({"op": CALL, "id": call_id, "tool": function, "arguments": arguments})
+def call_request(
+    call_id: int,
+    function: str,
+    arguments: dict[str, Any],
+    answers: dict[str, Any] | None = None,
+    interactive: bool = True,
+) -> bytes:
+    """A call; `answers` from earlier rounds, `interactive` False when questions end the call."""
+    request = {"op": CALL, "id": call_id, "tool": function, "arguments": arguments}
+    if answers:
+        request["answers"] = answers
+    if not interactive:
+        request["interactive"] = False
+    return encode(request)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ time. Results never raise across the process boundary: every outcome is a messag
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import math
@@ -19,11 +20,18 @@ import selectors
 import signal
 import socket
 import sys
+import threading
+import time
 import traceback
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+# Imported here, in the zygote, before any confinement: the package is out of a sandbox's reach.
+from mcp_box_server.box import content, context
+from mcp_box_server.box.loader import LoadedTool, load_box
+from mcp_box_server.box.schema import SchemaError, validate_arguments
 from mcp_box_server.runtime import confine, protocol, sandbox
 from mcp_box_server.runtime.confine import _libc
 from mcp_box_server.runtime.confine.fds import close_inherited
@@ -63,9 +71,6 @@ def _tool_traceback(exc: BaseException, box_dir: Path) -> str:
 
 def serve(config: WorkerConfig, channel: socket.socket, entered: Entered | None = None) -> None:
     """The worker loop: confine, load the box, report its tools, answer calls until EOF."""
-    from mcp_box_server.box.loader import load_box  # before confinement: the package is out of reach
-    from mcp_box_server.box.schema import SchemaError, validate_arguments
-
     inherited = set(sys.modules)  # what the zygote had already imported
     workdir = Path(config.workdir)
     box_dir = Path(config.box_dir)
@@ -102,42 +107,103 @@ def serve(config: WorkerConfig, channel: socket.socket, entered: Entered | None 
             }
         )
     )
-    for line in channel.makefile("rb"):
+    reader = channel.makefile("rb")
+    while line := reader.readline():
         request = protocol.decode(line)
-        reply: dict[str, Any] = {"id": request["id"]}
         tool = by_function.get(request["tool"])
-        exit_after = False
         if tool is None:
-            reply |= {"ok": False, "kind": "unknown", "error": f"unknown tool '{request['tool']}'"}
+            error = f"unknown tool '{request['tool']}'"
+            reply: dict[str, Any] = {"id": request["id"], "ok": False, "kind": "unknown", "error": error}
         else:
-            try:
-                arguments = validate_arguments(tool.arguments_model(), request["arguments"])
-            except SchemaError as exc:  # only if a reused description no longer builds
-                reply |= {"ok": False, "kind": "tool", "error": f"cannot describe the tool: {exc}"}
-            except ValueError as exc:
-                reply |= {"ok": False, "kind": "arguments", "error": str(exc)}
-            else:
-                try:
-                    reply |= {"ok": True, "result": tool.fn(**arguments)}
-                except MemoryError:
-                    reply |= {
-                        "ok": False,
-                        "kind": "memory",
-                        "error": f"ran out of memory (cap {config.memory_mb} MB)",
-                    }
-                    exit_after = True
-                except BaseException as exc:  # SystemExit and KeyboardInterrupt included
-                    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                    reply |= {
-                        "ok": False,
-                        "kind": "tool",
-                        "error": message,
-                        "traceback": _tool_traceback(exc, box_dir),
-                    }
-        frame = _frame(reply)
-        send(frame)
-        if exit_after:
+            threads = threading.active_count()
+            with context.calling(_Call(request, send, reader)):
+                reply = _run(tool, request, box_dir, config.memory_mb)
+            if config.sandboxed and threading.active_count() > threads:
+                reply["retire"] = True  # a thread outlives its call: the worker goes with it
+        send(_frame(reply, config.max_result_bytes))
+        if reply.get("kind") == "memory":
             os._exit(3)
+
+
+class _Call:
+    """The worker's side of one call's conversation with the server (see `box.context`).
+
+    Progress is sent at most every 50 ms (and always when done); a call sends at most
+    `LOG_LINES` log lines: a chatty tool cannot flood the client.
+    """
+
+    LOG_LINES = 200
+    PROGRESS_EVERY = 0.05
+
+    def __init__(self, request: dict[str, Any], send: Callable[[bytes], None], reader: Any) -> None:
+        self._id = request["id"]
+        self._answers: dict[str, Any] = request.get("answers") or {}
+        self._interactive = bool(request.get("interactive", True))
+        self._send, self._reader = send, reader
+        self._asked = 0
+        self._logged = 0
+        self._last_progress = 0.0
+
+    def notify(self, kind: str, params: dict[str, Any]) -> None:
+        if kind == "log":
+            self._logged += 1
+            if self._logged > self.LOG_LINES:
+                return
+        if kind == "progress":
+            now = time.monotonic()
+            finished = params["total"] is not None and params["progress"] >= params["total"]
+            if now - self._last_progress < self.PROGRESS_EVERY and not finished:
+                return
+            self._last_progress = now
+        self._send(protocol.encode({"op": protocol.EVENT, "id": self._id, "kind": kind, "params": params}))
+
+    def ask(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._asked += 1
+        key = str(self._asked)
+        if key in self._answers:  # asked in an earlier round of a 2026-07-28 call
+            return self._answers[key]
+        if not self._interactive:
+            raise context.InputRequired(key, kind, params)
+        question = {"op": protocol.ASK, "id": self._id, "key": key, "kind": kind, "params": params}
+        self._send(protocol.encode(question))
+        line = self._reader.readline()
+        if not line:  # the server is gone
+            os._exit(0)
+        answer = protocol.decode(line)
+        if "refused" in answer:
+            raise context.ClientCannot(answer["refused"])
+        return answer["result"]
+
+
+def _run(tool: LoadedTool, request: dict[str, Any], box_dir: Path, memory_mb: int) -> dict[str, Any]:
+    """One call's reply: its result (JSON or content blocks) or what went wrong, never a raise."""
+    reply: dict[str, Any] = {"id": request["id"]}
+    try:
+        arguments = validate_arguments(tool.arguments_model(), request["arguments"])
+    except SchemaError as exc:  # only if a reused description no longer builds
+        return reply | {"ok": False, "kind": "tool", "error": f"cannot describe the tool: {exc}"}
+    except ValueError as exc:
+        return reply | {"ok": False, "kind": "arguments", "error": str(exc)}
+    try:
+        result = tool.fn(**arguments)
+    except MemoryError:
+        return reply | {"ok": False, "kind": "memory", "error": f"ran out of memory (cap {memory_mb} MB)"}
+    except context.InputRequired as question:
+        ask = {"key": question.key, "kind": question.kind, "params": question.params}
+        return reply | {"ok": False, "kind": "input_required", "error": str(question), "ask": ask}
+    except context.ClientCannot as exc:
+        return reply | {"ok": False, "kind": "capability", "error": str(exc)}
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt included
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return reply | {
+            "ok": False,
+            "kind": "tool",
+            "error": message,
+            "traceback": _tool_traceback(exc, box_dir),
+        }
+    if content.is_rich(result):
+        return reply | {"ok": True, "content": content.to_wire(result, to_jsonable)}
+    return reply | {"ok": True, "result": result}
 
 
 def _frame(reply: dict[str, Any], limit: int = 8 * 1024 * 1024) -> bytes:
@@ -182,12 +248,16 @@ def _library_imports(inherited: set[str], box_dir: Path) -> list[str]:
 
 
 def _preload(modules: list[str]) -> None:
-    """Import what workers will need; a missing module is the worker's problem, not ours."""
-    import mcp_box_server.box.loader  # noqa: F401  (pydantic and the schema code)
+    """Import what workers will need; a missing module is the worker's problem, not ours.
 
+    Then freeze the heap: the collector never visits those objects again, in the
+    zygote or in a worker, so forks keep sharing their pages instead of copying them.
+    """
     for name in modules:
         with contextlib.suppress(Exception):
             importlib.import_module(_MODULE_OF.get(name.lower(), name))
+    gc.collect()
+    gc.freeze()
 
 
 def _refusal(box_dir: Path, report: confine.Confinement) -> bytes:

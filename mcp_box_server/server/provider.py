@@ -15,15 +15,17 @@ from fastmcp.prompts.base import Prompt
 from fastmcp.resources.base import Resource
 from fastmcp.resources.template import ResourceTemplate
 from fastmcp.resources.types import TextResource
+from fastmcp.server.dependencies import get_context
 from fastmcp.server.providers import Provider
 from fastmcp.tools.base import Tool, ToolResult
 from fastmcp.utilities.versions import VersionSpec
 from mcp_types import ToolAnnotations
 
 from mcp_box_server.box import ToolSpec
-from mcp_box_server.runtime import BoxRuntimeError
+from mcp_box_server.runtime import BoxRuntimeError, InputNeeded
 from mcp_box_server.server import results
 from mcp_box_server.server.catalog import Catalog
+from mcp_box_server.server.conversation import ClientConversation
 from mcp_box_server.server.prompts import BoxPrompt
 from mcp_box_server.server.registry import BoxRegistry
 from mcp_box_server.server.resources import BoxResource, BoxTemplate
@@ -50,8 +52,11 @@ class BoxTool(Tool):
         )
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        conversation = ClientConversation(get_context(), self.name, arguments)
         try:
-            return results.success(await self.registry.call(self.name, arguments))
+            return results.success(await self.registry.call(self.name, arguments, conversation))
+        except InputNeeded as needed:  # 2026-07-28: the question ends this round
+            return conversation.input_required(needed)
         except BoxRuntimeError as error:
             return results.failure(error)
 

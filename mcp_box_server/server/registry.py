@@ -24,7 +24,7 @@ from typing import Any
 
 from mcp_box_server.box import LoadFailure, Manifest, ManifestError, ToolSpec, find_boxes, read_manifest
 from mcp_box_server.box.search import Document, rank
-from mcp_box_server.runtime import BoxPool, UnknownTool
+from mcp_box_server.runtime import BoxPool, Conversation, UnknownTool
 from mcp_box_server.runtime.pool import MAX_TIMEOUT
 from mcp_box_server.runtime.process import Zygote
 from mcp_box_server.server.spec_cache import Entry, SpecCache, fingerprint
@@ -161,7 +161,9 @@ class BoxRegistry:
         """Load every box found under the roots, in parallel, and wait for all of them."""
         await self.started()
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> Any:
+    async def call(
+        self, name: str, arguments: dict[str, Any], conversation: Conversation | None = None
+    ) -> Any:
         """Route a call by exposed name to the pool serving now (kept through the call)."""
         entry = self._tools.get(name)
         if entry is None and self.starting:  # its box may still be loading
@@ -173,7 +175,7 @@ class BoxRegistry:
         pool = state.pool
         if pool is None:
             raise UnknownTool(f"unknown tool '{name}'")
-        return await pool.call(spec.function, arguments)
+        return await pool.call(spec.function, arguments, conversation=conversation)
 
     async def rescan(self, changed: set[Path] | None = None) -> list[asyncio.Task[None]]:
         """Bring the registry in line with the disk: new, changed and removed boxes.

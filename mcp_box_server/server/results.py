@@ -12,8 +12,9 @@ import json
 from typing import Any
 
 from fastmcp.tools.base import ToolResult
-from mcp_types import TextContent
+from mcp_types import AudioContent, ContentBlock, EmbeddedResource, ImageContent, TextContent
 
+from mcp_box_server.box.content import Rich
 from mcp_box_server.runtime import (
     BoxRuntimeError,
     BoxUnavailable,
@@ -37,6 +38,8 @@ _PREFIX: dict[type[BoxRuntimeError], str] = {
 
 
 def success(value: Any) -> ToolResult:
+    if isinstance(value, Rich):
+        return ToolResult(content=[_block(block) for block in value.blocks])
     structured = value if isinstance(value, dict) else {"result": value}
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return ToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
@@ -45,3 +48,14 @@ def success(value: Any) -> ToolResult:
 def failure(error: BoxRuntimeError | str) -> ToolResult:
     text = error if isinstance(error, str) else _PREFIX.get(type(error), "") + str(error)
     return ToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+_BLOCKS = {"text": TextContent, "image": ImageContent, "audio": AudioContent, "resource": EmbeddedResource}
+
+
+def _block(block: dict[str, Any]) -> ContentBlock:
+    """One content block of a rich result (see `box.content.to_wire`)."""
+    kind = _BLOCKS.get(str(block.get("type")))
+    if kind is None:
+        return TextContent(type="text", text=f"(unknown content block type {block.get('type')!r})")
+    return kind.model_validate(block)

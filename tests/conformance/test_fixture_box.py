@@ -43,12 +43,21 @@ async def json_box():
 
 async def test_fixture_box_exposes_the_names_the_scenarios_call(test_box, json_box):
     assert test_box.failures == [] and json_box.failures == []
-    # test_template_data renders the resource template test://template/{id}/data
-    assert sorted(s.name for s in test_box.specs) == [
-        "test_error_handling",
+    assert {s.name for s in test_box.specs} == {
         "test_simple_text",
-        "test_template_data",
-    ]
+        "test_error_handling",
+        "test_image_content",
+        "test_audio_content",
+        "test_embedded_resource",
+        "test_multiple_content_types",
+        "test_tool_with_logging",
+        "test_tool_with_progress",
+        "test_sampling",
+        "test_elicitation",
+        "test_elicitation_sep1034_defaults",
+        "test_elicitation_sep1330_enums",
+        "test_template_data",  # renders the resource template test://template/{id}/data
+    }
     assert [s.name for s in json_box.specs] == [SCHEMA_TOOL]
     for spec in test_box.specs + json_box.specs:
         assert spec.description, spec.name  # tools-list: every tool has a description

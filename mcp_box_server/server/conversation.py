@@ -1,0 +1,168 @@
+"""A box call's conversation with its MCP client: progress, logs and questions, in both eras.
+
+Handshake-era sessions (protocol ≤ 2025-11-25) get notifications and server-to-client
+requests while the tool waits. A 2026-07-28 client has no back-channel for requests:
+the call ends with an `InputRequiredResult` carrying the question and a signed
+`request_state`; the client answers and calls again, and the tool runs again with the
+answers of every earlier round. The state is sealed with an HMAC, so a client cannot
+forge answers the tool never got, and any replica sharing the key can take the next
+round (MCP_BOX_STATE_KEY; a random key per process otherwise).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import warnings
+from typing import Any
+
+import mcp_types
+from fastmcp.server.context import Context
+from fastmcp.tools.base import InputRequiredToolResult
+from mcp.shared.exceptions import MCPError
+from mcp_types.jsonrpc import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from mcp_box_server.box.context import LEVELS
+from mcp_box_server.runtime import ClientCannot, InputNeeded
+
+STATE_KEY_ENV = "MCP_BOX_STATE_KEY"
+_KEY = os.environ.get(STATE_KEY_ENV, "").encode() or secrets.token_bytes(32)
+_CAPABILITY = {"elicit": "elicitation", "sample": "sampling"}
+_METHOD = {"elicit": "elicitation/create", "sample": "sampling/createMessage"}
+
+
+class ClientConversation:
+    """Delivers one call's notes and questions through FastMCP's request context."""
+
+    def __init__(self, ctx: Context, tool: str, arguments: dict[str, Any]) -> None:
+        self._ctx = ctx
+        self._tool, self._arguments = tool, arguments
+        context = ctx.request_context
+        self.modern = context is not None and context.protocol_version in MODERN_PROTOCOL_VERSIONS
+        self.interactive = not self.modern
+        self.answers: dict[str, Any] = self._earlier_answers() if self.modern else {}
+
+    async def note(self, kind: str, params: dict[str, Any]) -> None:
+        with warnings.catch_warnings():  # logging is deprecated in 2026-07-28, not gone: still sent
+            warnings.simplefilter("ignore", DeprecationWarning)
+            await self._note(kind, params)
+
+    async def _note(self, kind: str, params: dict[str, Any]) -> None:
+        if kind == "progress":
+            progress = params.get("progress")
+            if isinstance(progress, int | float):
+                total = params.get("total")
+                message = params.get("message")
+                await self._ctx.report_progress(
+                    progress, total if isinstance(total, int | float) else None, message and str(message)
+                )
+        elif kind == "log":
+            level = str(params.get("level", "info"))
+            await self._ctx.session.send_log_message(
+                level if level in LEVELS else "info",  # type: ignore[arg-type]
+                str(params.get("message", "")),
+                logger=self._tool,
+                related_request_id=self._ctx.request_id,
+            )
+
+    async def ask(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._require(kind)
+        session = self._ctx.session
+        request = _request(kind, params)
+        if isinstance(request, mcp_types.ElicitRequest):
+            result = await session.elicit(
+                request.params.message,
+                request.params.requested_schema,  # type: ignore[union-attr]
+                related_request_id=self._ctx.request_id,
+            )
+        else:
+            with warnings.catch_warnings():  # sampling is deprecated in 2026-07-28, not gone
+                warnings.simplefilter("ignore", DeprecationWarning)
+                result = await session.create_message(
+                    messages=request.params.messages,
+                    max_tokens=request.params.max_tokens,
+                    system_prompt=request.params.system_prompt,
+                    related_request_id=self._ctx.request_id,
+                )
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def input_required(self, needed: InputNeeded) -> InputRequiredToolResult:
+        """End this round with the question, and the answers so far sealed for the next one."""
+        self._require(needed.kind)
+        request = _request(needed.kind, needed.params)
+        state = seal(self._tool, self._arguments, self.answers)
+        return InputRequiredToolResult(
+            mcp_types.InputRequiredResult(input_requests={needed.key: request}, request_state=state)
+        )
+
+    def _require(self, kind: str) -> None:
+        """-32021 when the client did not declare what the question needs."""
+        capability = _CAPABILITY.get(kind)
+        if capability is None:
+            raise ClientCannot(f"unknown request kind '{kind}'")
+        declared = mcp_types.ClientCapabilities.model_validate({capability: {}})
+        if not self._ctx.session.check_client_capability(declared):
+            raise MCPError(
+                MISSING_REQUIRED_CLIENT_CAPABILITY,
+                f"tool '{self._tool}' needs the client capability '{capability}', which it did not declare",
+                {"requiredCapabilities": {capability: {}}},
+            )
+
+    def _earlier_answers(self) -> dict[str, Any]:
+        answers = unseal(self._ctx.request_state, self._tool, self._arguments)
+        for key, response in (self._ctx.input_responses or {}).items():
+            answers[str(key)] = _plain(response)
+        return answers
+
+
+def seal(tool: str, arguments: dict[str, Any], answers: dict[str, Any]) -> str:
+    """The round state: answers so far, bound to this tool and these arguments, signed."""
+    payload = json.dumps({"tool": tool, "arguments": _digest(arguments), "answers": answers}, sort_keys=True)
+    body = base64.urlsafe_b64encode(payload.encode()).decode()
+    return f"{body}.{_sign(body)}"
+
+
+def unseal(state: str | None, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The answers in a round state; a forged, altered or foreign one is an invalid-params error."""
+    if not state:
+        return {}
+    body, _, signature = state.partition(".")
+    if not hmac.compare_digest(signature, _sign(body)):
+        raise MCPError(
+            INVALID_PARAMS, "request_state failed its integrity check (altered or from another server)"
+        )
+    payload = json.loads(base64.urlsafe_b64decode(body))
+    if payload.get("tool") != tool or payload.get("arguments") != _digest(arguments):
+        raise MCPError(INVALID_PARAMS, "request_state belongs to another call (tool or arguments differ)")
+    return dict(payload.get("answers") or {})
+
+
+def _request(kind: str, params: dict[str, Any]) -> mcp_types.ElicitRequest | mcp_types.CreateMessageRequest:
+    """The MCP request a question stands for; the worker's params are checked here."""
+    try:
+        if kind == "elicit":
+            params = {"mode": "form", **params}
+            return mcp_types.ElicitRequest.model_validate({"method": _METHOD[kind], "params": params})
+        if kind == "sample":
+            return mcp_types.CreateMessageRequest.model_validate({"method": _METHOD[kind], "params": params})
+    except ValueError as exc:
+        raise ClientCannot(f"malformed {kind} request: {exc}") from None
+    raise ClientCannot(f"unknown request kind '{kind}'")
+
+
+def _plain(response: Any) -> Any:
+    dump = getattr(response, "model_dump", None)
+    return dump(by_alias=True, mode="json", exclude_none=True) if dump else response
+
+
+def _digest(arguments: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(arguments, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _sign(body: str) -> str:
+    return hmac.new(_KEY, body.encode(), hashlib.sha256).hexdigest()
