@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from mcp_box_server.box.docstrings import parse_docstring
 
+DIALECT = "https://json-schema.org/draft/2020-12/schema"  # what pydantic writes: $defs, prefixItems
+
 
 class SchemaError(Exception):
     """The signature cannot be described: no type hint, *args, an unsupported type."""
@@ -73,6 +75,11 @@ def _plain_schema(schema: dict[str, Any]) -> dict[str, Any]:
     schema.setdefault("properties", {})
     schema["additionalProperties"] = False
     return schema
+
+
+def with_dialect(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema naming its dialect (`$schema` first), for readers that do not assume 2020-12."""
+    return {"$schema": DIALECT, **{k: v for k, v in schema.items() if k != "$schema"}}
 
 
 def validate_arguments(model: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:

@@ -67,6 +67,7 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     from mcp_box_server.server.meta_tools import register_meta_tools
     from mcp_box_server.server.notify import ChangeNotifier
     from mcp_box_server.server.provider import BoxProvider
+    from mcp_box_server.server.schemas import SchemaDialect
     from mcp_box_server.server.watcher import watch
 
     notifier = ChangeNotifier()
@@ -105,8 +106,10 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
         auth=auth,
         providers=[BoxProvider(registry, catalog)],
         mask_error_details=False,
+        dereference_schemas=False,  # $defs/$ref stay; see server/schemas.py
     )
     notifier.install(server)
+    server.add_middleware(SchemaDialect())
     server.add_completion_handler(Completer(catalog))
     register_meta_tools(server, registry)
 
