@@ -61,6 +61,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="close a streamable-HTTP session idle this long (default 600)",
     )
+    parser.add_argument(
+        "--max-workers",
+        type=count,
+        default=None,
+        metavar="N",
+        help="worker processes of all boxes together, shared fairly; each box also stays "
+        "within its own 'workers' (default: 2 per core)",
+    )
+    parser.add_argument(
+        "--worker-idle",
+        type=seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="an idle worker retires after this long; 'keep_warm = true' in box.toml keeps one (default 30)",
+    )
     parser.add_argument("--no-reload", action="store_true", help="do not watch boxes for changes")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.set_defaults(run=run)
@@ -117,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
         max_timeout=args.max_timeout,
         max_sessions=args.max_sessions,
         session_idle_timeout=args.session_idle_timeout,
+        max_workers=args.max_workers,
+        worker_idle=args.worker_idle,
     )
     run_server(config)
     return 0

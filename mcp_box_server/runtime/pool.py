@@ -4,9 +4,12 @@ The pool owns a private snapshot of the box directory, so every worker it ever
 starts runs the same code even while the user edits the files: a new version is
 a new pool, and the old one drains its in-flight calls before it closes.
 Each worker runs one call at a time; the pool grows up to `manifest.workers`
-on demand and replaces killed workers. Workers are forked from a zygote, which
-other boxes of the same trust and the next version of this one may share
-(`zygote=`): a reload costs a fork.
+on demand, within the server-wide `WorkerBudget`, and an idle worker retires
+after the budget's idle time (one stays with `keep_warm = true`). A freed worker
+goes to the waiting call of the tool with the fewest calls running, the tool
+served longest ago first: quick tools do not queue behind a flood of slow ones.
+Workers are forked from a zygote, which other boxes of the same trust and the
+next version of this one may share (`zygote=`): a reload costs a fork.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections import Counter, deque
+from collections.abc import Coroutine
 from typing import Any
 
 from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.manifest import Manifest
 from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
 from mcp_box_server.runtime import confine, snapshot
+from mcp_box_server.runtime.budget import WorkerBudget
 from mcp_box_server.runtime.conversation import Conversation
 from mcp_box_server.runtime.errors import BoxUnavailable, ToolTimeout, UnknownTool, WorkerCrashed
 from mcp_box_server.runtime.process import MB, Ready, Worker, Zygote, worker_env
@@ -31,6 +37,13 @@ log = logging.getLogger("mcp_box.runtime")
 MAX_TIMEOUT = 300.0  # no call runs longer, whatever its box asks (serve --max-timeout)
 _pool_ids = itertools.count(1)
 _background: set[asyncio.Task[None]] = set()
+
+
+def _in_background(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` without waiting for it, holding a reference until it ends."""
+    task = asyncio.ensure_future(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 def zygote_for(manifest: Manifest) -> Zygote:
@@ -53,8 +66,10 @@ class BoxPool:
         previous: BoxPool | None = None,
         *,
         max_timeout: float = MAX_TIMEOUT,
+        budget: WorkerBudget | None = None,
     ) -> None:
         self.manifest = manifest
+        self.budget = budget or WorkerBudget(manifest.workers)
         self.source = manifest.path
         self.max_timeout = max_timeout
         self.readme: str | None = None  # read from the snapshot, never through a link
@@ -77,6 +92,11 @@ class BoxPool:
         self._workers: set[Worker] = set()
         self._starting = 0
         self._reserved = 0  # workers being grown whose spawn has not begun yet
+        self._queue: dict[str, deque[asyncio.Future[Worker]]] = {}  # waiting calls, per tool
+        self._running: Counter[str] = Counter()  # calls running, per tool
+        self._served: dict[str, float] = {}  # when each tool last got a worker: round robin
+        self._expiry: dict[Worker, tuple[float, asyncio.TimerHandle]] = {}  # idle since, retirement
+        self._slot: asyncio.Future[None] | None = None  # start() waiting for the budget
         self._changed = asyncio.Condition()  # binds to the running loop on first use
         self._started = asyncio.Event()
         self._in_flight = 0
@@ -97,7 +117,8 @@ class BoxPool:
             self._started.set()
             return
         try:
-            worker, ready = await self._spawn()
+            await self._take_slot()
+            worker, ready = await self._spawn_on_slot()
         except (WorkerCrashed, BoxUnavailable) as exc:
             self.specs, self.failures = [], [LoadFailure(str(self.source), None, str(exc))]
             self._started.set()
@@ -113,9 +134,8 @@ class BoxPool:
             )
         self.specs, refused = self._served_specs(ready.specs)
         self.failures = [self._unsnapshot_failure(f) for f in ready.failures] + refused
-        if worker.alive:
-            self._idle.append(worker)
         self._started.set()
+        self._free(worker)
 
     async def call(
         self,
@@ -138,13 +158,14 @@ class BoxPool:
         deadline = started + timeout
         self._in_flight += 1
         try:
-            worker = await self._acquire(deadline)
+            worker = await self._acquire(function, deadline)
             if worker is None:
                 raise ToolTimeout(
                     f"tool '{function}' timed out after {timeout:g} s waiting for a free worker "
-                    f"(all {self.manifest.workers} busy); it did not run"
+                    f"({self._busy_reason()}); it did not run"
                 )
             waited = loop.time() - started
+            self._running[function] += 1
             try:
                 limit = self.manifest.max_result_mb * MB
                 return await worker.call(function, arguments, deadline - loop.time(), limit, conversation)
@@ -155,7 +176,8 @@ class BoxPool:
                     "its worker was stopped and replaced"
                 ) from None
             finally:
-                await self._release(worker)
+                self._running[function] -= 1
+                self._free(worker)
         finally:
             self._in_flight -= 1
             await self._notify()
@@ -173,6 +195,7 @@ class BoxPool:
         self._closed = True
         for worker in self._workers:
             worker.kill()
+        self._fail_waiters(BoxUnavailable(f"box '{self.manifest.name}' is shut down"))
 
     async def drain(self, timeout: float) -> None:
         """Wait until no call is in flight (or `timeout` passes)."""
@@ -186,6 +209,11 @@ class BoxPool:
         workers, self._workers, self._idle = list(self._workers), set(), []
         for worker in workers:  # now, before any await: a close cut short still kills them all
             worker.kill()
+        for _, timer in self._expiry.values():
+            timer.cancel()
+        self._expiry.clear()
+        self._fail_waiters(BoxUnavailable(f"box '{self.manifest.name}' is shut down"))
+        self.budget.forget(self)
         await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
         if not keep_zygote or self.zygote is not self._shared_zygote:
             await self.zygote.close()
@@ -227,66 +255,202 @@ class BoxPool:
             self._starting -= 1
         return worker, ready
 
-    async def _acquire(self, deadline: float) -> Worker | None:
-        """An idle worker, growing the pool if it may; None once `deadline` passes.
+    async def _take_slot(self) -> None:
+        """Wait until the budget counts a worker slot for this pool."""
+        if self.budget.take(self):
+            return
+        slot = self._slot = asyncio.get_running_loop().create_future()
+        try:
+            await slot
+        except BaseException:
+            self.budget.withdraw(self)
+            if slot.done() and not slot.cancelled() and slot.exception() is None:
+                self.budget.release(self)  # granted just as the wait was cut short
+            raise
+        finally:
+            self._slot = None
 
-        Workers grow in the background, so a caller that gives up never strands one.
+    async def _spawn_on_slot(self) -> tuple[Worker, Ready]:
+        """`_spawn` on a slot already counted: a failure gives the slot back."""
+        try:
+            return await self._spawn()
+        except BaseException:
+            self.budget.release(self)
+            raise
+
+    def granted(self) -> None:
+        """The budget counted a slot for us (see `WorkerBudget`): start a worker, or give it back."""
+        if self._slot is not None and not self._slot.done():
+            self._slot.set_result(None)
+        elif not self._closed and self._waiting() > self._starting + self._reserved:
+            self._grow()
+        else:
+            self.budget.release(self)
+
+    def idle_rank(self) -> tuple[int, float] | None:
+        """(pinned, idle since) of the worker idle longest; pinned: the one `keep_warm` keeps."""
+        if not self._idle:
+            return None
+        pinned = int(self.manifest.keep_warm and len(self._workers) == 1)
+        return pinned, self._expiry[self._idle[0]][0]
+
+    def evict(self) -> None:
+        """End the worker idle longest for another box; the budget has taken its slot back."""
+        worker = self._idle.pop(0)
+        self._expiry.pop(worker)[1].cancel()
+        self._end(worker, release=False)
+
+    async def _acquire(self, function: str, deadline: float) -> Worker | None:
+        """A worker for a call of `function`; None once `deadline` passes.
+
+        Waiting calls are served by `_free` in fair order; workers grow in the
+        background, so a caller that gives up never strands one.
         """
         loop = asyncio.get_running_loop()
         if not self._started.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._started.wait(), max(deadline - loop.time(), 0))
-        grown: asyncio.Task[str | None] | None = None
-        while True:
-            if self._closed:
-                raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
-            if self._idle and deadline - loop.time() > 0.01:
-                return self._idle.pop()
-            if grown is not None and grown.done() and (reason := grown.result()) is not None:
-                raise WorkerCrashed(f"could not start a worker for box '{self.manifest.name}': {reason}")
-            busy = len(self._workers) + self._starting + self._reserved
-            if (grown is None or grown.done()) and busy < self.manifest.workers:
-                grown = self._grow()
-            remaining = deadline - loop.time()
-            if remaining <= 0.01:
-                return None
-            async with self._changed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), remaining)
+        if self._closed:
+            raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
+        if deadline - loop.time() <= 0.01:
+            return None
+        if self._idle and not self._waiting():
+            worker = self._idle.pop()  # the latest idle: the others may retire
+            self._expiry.pop(worker)[1].cancel()
+            self._served[function] = loop.time()
+            return worker
+        waiter: asyncio.Future[Worker] = loop.create_future()
+        self._queue.setdefault(function, deque()).append(waiter)
+        self._ensure_workers()
+        try:
+            await asyncio.wait({waiter}, timeout=deadline - loop.time())
+        except BaseException:
+            self._drop_waiter(function, waiter)
+            raise
+        if not waiter.done():
+            self._drop_waiter(function, waiter)
+            return None
+        return waiter.result()  # WorkerCrashed or BoxUnavailable when no worker could be had
 
-    async def _release(self, worker: Worker) -> None:
-        if worker.alive and not self._closed:
-            self._idle.append(worker)
+    def _drop_waiter(self, function: str, waiter: asyncio.Future[Worker]) -> None:
+        """A waiting call gave up: out of its queue, or its worker back to the pool."""
+        if waiter.done():
+            if not waiter.cancelled() and waiter.exception() is None:
+                self._free(waiter.result())
             return
-        self._workers.discard(worker)
-        await worker.close()
-        if not self._closed and not self._workers and not self._starting and not self._reserved:
-            self._grow()  # a replacement now, so the next call finds a loaded worker
+        waiter.cancel()
+        queue = self._queue.get(function, deque())
+        with contextlib.suppress(ValueError):
+            queue.remove(waiter)
+        if not queue:
+            self._queue.pop(function, None)
 
-    def _grow(self) -> asyncio.Task[str | None]:
-        """Start one more worker in the background; the task's result is why it failed, or None."""
-        self._reserved += 1  # counted at once, so concurrent callers do not grow past `workers`
+    def _waiting(self) -> int:
+        return sum(len(queue) for queue in self._queue.values())
 
-        async def grow() -> str | None:
+    def _next_waiter(self) -> asyncio.Future[Worker] | None:
+        """The oldest waiting call of the tool with the fewest calls running, served longest ago."""
+        if not self._queue:
+            return None
+        function = min(self._queue, key=lambda f: (self._running[f], self._served.get(f, 0.0)))
+        queue = self._queue[function]
+        waiter = queue.popleft()
+        if not queue:
+            del self._queue[function]
+        self._served[function] = asyncio.get_running_loop().time()
+        return waiter
+
+    def _free(self, worker: Worker) -> None:
+        """A free worker goes to the fairest waiting call, to a box owed a slot, or idle."""
+        if not worker.alive or self._closed:
+            self._end(worker)
+            self._ensure_workers(warm=self.manifest.keep_warm and bool(self.specs) and not self._workers)
+            return
+        if self.budget.owed(self) or (not self._waiting() and self.budget.waiting(self)):
+            self._end(worker)  # its slot goes to a box that has fewer
+            self._ensure_workers()
+            return
+        if (waiter := self._next_waiter()) is not None:
+            waiter.set_result(worker)
+            return
+        self._idle.append(worker)
+        loop = asyncio.get_running_loop()
+        self._expiry[worker] = (loop.time(), loop.call_later(self.budget.idle, self._expire, worker))
+
+    def _expire(self, worker: Worker) -> None:
+        """Retire a worker idle for the budget's idle time (`keep_warm` keeps the last one)."""
+        since, _ = self._expiry[worker]
+        if self.manifest.keep_warm and len(self._workers) == 1:
+            timer = asyncio.get_running_loop().call_later(self.budget.idle, self._expire, worker)
+            self._expiry[worker] = (since, timer)
+            return
+        self._idle.remove(worker)
+        del self._expiry[worker]
+        self._end(worker)
+
+    def _end(self, worker: Worker, *, release: bool = True) -> None:
+        """Stop `worker` and give its slot back (unless the budget took it already)."""
+        if worker in self._workers:
+            self._workers.discard(worker)
+            if release:
+                self.budget.release(self)
+        worker.kill()
+        _in_background(worker.close())
+
+    def _ensure_workers(self, *, warm: bool = False) -> None:
+        """Grow while calls wait that no starting worker will take, within `workers` and the budget.
+
+        `warm`: one worker even with no call waiting (`keep_warm` after a crash).
+        """
+        while (
+            not self._closed
+            and (warm or self._waiting() > self._starting + self._reserved)
+            and len(self._workers) + self._starting + self._reserved < self.manifest.workers
+        ):
+            if not self.budget.take(self):
+                return
+            self._grow()
+            warm = False
+
+    def _grow(self) -> None:
+        """Start one more worker in the background, on a slot already counted."""
+        self._reserved += 1
+
+        async def grow() -> None:
             self._reserved -= 1
             try:
-                worker, ready = await self._spawn()
+                worker, ready = await self._spawn_on_slot()
             except (WorkerCrashed, BoxUnavailable) as exc:
-                await self._notify()
-                return str(exc)
+                self._grow_failed(str(exc))
+                return
             if worker.alive and ready.specs and not self._closed:
-                self._idle.append(worker)
-                await self._notify()
-                return None
-            self._workers.discard(worker)
-            await worker.close()
-            await self._notify()
-            return ready.failures[0].message if ready.failures else "no tools loaded"
+                self._free(worker)
+                return
+            self._end(worker)
+            self._grow_failed(ready.failures[0].message if ready.failures else "no tools loaded")
 
-        task = asyncio.create_task(grow())
-        _background.add(task)
-        task.add_done_callback(_background.discard)
-        return task
+        _in_background(grow())
+
+    def _grow_failed(self, reason: str) -> None:
+        """With no worker left to serve them, waiting calls fail with the reason."""
+        if not self._workers and not self._starting and not self._reserved:
+            problem = f"could not start a worker for box '{self.manifest.name}': {reason}"
+            self._fail_waiters(WorkerCrashed(problem))
+
+    def _fail_waiters(self, problem: Exception) -> None:
+        queues, self._queue = list(self._queue.values()), {}
+        for queue in queues:
+            for waiter in queue:
+                if not waiter.done():
+                    waiter.set_exception(problem)
+        if self._slot is not None and not self._slot.done():
+            self._slot.set_exception(problem)
+        self.budget.withdraw(self)
+
+    def _busy_reason(self) -> str:
+        if len(self._workers) >= self.manifest.workers:
+            return f"all {self.manifest.workers} busy"
+        return f"the server's {self.budget.limit} workers are all in use"
 
     async def _notify(self) -> None:
         async with self._changed:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_box_server.runtime import snapshot
+from mcp_box_server.runtime.budget import DEFAULT_IDLE, WorkerBudget
 from mcp_box_server.runtime.pool import MAX_TIMEOUT
 from mcp_box_server.server.registry import BoxRegistry
 
@@ -52,6 +53,8 @@ class ServerConfig:
     max_timeout: float = MAX_TIMEOUT
     max_sessions: int = MAX_SESSIONS
     session_idle_timeout: float = SESSION_IDLE_TIMEOUT
+    max_workers: int | None = None  # workers of all boxes together; None: 2 per core
+    worker_idle: float = DEFAULT_IDLE  # seconds before an idle worker retires
 
 
 def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
@@ -180,7 +183,11 @@ def run(config: ServerConfig) -> None:
     from mcp_box_server.server.spec_cache import SpecCache
 
     registry = BoxRegistry(
-        config.roots, config.only, cache=SpecCache.from_env(), max_timeout=config.max_timeout
+        config.roots,
+        config.only,
+        cache=SpecCache.from_env(),
+        max_timeout=config.max_timeout,
+        budget=WorkerBudget(config.max_workers, config.worker_idle),
     )
     registry.prestart()
     # SIGTERM stops the server as Ctrl-C does, so the lifespan's cleanup runs: uvicorn

@@ -24,6 +24,7 @@ from typing import Any
 
 from mcp_box_server.box import LoadFailure, Manifest, ManifestError, ToolSpec, find_boxes, read_manifest
 from mcp_box_server.box.search import Document, rank
+from mcp_box_server.runtime.budget import WorkerBudget
 from mcp_box_server.runtime import BoxPool, Conversation, UnknownTool
 from mcp_box_server.runtime.pool import MAX_TIMEOUT
 from mcp_box_server.runtime.process import Zygote
@@ -75,8 +76,10 @@ class BoxRegistry:
         cache: SpecCache | None = None,
         *,
         max_timeout: float = MAX_TIMEOUT,
+        budget: WorkerBudget | None = None,
     ) -> None:
         self.roots = [root.resolve() for root in roots]
+        self.budget = budget or WorkerBudget()  # every box's workers, together
         self.only = only
         self.cache = cache  # the server lists unchanged boxes from it at start
         self.max_timeout = max_timeout
@@ -284,6 +287,7 @@ class BoxRegistry:
             previous=state.pool if state else None,
             max_timeout=self.max_timeout,
         )
+            budget=self.budget,
         if pool.zygote is not zygote:  # none yet, or it died: the pool's own becomes the shared one
             if zygote is not None:
                 self._later(zygote.close())
@@ -388,9 +392,22 @@ class BoxRegistry:
             await pool.close(keep_zygote=True)
             self._old_pools.discard(pool)
 
+            self._close_unused_zygotes()
         self._later(retire())
 
     def _later(self, work: Awaitable[None]) -> None:
+    def _close_unused_zygotes(self) -> None:
+        """A zygote no box uses any more exits (closing its control socket tells it to).
+
+        A box of its trust that comes later starts a new one.
+        """
+        pools = [state.pool for state in self._states.values() if state.pool]
+        pools += [*self._old_pools, *self._starting.values()]
+        for sandboxed, zygote in list(self._zygotes.items()):
+            if not any(pool.zygote is zygote for pool in pools):
+                del self._zygotes[sandboxed]
+                self._later(zygote.close())
+
         task = asyncio.ensure_future(work)
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)

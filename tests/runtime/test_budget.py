@@ -1,0 +1,162 @@
+"""Workers as a shared, bounded resource: one budget for every box, fair shares, idle retirement."""
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from mcp_box_server.box import read_manifest
+from mcp_box_server.runtime import BoxPool
+from mcp_box_server.runtime.budget import WorkerBudget
+from mcp_box_server.runtime.pool import zygote_for
+from tests.support.boxes import ARITH, make_box
+
+PROBE = """
+    import gc
+
+
+    def frozen() -> int:
+        \"\"\"Objects the zygote froze before forking this worker.\"\"\"
+        return gc.get_freeze_count()
+"""
+
+
+class Tenant:
+    """A pool as the budget sees it."""
+
+    def __init__(self) -> None:
+        self.grants = 0
+        self.evicted = 0
+        self.rank: tuple[int, float] | None = None
+
+    def granted(self) -> None:
+        self.grants += 1
+
+    def idle_rank(self) -> tuple[int, float] | None:
+        return self.rank
+
+    def evict(self) -> None:
+        self.evicted += 1
+        self.rank = None
+
+
+def test_a_freed_slot_goes_to_the_waiting_pool_holding_fewest():
+    budget = WorkerBudget(3)
+    a, b, c = Tenant(), Tenant(), Tenant()
+    assert budget.take(a) and budget.take(a) and budget.take(b)
+    assert not budget.take(b) and not budget.take(c)
+    assert budget.owed(a) and budget.owed(b)  # c holds none: any worker freed goes to it
+    budget.release(a)
+    assert (b.grants, c.grants) == (0, 1) and budget.held(c) == 1
+    budget.release(a)
+    assert b.grants == 1 and budget.used == 3
+
+
+def test_taking_reclaims_the_longest_idle_worker_of_another_pool_warm_ones_last():
+    budget = WorkerBudget(2)
+    warm, idle, asker = Tenant(), Tenant(), Tenant()
+    assert budget.take(warm) and budget.take(idle)
+    warm.rank, idle.rank = (1, 1.0), (0, 5.0)
+    assert budget.take(asker)
+    assert (idle.evicted, warm.evicted, budget.held(idle), budget.used) == (1, 0, 0, 2)
+    assert budget.take(idle)  # the warm one goes only when nothing else is idle
+    assert warm.evicted == 1
+
+
+def test_a_budget_needs_a_worker():
+    with pytest.raises(ValueError, match="at least 1"):
+        WorkerBudget(0)
+
+
+@pytest.fixture
+async def pools(tmp_path):
+    """Start pools sharing one zygote and `budget`; close them all at the end."""
+    started: list[BoxPool] = []
+    zygotes = []
+
+    async def start(name: str, budget: WorkerBudget, manifest: str = "") -> BoxPool:
+        box = read_manifest(make_box(tmp_path, name, {"arith": ARITH, "probe": PROBE}, manifest=manifest))
+        if not zygotes:
+            zygotes.append(zygote_for(box))
+        pool = BoxPool(box, zygote=zygotes[0], budget=budget)
+        started.append(pool)
+        await pool.start()
+        return pool
+
+    yield start
+    await asyncio.gather(*(pool.close(keep_zygote=True) for pool in started))
+    for zygote in zygotes:
+        await zygote.close()
+
+
+def live(*pools: BoxPool) -> int:
+    return sum(len(pool._workers) for pool in pools)
+
+
+async def test_a_flooded_box_does_not_starve_another_and_the_budget_holds(pools):
+    budget = WorkerBudget(2)
+    flooded, other = await pools("flooded", budget), await pools("other", budget)
+    most = 0
+
+    async def watch() -> None:
+        nonlocal most
+        while True:
+            most = max(most, live(flooded, other))
+            await asyncio.sleep(0.01)
+
+    watcher = asyncio.create_task(watch())
+    slow = [asyncio.create_task(flooded.call("slow", {"seconds": 0.8})) for _ in range(6)]
+    await asyncio.sleep(0.3)  # the flood holds both slots now
+    assert budget.held(flooded) == 2
+    started = time.monotonic()
+    assert await other.call("add", {"a": 1}) == 3
+    waited = time.monotonic() - started
+    assert await asyncio.gather(*slow) == ["done"] * 6
+    watcher.cancel()
+    assert most <= 2
+    assert waited < 0.8 + 0.5, f"the other box waited {waited:.2f} s: longer than one slow call and a fork"
+
+
+async def test_a_quick_tool_is_not_queued_behind_slow_calls_of_another_tool(pools):
+    pool = await pools("one", WorkerBudget(4), "workers = 1\n")
+    slow = [asyncio.create_task(pool.call("slow", {"seconds": 0.5})) for _ in range(4)]
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    assert await pool.call("add", {"a": 2}) == 4
+    assert time.monotonic() - started < 0.5 + 0.3  # after the running slow call, not all four
+    assert await asyncio.gather(*slow) == ["done"] * 4
+
+
+async def test_idle_workers_retire_and_keep_warm_keeps_one(pools):
+    budget = WorkerBudget(4, idle=0.3)
+    cold, warm = await pools("cold", budget), await pools("warm", budget, "keep_warm = true\n")
+    assert await asyncio.gather(*(cold.call("slow", {"seconds": 0.2}) for _ in range(3))) == ["done"] * 3
+    await warm.call("add", {"a": 0})
+    retired = [worker.pid for worker in cold._workers]
+    (kept,) = [worker.pid for worker in warm._workers]
+    await asyncio.sleep(1.0)
+    assert live(cold) == 0 and budget.held(cold) == 0
+    assert [worker.pid for worker in warm._workers] == [kept] and budget.used == 1
+    for _ in range(50):
+        if not any(os.path.exists(f"/proc/{pid}") for pid in retired):
+            break
+        await asyncio.sleep(0.05)
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in retired)
+    assert await cold.call("add", {"a": 5}) == 7  # a fresh worker serves the next call
+
+
+async def test_a_crashed_warm_worker_is_replaced_before_the_next_call(pools):
+    warm = await pools("warm", WorkerBudget(2, idle=0.2), "keep_warm = true\n")
+    with pytest.raises(Exception, match="crashed its worker"):
+        await warm.call("crash", {})
+    for _ in range(50):
+        if warm._idle:
+            break
+        await asyncio.sleep(0.05)
+    assert len(warm._idle) == 1
+
+
+async def test_forks_share_the_zygotes_frozen_heap(pools):
+    pool = await pools("probe", WorkerBudget(2))
+    assert await pool.call("frozen", {}) > 1000

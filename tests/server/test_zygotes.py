@@ -1,0 +1,45 @@
+"""A zygote lives while some box of its trust level does; the registry shares one worker budget."""
+
+import asyncio
+import shutil
+
+from mcp_box_server.runtime.budget import WorkerBudget
+from mcp_box_server.server.registry import BoxRegistry
+from tests.support.boxes import ARITH, make_box
+
+
+async def test_a_zygote_with_no_boxes_left_exits_and_a_new_box_starts_another(tmp_path):
+    box = make_box(tmp_path, "calc", {"arith": ARITH})
+    registry = BoxRegistry([tmp_path], budget=WorkerBudget(2, idle=30))
+    try:
+        await registry.start()
+        assert await registry.call("calc_add", {"a": 1}) == 3
+        zygote = registry._zygotes[False]
+        shutil.rmtree(box)
+        await registry.rescan()
+        for _ in range(100):
+            if not zygote.alive:
+                break
+            await asyncio.sleep(0.05)
+        assert not zygote.alive and not registry._zygotes
+        assert registry.budget.used == 0
+        make_box(tmp_path, "again", {"arith": ARITH})
+        await asyncio.gather(*await registry.rescan())
+        assert await registry.call("again_add", {"a": 2}) == 4
+        assert registry._zygotes[False].alive
+    finally:
+        await registry.close()
+
+
+async def test_every_box_draws_on_the_registry_budget(tmp_path):
+    for name in ("one", "two", "three"):
+        make_box(tmp_path, name, {"arith": ARITH})
+    registry = BoxRegistry([tmp_path], budget=WorkerBudget(2, idle=30))
+    try:
+        await registry.start()
+        results = await asyncio.gather(*(registry.call(f"{n}_add", {"a": 1}) for n in ("one", "two", "three")))
+        assert results == [3, 3, 3]
+        assert registry.budget.used <= 2
+        assert sum(len(state.pool._workers) for state in registry.states if state.pool) <= 2
+    finally:
+        await registry.close()
