@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from mcp_box_server.box import LoadFailure, Manifest, ManifestError, ToolSpec, find_boxes, read_manifest
-from mcp_box_server.box.search import Document, rank
-from mcp_box_server.runtime.budget import WorkerBudget
 from mcp_box_server.runtime import BoxPool, Conversation, UnknownTool
+from mcp_box_server.runtime.budget import WorkerBudget
 from mcp_box_server.runtime.pool import MAX_TIMEOUT
 from mcp_box_server.runtime.process import Zygote
 from mcp_box_server.server.spec_cache import Entry, SpecCache, fingerprint
+from mcp_box_server.server.suggest import NameIndex
 
 log = logging.getLogger("mcp_box.server")
 
@@ -86,6 +86,7 @@ class BoxRegistry:
         self._states: dict[Path, BoxState] = {}
         self._tools: dict[str, tuple[ToolSpec, BoxState]] = {}
         self._specs: dict[str, ToolSpec] = {}
+        self._names = NameIndex(())  # for "did you mean", rebuilt with the index
         self._zygotes: dict[bool, Zygote] = {}  # one per trust level, shared by its boxes
         self._listeners: list[Listener] = []
         self._swap_listeners: list[Listener] = []
@@ -134,8 +135,8 @@ class BoxRegistry:
         return self._specs
 
     def closest(self, name: str, k: int = 3) -> list[str]:
-        """The tool names most like `name`, for "did you mean" answers."""
-        return [n for n, _ in rank(name, [Document(n, n) for n in self._specs], k)]
+        """The tool names most like `name`, for "did you mean" answers (a prebuilt index)."""
+        return self._names.closest(name, k)
 
     def status(self) -> list[dict[str, Any]]:
         return [state.status() for state in self.states]
@@ -286,8 +287,8 @@ class BoxRegistry:
             zygote=zygote,
             previous=state.pool if state else None,
             max_timeout=self.max_timeout,
-        )
             budget=self.budget,
+        )
         if pool.zygote is not zygote:  # none yet, or it died: the pool's own becomes the shared one
             if zygote is not None:
                 self._later(zygote.close())
@@ -391,11 +392,10 @@ class BoxRegistry:
             await pool.drain(longest + 1)
             await pool.close(keep_zygote=True)
             self._old_pools.discard(pool)
-
             self._close_unused_zygotes()
+
         self._later(retire())
 
-    def _later(self, work: Awaitable[None]) -> None:
     def _close_unused_zygotes(self) -> None:
         """A zygote no box uses any more exits (closing its control socket tells it to).
 
@@ -408,6 +408,7 @@ class BoxRegistry:
                 del self._zygotes[sandboxed]
                 self._later(zygote.close())
 
+    def _later(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
@@ -421,6 +422,7 @@ class BoxRegistry:
                     index[spec.name] = (spec, state)
         self._tools = index  # one assignment: calls see the old index or the new one
         self._specs = {name: spec for name, (spec, _) in index.items()}
+        self._names = NameIndex(self._specs)
         self.generation += 1
         if self._tool_signature() != before:
             for listener in self._listeners:
