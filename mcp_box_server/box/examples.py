@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mcp_box_server.box.content import Rich
 from mcp_box_server.box.errors import LoadFailure
 
 EXAMPLES = "examples.jsonl"
@@ -69,7 +70,12 @@ def read_examples(box_dir: Path) -> tuple[list[Example], list[LoadFailure]]:
 
 
 def mismatch(expect: Any, got: Any, path: str = "result") -> str | None:
-    """None when `got` satisfies `expect`, else a sentence saying where they differ."""
+    """None when `got` satisfies `expect`, else a sentence saying where they differ.
+
+    A rich result is compared as its content blocks, e.g. `[{"type": "text"}, {"type": "image"}]`.
+    """
+    if isinstance(got, Rich):
+        got = got.blocks
     if isinstance(expect, dict):
         if not isinstance(got, dict):
             return f"{path}: expected an object, got {_show(got)}"

@@ -304,5 +304,11 @@ def test_every_tool_has_examples() -> None:
         for name, fn in vars(m).items()
         if callable(fn) and not name.startswith("_") and getattr(fn, "__module__", "") == m.__name__
     }
-    assert len(tools) == 17
+    assert len(tools) == 18
     assert tools <= covered
+
+
+def test_gc_skew_plot_draws_both_curves() -> None:
+    caption, picture = sequence.gc_skew_plot("GGGGGCCCCC" * 30 + "GGGGG" * 20, window=25)
+    assert caption.startswith("GC skew of 400 bases in 16 windows") and picture.mime_type == "image/png"
+    assert picture.data.startswith(b"\x89PNG\r\n\x1a\n") and len(picture.data) > 500

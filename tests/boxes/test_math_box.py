@@ -211,3 +211,12 @@ def test_statistics_sample_and_population() -> None:
     assert result["stdev_population"] == 2 and result["mode"] == [4]
     single = data_stats.descriptive_statistics(data=[3])
     assert single["variance_sample"] is None and single["variance_population"] == 0
+
+
+def test_plot_is_a_png_with_a_caption_and_gaps_at_poles() -> None:
+    plotting = _load("plotting")
+    caption, picture = plotting.plot(["tan(x)", "x/2"], -4, 4)
+    assert caption.startswith("y = tan(x) (blue): y from") and "y = x/2 (red): y from -2 to 2" in caption
+    assert picture.mime_type == "image/png" and picture.data.startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="other letters than x"):
+        plotting.plot(["x + a"], 0, 1, variable="x")

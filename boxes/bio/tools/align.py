@@ -7,6 +7,8 @@ from typing import Any, Literal
 import _seq
 from Bio.Align import PairwiseAligner, substitution_matrices
 
+from mcp_box_server import progress
+
 _TEXT_COLUMNS = 600
 """Alignments up to this many columns also come back as a printable three-line block."""
 _MAX_COUNTED = 1_000_000
@@ -74,8 +76,10 @@ def align(
     if free_end_gaps and mode == "global":
         aligner.open_end_gap_score = 0.0
         aligner.extend_end_gap_score = 0.0
+    progress(0, 2, f"aligning {len(a):,} x {len(b):,} residues")
     alignments = aligner.align(a, b)
     best = alignments[0]
+    progress(1, 2, "scoring the best alignment")
     row_a, row_b = best[0], best[1]
     columns = len(row_a)
     identical = sum(1 for x, y in zip(row_a, row_b, strict=True) if x == y and x != "-")

@@ -10,6 +10,8 @@ from Bio.Data import CodonTable
 from Bio.Seq import Seq
 from Bio.Seq import reverse_complement as _revcomp
 
+from mcp_box_server import progress
+
 _IUPAC = {
     "A": "A",
     "C": "C",
@@ -75,11 +77,14 @@ def find_orfs(
     stops = frozenset(code.stop_codons)
     starts = frozenset(["ATG"] if start == "ATG" else code.start_codons)
     found: list[dict[str, Any]] = []
+    frames_done = 0
     for strand in ("+", "-"):
         if (strand == "-" and strands == "forward") or (strand == "+" and strands == "reverse"):
             continue
         text = dna if strand == "+" else _revcomp(dna)
         for offset in range(3):
+            progress(frames_done, 6, f"reading frame {offset + 1} of strand {strand}")
+            frames_done += 1
             for begin, end, has_stop, complete in _scan(text, offset, starts, stops, start == "stop_to_stop"):
                 if not complete and not include_partial:
                     continue

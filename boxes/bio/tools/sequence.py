@@ -12,6 +12,8 @@ from Bio.Seq import Seq, complement_rna, reverse_complement_rna
 from Bio.Seq import complement as _complement_dna
 from Bio.Seq import reverse_complement as _reverse_complement_dna
 
+from mcp_box_server import line_chart
+
 Frame = Literal[1, 2, 3, -1, -2, -3]
 
 _MAX_WINDOWS = 10_000
@@ -174,6 +176,36 @@ def gc_content(sequence: str, window: int = 0, step: int = 0) -> dict[str, Any]:
             )
         result["windows"] = windows
     return result
+
+
+def gc_skew_plot(sequence: str, window: int = 100, step: int = 0) -> list:
+    """GC skew and cumulative GC skew along a sequence, as a picture (PNG) with a summary line.
+
+    The blue line is the skew (G - C) / (G + C) per window, the red one its running sum: the
+    cumulative minimum marks a likely replication origin, the maximum the terminus.
+
+    Args:
+        sequence: DNA or RNA sequence.
+        window: window size in bases (at least 1).
+        step: distance between window starts; 0 means the same as `window`.
+
+    Example:
+        gc_skew_plot("GGGCCC" * 50, window=30) -> ["GC skew of 300 bases in 10 windows ...", <image/png>]
+    """
+    skew = gc_skew(sequence, window, step)
+    windows = skew["windows"]
+    middle = [(w["start"] + w["end"]) / 2 for w in windows]
+    series = {
+        "skew": list(zip(middle, (w["skew"] for w in windows), strict=True)),
+        "cumulative": list(zip(middle, (w["cumulative"] for w in windows), strict=True)),
+    }
+    low, high = skew["cumulative_min_window"], skew["cumulative_max_window"]
+    caption = (
+        f"GC skew of {skew['length']} bases in {len(windows)} windows (blue: skew, red: cumulative); "
+        f"overall skew {skew['overall_skew']:.4f}; cumulative minimum at {low['start']}-{low['end']}, "
+        f"maximum at {high['start']}-{high['end']}"
+    )
+    return [caption, line_chart(series)]
 
 
 def gc_skew(sequence: str, window: int = 100, step: int = 0) -> dict[str, Any]:
