@@ -34,6 +34,9 @@ from mcp_box_server.runtime.protocol import WorkerConfig
 
 log = logging.getLogger("mcp_box.runtime")
 
+# A box.toml is its author's word; these server-side ceilings bound what it may ask for.
+MAX_MEMORY_MB = 16 * 1024  # per worker
+MAX_RESULT_MB = 64
 MAX_TIMEOUT = 300.0  # no call runs longer, whatever its box asks (serve --max-timeout)
 _pool_ids = itertools.count(1)
 _background: set[asyncio.Task[None]] = set()
@@ -167,7 +170,7 @@ class BoxPool:
             waited = loop.time() - started
             self._running[function] += 1
             try:
-                limit = self.manifest.max_result_mb * MB
+                limit = self.result_cap
                 return await worker.call(function, arguments, deadline - loop.time(), limit, conversation)
             except ToolTimeout:
                 queued = f", {waited:.1f} s of it waiting for a free worker" if waited >= 0.1 else ""
@@ -181,6 +184,11 @@ class BoxPool:
         finally:
             self._in_flight -= 1
             await self._notify()
+
+    @property
+    def result_cap(self) -> int:
+        """The largest result in bytes: the box's `max_result_mb`, at most MAX_RESULT_MB."""
+        return min(self.manifest.max_result_mb, MAX_RESULT_MB) * MB
 
     def timeout_for(self, requested: float) -> float:
         """A call's timeout: what its tool asks, at most `max_timeout` (which also replaces nonsense)."""
@@ -228,12 +236,12 @@ class BoxPool:
         config = WorkerConfig(
             box_dir=str(self._snapshot),
             workdir=str(workdir),
-            memory_mb=self.manifest.memory_mb,
+            memory_mb=min(self.manifest.memory_mb, MAX_MEMORY_MB),
             sandboxed=sandboxed,
             env=worker_env(True, workdir) if sandboxed else {},
             allow_imports=list(self.manifest.allow_imports),
             known_modules=self.modules,
-            max_result_bytes=self.manifest.max_result_mb * MB,
+            max_result_bytes=self.result_cap,
             unsafe_weak_sandbox=sandboxed and confine.unsafe_allowed(),
         )
         if self._closed:
@@ -250,7 +258,7 @@ class BoxPool:
                 await worker.close()
                 raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
             self._workers.add(worker)
-            ready = await worker.ready(self.manifest.load_timeout, str(self._snapshot))
+            ready = await worker.ready(min(self.manifest.load_timeout, self.max_timeout), str(self._snapshot))
         finally:
             self._starting -= 1
         return worker, ready

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from mcp_box_server.runtime import snapshot
 from mcp_box_server.runtime.budget import DEFAULT_IDLE, WorkerBudget
 from mcp_box_server.runtime.pool import MAX_TIMEOUT
-from mcp_box_server.server.registry import BoxRegistry
+from mcp_box_server.server.registry import BoxRegistry, BoxState
 
 if TYPE_CHECKING:
     from fastmcp import FastMCP
@@ -125,13 +125,21 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
             {
                 "status": "starting" if starting else "ok",
                 "version": __version__,
-                "boxes": {s.name: {"serving": s.serving, "errors": len(s.errors)} for s in states},
+                "boxes": {s.name: _health_of(s) for s in states},
                 "tools": len(registry.tools),
             },
             status_code=503 if starting else 200,
         )
 
     return server
+
+
+def _health_of(state: BoxState) -> dict[str, Any]:
+    """Serving or not, how many errors, and the first of them: why a box does not serve."""
+    entry: dict[str, Any] = {"serving": state.serving, "errors": len(state.errors)}
+    if state.errors:
+        entry["error"] = str(state.errors[0])[:500]
+    return entry
 
 
 async def serve(config: ServerConfig, registry: BoxRegistry) -> None:

@@ -211,3 +211,29 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+HUGE = '''
+def big(megabytes: int) -> str:
+    """A long string."""
+    return "x" * (megabytes << 20)
+'''
+
+
+async def test_a_box_toml_cannot_lift_the_servers_ceilings(tmp_path):
+    from mcp_box_server.runtime import ResultTooLarge
+    from mcp_box_server.runtime.pool import MAX_MEMORY_MB, MAX_RESULT_MB
+
+    manifest = 'trust = "sandboxed"\nworkers = 1\nmemory_mb = 1000000\nmax_result_mb = 100000\n'
+    pool = BoxPool(read_manifest(make_box(tmp_path, "greedy", {"huge": HUGE}, manifest=manifest)))
+    await pool.start()
+    try:
+        assert await pool.call("big", {"megabytes": 1}) == "x" * (1 << 20)
+        with pytest.raises(ResultTooLarge, match=f"{MAX_RESULT_MB} MB"):
+            await pool.call("big", {"megabytes": MAX_RESULT_MB + 1})
+        (worker,) = [w for w in pool._workers if w.alive] or list(pool._workers)
+        limits = Path(f"/proc/{worker.pid}/limits").read_text().splitlines()
+        address_space = next(line for line in limits if line.startswith("Max address space")).split()
+        assert address_space[3] == address_space[4] == str(MAX_MEMORY_MB << 20)
+    finally:
+        await pool.close()
