@@ -202,6 +202,36 @@ class Zygote:
                 future.set_result(-signal.SIGKILL)
 
 
+class NoteLimits:
+    """What one call may send the client unasked, enforced here since a worker can write raw frames.
+
+    The worker's own helpers already send no more (see `_Call` in worker.py); these limits
+    hold against one that bypasses them: progress at most every 50 ms (the last one always),
+    at most 200 log lines.
+    """
+
+    LOG_LINES = 200
+    PROGRESS_EVERY = 0.05
+
+    def __init__(self) -> None:
+        self._logged = 0
+        self._last_progress = float("-inf")
+
+    def allow(self, kind: str, params: dict[str, Any]) -> bool:
+        if kind == "log":
+            self._logged += 1
+            return self._logged <= self.LOG_LINES
+        if kind == "progress":
+            now = asyncio.get_running_loop().time()
+            done, total = params.get("progress"), params.get("total")
+            finished = isinstance(done, int | float) and isinstance(total, int | float) and done >= total
+            if now - self._last_progress < self.PROGRESS_EVERY and not finished:
+                return False
+            self._last_progress = now
+            return True
+        return False
+
+
 def _installed(distribution: str) -> bool:
     try:
         metadata.distribution(distribution)
@@ -238,6 +268,7 @@ class Worker:
         self._writer: asyncio.StreamWriter | None = None
         self._stderr_task: asyncio.Task[None] | None = None
         self._call_id = 0
+        self._notes = NoteLimits()
         self._killed = False
 
     @property
@@ -293,6 +324,7 @@ class Worker:
         assert self._reader is not None and self._writer is not None, "attach() first"
         self._call_id += 1
         self._output.new_call()
+        self._notes = NoteLimits()
         answers = conversation.answers if conversation else {}
         interactive = conversation.interactive if conversation else True
         request = protocol.call_request(self._call_id, function, arguments, answers, interactive)
@@ -343,7 +375,7 @@ class Worker:
             self.kill()
             raise WorkerCrashed(f"the worker running tool '{function}' sent a malformed {kind} message")
         if message["op"] == protocol.EVENT:
-            if conversation is not None:
+            if conversation is not None and self._notes.allow(kind, params):
                 await conversation.note(kind, params)
             return
         loop = asyncio.get_running_loop()

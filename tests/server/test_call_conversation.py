@@ -74,6 +74,23 @@ def haiku(topic: str) -> str:
 def picture() -> list:
     """A caption and a picture."""
     return ["a red pixel", Image(PNG, "image/png")]
+
+
+def flood(count: int) -> str:
+    """Write raw note frames past the helpers' own limits, as hostile code could."""
+    import json
+
+    from mcp_box_server.box import context
+
+    call = context._channel
+    for number in range(count):
+        for kind, params in (
+            ("log", {"level": "info", "message": f"line {number}"}),
+            ("progress", {"progress": number + 1, "total": count, "message": None}),
+        ):
+            frame = {"op": "event", "id": call._id, "kind": kind, "params": params}
+            call._send(json.dumps(frame).encode() + b"\\n")
+    return "flooded"
 '''
 
 
@@ -156,6 +173,24 @@ async def test_questions_in_both_eras_with_fastmcp_client(server, mode):
     assert greeted.content[0].text == "Hello, Grace"
     assert both.content[0].text == "red+blue"
     assert asked == ["What is your name?", "First colour?", "Second colour?"]
+
+
+async def test_a_flood_of_notes_reaches_the_client_bounded(server):
+    logs: list[str] = []
+    progress: list[float] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        logs.append(str(params.data))
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(done)
+
+    async with sdk_session(server, logging_callback=on_log) as session:
+        result = await session.call_tool("chat_flood", {"count": 3000}, progress_callback=on_progress)
+        assert result.content[0].text == "flooded"
+        assert (await session.call_tool("chat_count", {"upto": 1})).content[0].text == "counted to 1"
+    assert logs[:200] == [f"line {n}" for n in range(200)] and logs[200:] == ["counted 1"]
+    assert 1 <= len(progress) < 100 and progress[-1] == 3000.0
 
 
 async def test_an_image_result_is_an_image_block(server):
