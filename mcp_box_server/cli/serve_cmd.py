@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 
 from mcp_box_server.cli.common import add_box_options, box_roots, setup_logging
@@ -76,6 +77,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="an idle worker retires after this long; 'keep_warm = true' in box.toml keeps one (default 30)",
     )
+    parser.add_argument(
+        "--replica-id",
+        type=replica_id,
+        default=os.environ.get("MCP_BOX_REPLICA_ID") or None,
+        metavar="NAME",
+        help="behind a load balancer: start every session id this replica hands out with 'NAME.', "
+        "so the balancer can route a session to its replica (default: $MCP_BOX_REPLICA_ID; "
+        "see docs/replicas.md)",
+    )
     parser.add_argument("--no-reload", action="store_true", help="do not watch boxes for changes")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.set_defaults(run=run)
@@ -95,6 +105,12 @@ def seconds(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds, got {text!r}")
     return value
+
+
+def replica_id(text: str) -> str:
+    if not re.match(r"^[a-zA-Z0-9-]{1,32}$", text):
+        raise argparse.ArgumentTypeError(f"must be 1 to 32 letters, digits or '-', got {text!r}")
+    return text
 
 
 def count(text: str) -> int:
@@ -134,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         session_idle_timeout=args.session_idle_timeout,
         max_workers=args.max_workers,
         worker_idle=args.worker_idle,
+        replica_id=args.replica_id,
     )
     run_server(config)
     return 0

@@ -55,6 +55,7 @@ class ServerConfig:
     session_idle_timeout: float = SESSION_IDLE_TIMEOUT
     max_workers: int | None = None  # workers of all boxes together; None: 2 per core
     worker_idle: float = DEFAULT_IDLE  # seconds before an idle worker retires
+    replica_id: str | None = None  # names this replica in its session ids (docs/replicas.md)
 
 
 def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
@@ -70,6 +71,7 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     from mcp_box_server.server.meta_tools import register_meta_tools
     from mcp_box_server.server.notify import ChangeNotifier
     from mcp_box_server.server.provider import BoxProvider
+    from mcp_box_server.server.replica import shared_request_state
     from mcp_box_server.server.schemas import SchemaDialect
     from mcp_box_server.server.watcher import watch
 
@@ -113,6 +115,7 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     )
     notifier.install(server)
     server.add_middleware(SchemaDialect())
+        request_state_security=shared_request_state(),  # MCP_BOX_STATE_KEY: one key for all replicas
     server.add_completion_handler(Completer(catalog))
     register_meta_tools(server, registry)
 
@@ -149,6 +152,7 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
     from mcp_box_server.server.sessions import SessionLimits
 
     server = create_server(registry, config)
+    from mcp_box_server.server.replica import ReplicaSessionIds
     if config.transport == "stdio":
         stopping: list[asyncio.Task[None]] = []
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -171,6 +175,7 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
         ],
         uvicorn_config={"log_config": None, "timeout_graceful_shutdown": 3},
     )
+            *([Middleware(ReplicaSessionIds, config.replica_id)] if config.replica_id else []),
 
 
 async def _stop(registry: BoxRegistry, signum: int) -> None:
