@@ -80,12 +80,15 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
 
     async def announce() -> None:
         """After a swap: what changed in prompts and resources, in both eras."""
-        changes = await catalog.refresh()
-        if changes.prompts:
-            await notifier.prompts_changed()
-        if changes.resources:
-            await notifier.resources_changed()
-        await notifier.resources_updated(changes.touches)
+        try:
+            changes = await catalog.refresh()
+            if changes.prompts:
+                await notifier.prompts_changed()
+            if changes.resources:
+                await notifier.resources_changed()
+            await notifier.resources_updated(changes.touches)
+        except Exception:  # telling clients is best effort: never the box's load error
+            log.exception("could not announce prompt and resource changes")
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastMCP) -> AsyncIterator[dict[str, Any]]:

@@ -188,4 +188,8 @@ def _templates(contents: list[BoxContent]) -> set[str]:
 
 def _prompt_signature(contents: list[BoxContent]) -> list[Any]:
     """Whole prompts, body included: no notification says "this prompt changed", so a list change does."""
-    return sorted((name, repr(prompt)) for c in contents for name, prompt in c.prompts.items())
+    return sorted(
+        (name, repr((p.description, p.arguments, p.body, p.attach)))
+        for c in contents
+        for name, p in c.prompts.items()
+    )

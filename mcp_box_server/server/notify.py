@@ -111,12 +111,9 @@ class ChangeNotifier(Middleware):
         """`resources/updated` for every subscribed URI that `touches` says changed, in both eras."""
         for uri in sorted(uri for uri in self.listen_handler.uris if touches(uri)):
             await self.bus.publish(ResourceUpdated(uri))
-        targets = [
-            (c, uri) for c, uris in list(self._subscriptions.items()) for uri in sorted(uris) if touches(uri)
-        ]
-        await self._send(
-            [c for c, _ in targets], [lambda c, u=uri: c.send_resource_updated(u) for _, u in targets]
-        )
+        targets = [(c, uri) for c, uris in list(self._subscriptions.items()) for uri in sorted(uris)]
+        targets = [(connection, uri) for connection, uri in targets if touches(uri)]
+        await self._send([c for c, _ in targets], [_updated(uri) for _, uri in targets])
 
     async def _fan_out(self, kind: str, send: Callable[[Any], Awaitable[None]], event: ServerEvent) -> None:
         """Notify every live session and every listen stream; a dead session is dropped."""
@@ -138,6 +135,10 @@ class ChangeNotifier(Middleware):
 
     def close(self) -> None:
         self.listen_handler.close()
+
+
+def _updated(uri: str) -> Callable[[Any], Awaitable[None]]:
+    return lambda connection: connection.send_resource_updated(uri)
 
 
 def _connection(request: Any) -> Any:
