@@ -20,6 +20,7 @@ from mcp_box_server.box import read_manifest
 from mcp_box_server.runtime import BoxPool, ToolTimeout
 from tests.support.boxes import make_box
 from tests.support.kernel import LANDLOCK, without_syscalls
+from tests.support.processes import alive, children
 
 MCP_BOX = [sys.executable, "-m", "mcp_box_server"]
 
@@ -176,8 +177,8 @@ def test_no_zygote_or_worker_outlives_a_killed_server(tmp_path):
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            zygotes = _children(server.pid)
-            workers = [w for z in zygotes for w in _children(z)]
+            zygotes = children(server.pid)
+            workers = [w for z in zygotes for w in children(z)]
             if len(zygotes) == 2 and len(workers) >= 2:
                 break
             time.sleep(0.1)
@@ -188,29 +189,7 @@ def test_no_zygote_or_worker_outlives_a_killed_server(tmp_path):
     deadline = time.monotonic() + 10
     while any(Path(f"/proc/{pid}").exists() for pid in zygotes + workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [pid for pid in zygotes + workers if _alive(pid)] == []
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting for its parent to read its status counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    assert [pid for pid in zygotes + workers if alive(pid)] == []
 
 
 HUGE = '''

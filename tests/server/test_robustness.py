@@ -25,6 +25,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.boxes import ARITH, make_box
+from tests.support.processes import alive, descendants
 from tests.support.servers import INITIALIZE, SERVE, free_port, mcp_post, write_tool
 
 FAULTS = '''
@@ -400,29 +401,6 @@ def assert_gone(family: list[int], scratch: Path) -> None:
         time.sleep(0.05)
     assert [pid for pid in family if alive(pid)] == []
     assert list(scratch.glob("mcp-box-*")) == []
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry))
-    found, queue = [], [pid]
-    while queue:
-        for child in children.get(queue.pop(), []):
-            found.append(child)
-            queue.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 async def wait_for(probe: Any, predicate: Any, timeout: float = 15) -> Any:

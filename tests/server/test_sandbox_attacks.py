@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sysconfig
 import tempfile
 import threading
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +29,8 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 import mcp_box_server
 from tests.support.boxes import make_box
-from tests.support.servers import SERVE, free_port
+from tests.support.processes import children, zygotes
+from tests.support.servers import server_process
 
 TOKEN = "token-the-box-must-never-see"
 ENV_SECRET = "env-secret-the-box-must-never-see"
@@ -444,47 +440,23 @@ def world(tmp_path_factory) -> Iterator[dict[str, Any]]:
     secret.write_text(FILE_SECRET)
     os.chmod(secret, 0o644)
     listener = Listener()
-    port = free_port()
     env = dict(os.environ, MCP_BOX_ATTACK_SECRET=ENV_SECRET)
-    command = [*SERVE, "--transport", "http", "--port", str(port), "--token", TOKEN, "--boxes", str(boxes)]
     # The server's working directory holds a secret too (`python -m` puts it on sys.path).
     (root / "cwd").mkdir()
     (root / "cwd" / "cwd-secret.txt").write_text(FILE_SECRET)
-    server = subprocess.Popen(
-        command, env=env, cwd=root / "cwd", start_new_session=True, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base, server)
-        yield {
-            "base": base,
-            "server": server,
-            "markers": markers,
-            "victim": victim,
-            "secret": secret,
-            "listener": listener,
-        }
+        with server_process("--boxes", str(boxes), token=TOKEN, env=env, cwd=root / "cwd") as (base, server):
+            yield {
+                "base": base,
+                "server": server,
+                "markers": markers,
+                "victim": victim,
+                "secret": secret,
+                "listener": listener,
+            }
     finally:
         listener.close()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _wait_healthy(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "server exited"
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-            if json.loads(response.read()).get("tools", 0) and response.status == 200:
-                return
-        time.sleep(0.2)
-    raise AssertionError("server never became healthy")
 
 
 @contextlib.asynccontextmanager
@@ -516,25 +488,6 @@ async def assert_still_serving(client: ClientSession, world: dict[str, Any]) -> 
 
 def planted(markers: Path) -> list[str]:
     return sorted(path.name for path in markers.iterdir())
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-    return found
-
-
-def zygotes(server_pid: int) -> list[int]:
-    return [
-        pid
-        for pid in children(server_pid)
-        if b"mcp_box_server.runtime.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
 
 
 def cpu_ticks(pid: int) -> int:

@@ -40,11 +40,26 @@ def stdio_args(*serve_args: str) -> tuple[str, list[str]]:
 @contextlib.contextmanager
 def http_server(*serve_args: str, transport: str = "http", token: str | None = None) -> Iterator[str]:
     """Run `mcp-box serve` over HTTP on a free loopback port; yields the base URL."""
+    with server_process(*serve_args, transport=transport, token=token) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def server_process(
+    *serve_args: str,
+    transport: str = "http",
+    token: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`http_server` that also yields the process (its pid), with a chosen environment and folder."""
     port = free_port()
     command = [*SERVE, "--transport", transport, "--port", str(port), *serve_args]
     if token:
         command += ["--token", token]
-    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, start_new_session=True, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -60,7 +75,7 @@ def http_server(*serve_args: str, transport: str = "http", token: str | None = N
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not answer /health within 60 s")
             time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
