@@ -129,7 +129,8 @@ class Transcript:
         """True when native results just went back and have not been checked yet.
 
         Only servers whose prompt count moves are checked: one that reports nothing,
-        or the same number every time, cannot tell.
+        or the same number every time, cannot tell. (It may move down: llama-cpp-python's
+        `chatml-function-calling` sums the prompts of each native call it writes.)
         """
         pending, previous = self._pending, self._last_prompt_tokens
         self._pending = False
@@ -139,7 +140,7 @@ class Transcript:
             pending
             and not self.results_checked
             and self.mode == "native"
-            and 0 < previous < usage.prompt_tokens
+            and 0 < previous != usage.prompt_tokens > 0
         )
 
     def probe_pair(self) -> tuple[list[Message], list[Message]]:

@@ -20,32 +20,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 
 from mcp_box_server.llm import ChatResult, Message, ModelTimeout, resolve_model
 from mcp_box_server.student.agent import Agent, AgentConfig
 from mcp_box_server.student.connection import BoxConnection, ServerTarget
 from mcp_box_server.student.model import StudentModel
-from tests.support.scripted_openai import free_port
+from tests.support.model_servers import LlamaServer, llama_cpp_server
 
 pytestmark = [pytest.mark.llama, pytest.mark.timeout(900)]
 
 FORMATS = ("default", "chatml-function-calling")
 SEQUENCE = "ATGCGTACGTTAGCCGATCGATCGGCTAGCTAGGCTTACGATCGATCGTAGCTAGCTAGCGGATCGATTACGGCTAGC"
 REVCOMP_CALL = {"name": "bio_reverse_complement", "arguments": {"sequence": SEQUENCE}}
-
-
-@dataclass(frozen=True, slots=True)
-class LlamaServer:
-    chat_format: str
-    base_url: str
-    model: str
-    log: Path
 
 
 def model_path() -> Path:
@@ -57,36 +47,9 @@ def model_path() -> Path:
 @pytest.fixture(scope="module", params=FORMATS)
 def llama(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     """A llama-cpp-python server on 127.0.0.1 in one chat format, for this module's tests."""
-    path = model_path()
-    port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
-    if request.param != "default":
-        command += ["--chat_format", request.param]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"llama_cpp.server did not start: {log.read_text(errors='replace')[-2000:]}"
-                )
-            try:
-                models = httpx2.get(f"{base_url}/models", timeout=2).json()
-                break
-            except httpx2.HTTPError:
-                time.sleep(0.3)
-        yield LlamaServer(request.param, base_url, models["data"][0]["id"], log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with llama_cpp_server(model_path(), log, request.param) as server:
+        yield server
 
 
 def mcp_box(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -99,7 +62,9 @@ def mcp_box(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str
     )
 
 
-SMALL = ("--max-tokens", "32", "--max-steps", "2", "--model-timeout", "60")
+# chatml-function-calling ignores max_tokens while it writes a native call's arguments: the
+# timeout bounds such a runaway (which the server keeps generating; see docs/student.md).
+SMALL = ("--max-tokens", "32", "--max-steps", "2", "--model-timeout", "30")
 
 
 def test_ask_completes(llama: LlamaServer) -> None:
@@ -123,8 +88,9 @@ def test_eval_compare_no_box_completes_with_well_formed_traces(llama: LlamaServe
     assert "ended: stuck" in done.stdout
     summary = json.loads((traces / "summary.json").read_text())
     for arm in summary["arms"]:
-        assert arm["tasks"] == 4 and arm["model_errors"] == 0
-        assert sum(arm["ends"].values()) == 4
+        assert arm["tasks"] == 4 and sum(arm["ends"].values()) == 4
+        if llama.chat_format == "default":
+            assert arm["model_errors"] == 0
     for name in ("box", "no-box"):
         records = [json.loads(line) for line in (traces / f"{name}.jsonl").read_text().splitlines()]
         assert len(records) == 4
@@ -133,11 +99,13 @@ def test_eval_compare_no_box_completes_with_well_formed_traces(llama: LlamaServe
             assert record["messages"][0]["role"] == "system"
             steps = record["steps"]
             assert steps[-1]["type"] == "final" and all("finish_reason" in s for s in steps)
-            assert record["usage"]["prompt_tokens"] > 0
+            assert record["usage"]["prompt_tokens"] > 0 or record["end"] == "model_error"
             if record["end"] in ("answer", "step_limit"):
                 assert record["messages"][-1] == {"role": "assistant", "content": steps[-1]["output"]}
             if record["tool_mode"] == "text" and name == "box":
                 assert record["tool_mode_reason"]
+            if record["end"] == "model_error":  # only the server's own limits, met by a runaway call
+                assert "within 30 s" in record["error"] or "context length" in record["error"]
 
 
 class FirstReplyCalls:
@@ -214,6 +182,7 @@ async def prompt_tokens(model: StudentModel, messages: list[Message]) -> int:
     return (await model.chat(messages, max_tokens=1)).usage.prompt_tokens
 
 
+@pytest.mark.parametrize("llama", ["default"], indirect=True)  # chatml-function-calling ignores logit_bias
 async def test_a_timed_out_stream_stops_generating(llama: LlamaServer) -> None:
     spec = resolve_model(llama.model, base_url=llama.base_url, timeout_s=3)
     # Neither <eos>, <end_of_turn> nor "</s>" (a stop string of the llama-2 format): without

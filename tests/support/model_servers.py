@@ -25,21 +25,30 @@ context is full), and the `ScriptedOpenAI` keys. Replies are "generated" at
 words and punctuation marks, so any text added to a prompt is counted.
 `generations` records each one: tokens made and how it ended ("stop",
 "length", "disconnected").
+
+`llama_cpp_server` runs the real thing (llama-cpp-python's OpenAI-compatible
+server) for the tests and benchmarks that need it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
+import httpx2
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from tests.support.scripted_openai import Responder, ScriptedOpenAI, completion
+from tests.support.scripted_openai import Responder, ScriptedOpenAI, completion, free_port
 
 ToolHandling = Literal["native", "ignored", "choice", "refuse_choice"]
 Stops = Literal["disconnect", "stream"]
@@ -221,3 +230,46 @@ class _NoLock:
 
 def _sse(base: dict[str, Any], choice: dict[str, Any]) -> str:
     return f"data: {json.dumps({**base, 'choices': [choice]})}\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class LlamaServer:
+    """A running llama-cpp-python server: where it is, the model name it serves, its log."""
+
+    chat_format: str
+    base_url: str
+    model: str
+    log: Path
+
+
+@contextlib.contextmanager
+def llama_cpp_server(gguf: Path, log: Path, chat_format: str = "default") -> Iterator[LlamaServer]:
+    """Run `python -m llama_cpp.server` on 127.0.0.1 (4096-token context, 2 threads) until exit."""
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
+    if chat_format != "default":
+        command += ["--chat_format", chat_format]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"llama_cpp.server did not start: {log.read_text(errors='replace')[-2000:]}"
+                )
+            try:
+                models = httpx2.get(f"{base_url}/models", timeout=2).json()
+                break
+            except httpx2.HTTPError:
+                time.sleep(0.3)
+        yield LlamaServer(chat_format, base_url, models["data"][0]["id"], log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
