@@ -115,10 +115,10 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
         providers=[BoxProvider(registry, catalog)],
         mask_error_details=False,
         dereference_schemas=False,  # $defs/$ref stay; see server/schemas.py
+        request_state_security=shared_request_state(),  # MCP_BOX_STATE_KEY: one key for all replicas
     )
     notifier.install(server)
     server.add_middleware(SchemaDialect())
-        request_state_security=shared_request_state(),  # MCP_BOX_STATE_KEY: one key for all replicas
     server.add_completion_handler(Completer(catalog))
     register_meta_tools(server, registry)
 
@@ -152,10 +152,10 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
     from starlette.middleware import Middleware
 
     from mcp_box_server.server.http import ExplainMissingToken
+    from mcp_box_server.server.replica import ReplicaSessionIds
     from mcp_box_server.server.sessions import SessionLimits
 
     server = create_server(registry, config)
-    from mcp_box_server.server.replica import ReplicaSessionIds
     if config.transport == "stdio":
         stopping: list[asyncio.Task[None]] = []
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -175,10 +175,10 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
         middleware=[
             Middleware(ExplainMissingToken),
             Middleware(SessionLimits, config.max_sessions, config.session_idle_timeout),
+            *([Middleware(ReplicaSessionIds, config.replica_id)] if config.replica_id else []),
         ],
         uvicorn_config={"log_config": None, "timeout_graceful_shutdown": 3},
     )
-            *([Middleware(ReplicaSessionIds, config.replica_id)] if config.replica_id else []),
 
 
 async def _stop(registry: BoxRegistry, signum: int) -> None:
