@@ -57,6 +57,7 @@ async def test_fixture_box_exposes_the_names_the_scenarios_call(test_box, json_b
         "test_elicitation_sep1034_defaults",
         "test_elicitation_sep1330_enums",
         "test_template_data",  # renders the resource template test://template/{id}/data
+        "test_missing_capability",  # server-stateless (2026-07-28): asks for sampling
     }
     assert [s.name for s in json_box.specs] == [SCHEMA_TOOL]
     for spec in test_box.specs + json_box.specs:
