@@ -6,8 +6,9 @@ a new pool, and the old one drains its in-flight calls before it closes.
 Each worker runs one call at a time; the pool grows up to `manifest.workers`
 on demand, within the server-wide `WorkerBudget`, and an idle worker retires
 after the budget's idle time (one stays with `keep_warm = true`). A freed worker
-goes to the waiting call of the tool with the fewest calls running, the tool
-served longest ago first: quick tools do not queue behind a flood of slow ones.
+goes to the waiting call whose wait is longest for its tool's usual run time
+(it may wait `SLOWDOWN` times that): quick calls do not queue behind a flood of
+slow ones, and slow ones are not starved.
 Workers are forked from a zygote, which other boxes of the same trust and the
 next version of this one may share (`zygote=`): a reload costs a fork.
 """
@@ -18,7 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
@@ -37,6 +38,7 @@ log = logging.getLogger("mcp_box.runtime")
 # A box.toml is its author's word; these server-side ceilings bound what it may ask for.
 MAX_MEMORY_MB = 16 * 1024  # per worker
 MAX_RESULT_MB = 64
+SLOWDOWN = 3.0  # a queued call may wait this many times its tool's usual run time before others
 MAX_TIMEOUT = 300.0  # no call runs longer, whatever its box asks (serve --max-timeout)
 _pool_ids = itertools.count(1)
 _background: set[asyncio.Task[None]] = set()
@@ -95,9 +97,8 @@ class BoxPool:
         self._workers: set[Worker] = set()
         self._starting = 0
         self._reserved = 0  # workers being grown whose spawn has not begun yet
-        self._queue: dict[str, deque[asyncio.Future[Worker]]] = {}  # waiting calls, per tool
-        self._running: Counter[str] = Counter()  # calls running, per tool
-        self._served: dict[str, float] = {}  # when each tool last got a worker: round robin
+        self._queue: dict[str, deque[tuple[float, asyncio.Future[Worker]]]] = {}  # per tool: since, call
+        self._run_time: dict[str, float] = {}  # per tool: a moving average of its calls' run times
         self._expiry: dict[Worker, tuple[float, asyncio.TimerHandle]] = {}  # idle since, retirement
         self._slot: asyncio.Future[None] | None = None  # start() waiting for the budget
         self._changed = asyncio.Condition()  # binds to the running loop on first use
@@ -168,7 +169,6 @@ class BoxPool:
                     f"({self._busy_reason()}); it did not run"
                 )
             waited = loop.time() - started
-            self._running[function] += 1
             try:
                 limit = self.result_cap
                 return await worker.call(function, arguments, deadline - loop.time(), limit, conversation)
@@ -179,7 +179,8 @@ class BoxPool:
                     "its worker was stopped and replaced"
                 ) from None
             finally:
-                self._running[function] -= 1
+                ran = loop.time() - started - waited
+                self._run_time[function] = 0.8 * self._run_time.get(function, ran) + 0.2 * ran
                 self._free(worker)
         finally:
             self._in_flight -= 1
@@ -325,10 +326,9 @@ class BoxPool:
         if self._idle and not self._waiting():
             worker = self._idle.pop()  # the latest idle: the others may retire
             self._expiry.pop(worker)[1].cancel()
-            self._served[function] = loop.time()
             return worker
         waiter: asyncio.Future[Worker] = loop.create_future()
-        self._queue.setdefault(function, deque()).append(waiter)
+        self._queue.setdefault(function, deque()).append((loop.time(), waiter))
         self._ensure_workers()
         try:
             await asyncio.wait({waiter}, timeout=deadline - loop.time())
@@ -348,8 +348,10 @@ class BoxPool:
             return
         waiter.cancel()
         queue = self._queue.get(function, deque())
-        with contextlib.suppress(ValueError):
-            queue.remove(waiter)
+        for item in queue:
+            if item[1] is waiter:
+                queue.remove(item)
+                break
         if not queue:
             self._queue.pop(function, None)
 
@@ -357,15 +359,21 @@ class BoxPool:
         return sum(len(queue) for queue in self._queue.values())
 
     def _next_waiter(self) -> asyncio.Future[Worker] | None:
-        """The oldest waiting call of the tool with the fewest calls running, served longest ago."""
+        """The first waiting call of the tool whose head is due first.
+
+        A call is due `SLOWDOWN` times its tool's usual run time after it queued (a tool
+        not run yet counts as quick), judged now: a flood of slow calls queued before a
+        quick one is seen as slow once the first of them has run.
+        """
         if not self._queue:
             return None
-        function = min(self._queue, key=lambda f: (self._running[f], self._served.get(f, 0.0)))
+        function = min(
+            self._queue, key=lambda f: self._queue[f][0][0] + SLOWDOWN * self._run_time.get(f, 0.0)
+        )
         queue = self._queue[function]
-        waiter = queue.popleft()
+        _, waiter = queue.popleft()
         if not queue:
             del self._queue[function]
-        self._served[function] = asyncio.get_running_loop().time()
         return waiter
 
     def _free(self, worker: Worker) -> None:
@@ -448,7 +456,7 @@ class BoxPool:
     def _fail_waiters(self, problem: Exception) -> None:
         queues, self._queue = list(self._queue.values()), {}
         for queue in queues:
-            for waiter in queue:
+            for _, waiter in queue:
                 if not waiter.done():
                     waiter.set_exception(problem)
         if self._slot is not None and not self._slot.done():
