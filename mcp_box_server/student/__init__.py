@@ -3,6 +3,7 @@
 Public API (model access itself lives in `mcp_box_server.llm`):
 
     Agent, AgentConfig            the agent loop (`agent`), yielding typed steps (`steps`)
+    StudentModel                  the shared chat client bounded by a deadline, optionally streamed (`model`)
     BoxConnection, ServerTarget   the MCP client to `mcp-box serve` (`connection`)
     load_benchmark, run_arm       benchmarks and the evaluation runner (`benchmarks`, `evaluation`)
 
@@ -18,17 +19,27 @@ if TYPE_CHECKING:
     from mcp_box_server.student.benchmarks import load_benchmark
     from mcp_box_server.student.connection import BoxConnection, ServerTarget
     from mcp_box_server.student.evaluation import run_arm
+    from mcp_box_server.student.model import StudentModel
 
 _EXPORTS = {
     "Agent": "agent",
     "AgentConfig": "agent",
     "BoxConnection": "connection",
     "ServerTarget": "connection",
+    "StudentModel": "model",
     "load_benchmark": "benchmarks",
     "run_arm": "evaluation",
 }
 
-__all__ = ["Agent", "AgentConfig", "BoxConnection", "ServerTarget", "load_benchmark", "run_arm"]
+__all__ = [
+    "Agent",
+    "AgentConfig",
+    "BoxConnection",
+    "ServerTarget",
+    "StudentModel",
+    "load_benchmark",
+    "run_arm",
+]
 
 
 def __getattr__(name: str) -> Any:
