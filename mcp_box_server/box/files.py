@@ -71,7 +71,10 @@ def _open(box_dir: Path, relative: PurePosixPath) -> int:
 
 
 def list_files(box_dir: Path, folder: str) -> list[PurePosixPath]:
-    """Box-relative paths of the regular files under `folder`, sorted; links are not followed."""
+    """Box-relative paths of the regular files under `folder`, sorted; links are not followed.
+
+    Stops after MAX_FILES + 1, so a caller can tell that some were left out.
+    """
     root = box_dir / folder
     if not root.is_dir() or root.is_symlink():
         return []
@@ -83,7 +86,7 @@ def list_files(box_dir: Path, folder: str) -> list[PurePosixPath]:
             if name.startswith(".") or not stat.S_ISREG(path.lstat().st_mode):
                 continue
             found.append(PurePosixPath(path.relative_to(box_dir).as_posix()))
-            if len(found) >= MAX_FILES:
+            if len(found) > MAX_FILES:
                 return found
     return found
 

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mcp_box_server.box.errors import BoxError, LoadFailure
-from mcp_box_server.box.files import BoxFileError, check_file, list_files, read_file, relative_path
+from mcp_box_server.box.files import MAX_FILES, BoxFileError, check_file, list_files, read_file, relative_path
 
 PROMPTS_DIR = "prompts"
 PROMPT_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,48}$")
@@ -102,7 +102,7 @@ def read_prompts(box_dir: Path) -> tuple[list[PromptSpec], list[LoadFailure]]:
     """Every prompt of the box, sorted by name, and the files that failed."""
     prompts: dict[str, PromptSpec] = {}
     failures: list[LoadFailure] = []
-    for relative in list_files(box_dir, PROMPTS_DIR):
+    for relative in list_files(box_dir, PROMPTS_DIR)[:MAX_FILES]:
         if relative.suffix != ".md":
             continue
         shown = str(box_dir / relative)

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from mcp_box_server.box.errors import LoadFailure
-from mcp_box_server.box.files import BoxFileError, check_file, list_files, mime_type, relative_path
+from mcp_box_server.box.files import MAX_FILES, BoxFileError, check_file, list_files, mime_type, relative_path
 from mcp_box_server.box.manifest import MANIFEST, Manifest
 
 RESOURCES_DIR = "resources"
@@ -40,13 +40,17 @@ def box_uri(box: str, relative: PurePosixPath) -> str:
 def read_resources(box_dir: Path, manifest: Manifest) -> tuple[list[ResourceFile], list[LoadFailure]]:
     """The box's resource files, by URI, and the `[resources]` entries naming no servable file."""
     found: dict[str, ResourceFile] = {}
-    for relative in list_files(box_dir, RESOURCES_DIR):
+    failures = []
+    files = list_files(box_dir, RESOURCES_DIR)
+    if len(files) > MAX_FILES:
+        message = f"more than {MAX_FILES} files: only the first {MAX_FILES} are served"
+        failures.append(LoadFailure(str(box_dir / RESOURCES_DIR), None, message))
+    for relative in files[:MAX_FILES]:
         uri = box_uri(manifest.name, relative)
         description = f"{relative.name} from the '{manifest.name}' box."
         found[uri] = ResourceFile(
             uri, relative, f"{manifest.name}/{relative.name}", description, mime_type(relative)
         )
-    failures = []
     for uri, entry in manifest.resources.items():
         try:
             relative = relative_path(entry.file)

@@ -89,3 +89,11 @@ def test_reads_stop_at_the_limit_and_refuse_links(tmp_path):
     os.symlink(root / "resources" / "a b.txt", root / "resources" / "alias.txt")
     with pytest.raises(BoxFileError, match="cannot be read"):
         read_file(root, PurePosixPath("resources/alias.txt"), 100)
+
+
+def test_past_the_file_cap_the_rest_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr("mcp_box_server.box.resources.MAX_FILES", 1)
+    monkeypatch.setattr("mcp_box_server.box.files.MAX_FILES", 1)
+    root = make(tmp_path, 'name = "data"\n')
+    resources, failures = read_resources(root, read_manifest(root))
+    assert len(resources) == 1 and "more than 1 files" in failures[0].message
