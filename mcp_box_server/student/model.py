@@ -14,7 +14,8 @@ server sends it with `stream_options.include_usage`; llama-cpp-python does not).
 A streamed request that fails is sent again without streaming, so the shared
 client maps the error (a server that refuses tools still says so) or answers:
 llama-cpp-python's `chatml-function-calling` cannot stream a native call it
-chose itself and breaks off such a stream.
+chose itself and answers such a stream with an empty HTTP 200 body; a stream
+that ends without a finish reason is treated as broken.
 """
 
 from __future__ import annotations
@@ -118,6 +119,8 @@ class StudentModel:
                 async for chunk in stream:
                     reply.add(chunk)
         except (openai.OpenAIError, httpx2.HTTPError):
+            reply.finish_reason = None
+        if reply.finish_reason is None:  # failed, or broke off (an empty 200 body counts)
             return await self._inner.chat(messages, tools=tools, temperature=temperature, **extra)
         return ChatResult((reply.message(),), reply.usage, time.perf_counter() - started, self.config.model)
 

@@ -202,6 +202,17 @@ async def test_streamed_replies_carry_native_calls() -> None:
     assert result.message.content == "Adding." and result.message.finish_reason == "tool_calls"
 
 
+async def test_a_broken_stream_is_asked_again_unstreamed() -> None:
+    # chatml-function-calling answers a streamed request whose reply is a native call with an empty 200.
+    reply = {"tool_calls": [ADD], "broken_stream": True}
+    with MimicServer(lambda _: reply, "llama-cpp-python-chatml-fc") as server:
+        async with StudentModel(resolve_model("scripted", base_url=server.base_url), stream=True) as model:
+            tools = [{"type": "function", "function": {"name": "calc_add", "parameters": {"type": "object"}}}]
+            result = await model.chat([{"role": "user", "content": "q"}], tools=tools, tool_choice="auto")
+    assert [r.get("stream", False) for r in server.requests] == [True, False]
+    assert result.message.tool_calls[0].name == "calc_add"
+
+
 async def test_eval_summary_counts_how_tasks_ended(server_url: str, tmp_path: Path) -> None:
     tasks = tmp_path / "tasks.jsonl"
     questions = ["answers", "repeats", "wanders", "rambles"]

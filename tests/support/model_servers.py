@@ -20,7 +20,8 @@ The responder sees the request plus `_prompt`, the text the model would read
 (kept messages only), and `_native`, whether it may answer with native calls. A
 reply may hold `tool_calls` (written as `<tool_call>` text when native calls are
 not possible), `never_ends` (generate until `max_tokens`, else until the
-context is full), and the `ScriptedOpenAI` keys. Replies are "generated" at
+context is full), `broken_stream` (a streamed request gets an empty HTTP 200
+body), and the `ScriptedOpenAI` keys. Replies are "generated" at
 `tokens_per_s`, four characters a token; `prompt_tokens` counts the prompt's
 words and punctuation marks, so any text added to a prompt is counted.
 `generations` records each one: tokens made and how it ended ("stop",
@@ -143,6 +144,8 @@ class MimicServer(ScriptedOpenAI):
             "total_tokens": generation.prompt_tokens + tokens,
         }
         self.generations.append(generation)
+        if body.get("stream") and reply.get("broken_stream"):  # chatml-function-calling's native call
+            return Response(status_code=200, media_type="text/event-stream")
         if body.get("stream"):
             return StreamingResponse(
                 self._stream(reply, body["model"], tokens, generation), media_type="text/event-stream"
