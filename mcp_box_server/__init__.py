@@ -6,7 +6,18 @@ This module stays import-light on purpose: box modules may import from here
 """
 
 from mcp_box_server.box.content import Audio, Image, Resource
-from mcp_box_server.box.context import elicit, log, progress, sample
+from mcp_box_server.box.context import (
+    Elicit,
+    Roots,
+    Sample,
+    ask,
+    client_can,
+    elicit,
+    log,
+    progress,
+    roots,
+    sample,
+)
 from mcp_box_server.box.decorator import tool
 from mcp_box_server.box.figures import line_chart
 
@@ -14,13 +25,19 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Audio",
+    "Elicit",
     "Image",
     "Resource",
+    "Roots",
+    "Sample",
     "__version__",
+    "ask",
+    "client_can",
     "elicit",
     "line_chart",
     "log",
     "progress",
+    "roots",
     "sample",
     "tool",
 ]

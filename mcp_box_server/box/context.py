@@ -26,29 +26,44 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
 
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One question for the client: `kind` is "elicit", "sample" or "roots"."""
+
+    kind: str
+    params: dict[str, Any]
+
+
 class Channel(Protocol):
-    """The worker's side of a call: one-way notes, and questions that wait for an answer."""
+    """The worker's side of a call: one-way notes, and questions that wait for their answers.
+
+    Questions are keyed (None: the channel numbers it); answers come back by key.
+    """
+
+    capabilities: frozenset[str]  # the kinds of question the client can answer
 
     def notify(self, kind: str, params: dict[str, Any]) -> None: ...
 
-    def ask(self, kind: str, params: dict[str, Any]) -> dict[str, Any]: ...
+    def ask(self, questions: Mapping[str | None, Question]) -> dict[str, dict[str, Any]]: ...
 
 
 class InputRequired(BaseException):
-    """Ends the call with a question for the client (2026-07-28); the tool runs again with the answer.
+    """Ends the call with questions for the client (2026-07-28); the tool runs again with the answers.
 
     A BaseException, so that a tool's `except Exception` cannot swallow it.
     """
 
-    def __init__(self, key: str, kind: str, params: dict[str, Any]) -> None:
-        super().__init__(f"the client must answer a {kind} request first")
-        self.key, self.kind, self.params = key, kind, params
+    def __init__(self, questions: dict[str, Question]) -> None:
+        kinds = ", ".join(sorted({question.kind for question in questions.values()}))
+        super().__init__(f"the client must answer first ({kinds})")
+        self.questions = questions
 
 
 class ClientCannot(BaseException):
@@ -83,30 +98,78 @@ def log(message: str, level: str = "info") -> None:
         _channel.notify("log", {"level": level, "message": str(message)})
 
 
-def elicit(message: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+def elicit(message: str, fields: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
     """Ask the user for values; returns `{"action": "accept"|"decline"|"cancel", "content": {...}}`.
 
     Args:
         message: what to ask, shown to the user.
         fields: a JSON Schema object (`{"type": "object", "properties": ...}`), or a plain
             mapping of field name to `str`, `int`, `float`, `bool` or a list of allowed strings.
+        key: names the question for the client (default: numbered in order of asking).
     """
-    return _ask("elicit", {"message": message, "requestedSchema": requested_schema(fields)})
+    return _ask_one(key, Elicit(message, fields))
 
 
-def sample(prompt: str | Sequence[dict[str, Any]], max_tokens: int = 512, system: str | None = None) -> str:
+def sample(
+    prompt: str | Sequence[dict[str, Any]],
+    max_tokens: int = 512,
+    system: str | None = None,
+    key: str | None = None,
+) -> str:
     """Ask the client's model for a completion (`sampling/createMessage`); returns its text."""
-    messages = (
-        [{"role": "user", "content": {"type": "text", "text": prompt}}]
-        if isinstance(prompt, str)
-        else list(prompt)
-    )
-    params: dict[str, Any] = {"messages": messages, "maxTokens": max_tokens}
+    return sampled_text(_ask_one(key, Sample(prompt, max_tokens, system)))
+
+
+def roots(key: str | None = None) -> list[dict[str, Any]]:
+    """The client's roots (`roots/list`): folders or files it shares, as `{"uri", "name"}`."""
+    return list(_ask_one(key, Roots()).get("roots", []))
+
+
+def client_can(kind: str) -> bool:
+    """Whether the client declared it can answer this kind of question ("elicit", "sample", "roots")."""
+    return _channel is not None and kind in _channel.capabilities
+
+
+def ask(questions: Mapping[str, Question]) -> dict[str, dict[str, Any]]:
+    """Several questions at once, answers by key: one round on a 2026-07-28 client.
+
+    Example:
+        >>> answers = ask({"name": Elicit("Your name?", {"name": str}), "where": Roots()})
+    """
+    if _channel is None:
+        raise RuntimeError("ask() only works while a tool runs in an mcp-box worker")
+    return _channel.ask(dict(questions))
+
+
+def Elicit(message: str, fields: Mapping[str, Any]) -> Question:
+    """A question for the user (see `elicit`)."""
+    return Question("elicit", {"message": message, "requestedSchema": requested_schema(fields)})
+
+
+def Sample(
+    prompt: str | Sequence[dict[str, Any]], max_tokens: int = 512, system: str | None = None
+) -> Question:
+    """A question for the client's model (see `sample`)."""
+    text = [{"role": "user", "content": {"type": "text", "text": prompt}}]
+    params: dict[str, Any] = {
+        "messages": text if isinstance(prompt, str) else list(prompt),
+        "maxTokens": max_tokens,
+    }
     if system is not None:
         params["systemPrompt"] = system
-    reply = _ask("sample", params)
-    content = reply.get("content", {})
-    return content.get("text", "") if isinstance(content, dict) else str(content)
+    return Question("sample", params)
+
+
+def Roots() -> Question:
+    """A request for the client's roots (see `roots`)."""
+    return Question("roots", {})
+
+
+def sampled_text(answer: dict[str, Any]) -> str:
+    """The text of a sampling answer (its content block, or blocks)."""
+    content = answer.get("content", {})
+    blocks = content if isinstance(content, list) else [content]
+    return "".join(block.get("text", "") for block in blocks if isinstance(block, dict))
 
 
 def requested_schema(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,7 +187,8 @@ def requested_schema(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
-def _ask(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+def _ask_one(key: str | None, question: Question) -> dict[str, Any]:
     if _channel is None:
-        raise RuntimeError(f"{kind}() only works while a tool runs in an mcp-box worker")
-    return _channel.ask(kind, params)
+        raise RuntimeError(f"asking ({question.kind}) only works while a tool runs in an mcp-box worker")
+    (answer,) = _channel.ask({key: question}).values()
+    return answer

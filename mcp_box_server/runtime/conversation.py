@@ -21,6 +21,7 @@ class Conversation(Protocol):
 
     answers: dict[str, Any]  # answers from earlier rounds of this call (2026-07-28), by key
     interactive: bool  # False: a new question ends the call with `InputNeeded`
+    capabilities: frozenset[str]  # the kinds of question the client declared it can answer
 
     async def note(self, kind: str, params: dict[str, Any]) -> None: ...
 

@@ -42,14 +42,15 @@ class ResultTooLarge(BoxRuntimeError):
 
 
 class InputNeeded(BoxRuntimeError):
-    """The tool asked the client something (2026-07-28): the call ends with the question.
+    """The tool asked the client something (2026-07-28): the call ends with the questions.
 
-    The client answers and calls again; the tool then runs with the answer at hand.
+    `requests` maps each question's key to its kind and params. The client answers and
+    calls again; the tool then runs with the answers at hand.
     """
 
-    def __init__(self, key: str, kind: str, params: dict[str, Any]) -> None:
-        super().__init__(f"the client must answer a {kind} request first")
-        self.key, self.kind, self.params = key, kind, params
+    def __init__(self, requests: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        super().__init__(f"the client must answer {len(requests)} request(s) first")
+        self.requests = requests
 
 
 class MissingClientCapability(BoxRuntimeError):

@@ -202,6 +202,15 @@ class Zygote:
                 future.set_result(-signal.SIGKILL)
 
 
+def _requests(asks: Any) -> dict[str, tuple[str, dict[str, Any]]] | None:
+    """The questions of an input_required reply, if they are well formed."""
+    if not isinstance(asks, dict) or not asks:
+        return None
+    if not all(isinstance(ask, dict) and isinstance(ask.get("params", {}), dict) for ask in asks.values()):
+        return None
+    return {str(key): (str(ask.get("kind")), dict(ask.get("params", {}))) for key, ask in asks.items()}
+
+
 class NoteLimits:
     """What one call may send the client unasked, enforced here since a worker can write raw frames.
 
@@ -327,7 +336,8 @@ class Worker:
         self._notes = NoteLimits()
         answers = conversation.answers if conversation else {}
         interactive = conversation.interactive if conversation else True
-        request = protocol.call_request(self._call_id, function, arguments, answers, interactive)
+        can = conversation.capabilities if conversation else frozenset()
+        request = protocol.call_request(self._call_id, function, arguments, answers, interactive, can)
         try:
             async with asyncio.timeout(timeout) as deadline:
                 self._writer.write(request)
@@ -433,9 +443,8 @@ class Worker:
             raise UnknownTool(error)
         if kind == "size":
             raise ResultTooLarge(f"tool '{function}': {error}")
-        if kind == "input_required" and isinstance(reply.get("ask"), dict):
-            ask = reply["ask"]
-            raise InputNeeded(str(ask.get("key")), str(ask.get("kind")), dict(ask.get("params") or {}))
+        if kind == "input_required" and (requests := _requests(reply.get("asks"))):
+            raise InputNeeded(requests)
         if kind == "capability":
             raise MissingClientCapability(f"tool '{function}': {error}")
         if kind == "memory":

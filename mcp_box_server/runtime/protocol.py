@@ -48,9 +48,13 @@ def call_request(
     arguments: dict[str, Any],
     answers: dict[str, Any] | None = None,
     interactive: bool = True,
+    capabilities: frozenset[str] = frozenset(),
 ) -> bytes:
-    """A call; `answers` from earlier rounds, `interactive` False when questions end the call."""
-    request = {"op": CALL, "id": call_id, "tool": function, "arguments": arguments}
+    """A call; `answers` from earlier rounds, `interactive` False when questions end the call,
+    `capabilities` the kinds of question the client can answer."""
+    request: dict[str, Any] = {"op": CALL, "id": call_id, "tool": function, "arguments": arguments}
+    if capabilities:
+        request["can"] = sorted(capabilities)
     if answers:
         request["answers"] = answers
     if not interactive:

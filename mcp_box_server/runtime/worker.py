@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,7 @@ class _Call:
         self._id = request["id"]
         self._answers: dict[str, Any] = request.get("answers") or {}
         self._interactive = bool(request.get("interactive", True))
+        self.capabilities = frozenset(str(kind) for kind in request.get("can", ()))
         self._send, self._reader = send, reader
         self._asked = 0
         self._logged = 0
@@ -157,22 +158,30 @@ class _Call:
             self._last_progress = now
         self._send(protocol.encode({"op": protocol.EVENT, "id": self._id, "kind": kind, "params": params}))
 
-    def ask(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
-        self._asked += 1
-        key = str(self._asked)
-        if key in self._answers:  # asked in an earlier round of a 2026-07-28 call
-            return self._answers[key]
-        if not self._interactive:
-            raise context.InputRequired(key, kind, params)
-        question = {"op": protocol.ASK, "id": self._id, "key": key, "kind": kind, "params": params}
-        self._send(protocol.encode(question))
-        line = self._reader.readline()
-        if not line:  # the server is gone
-            os._exit(0)
-        answer = protocol.decode(line)
-        if "refused" in answer:
-            raise context.ClientCannot(answer["refused"])
-        return answer["result"]
+    def ask(self, questions: Mapping[str | None, context.Question]) -> dict[str, dict[str, Any]]:
+        answers: dict[str, dict[str, Any]] = {}
+        missing: dict[str, context.Question] = {}
+        for key, question in questions.items():
+            if key is None:
+                self._asked += 1
+                key = str(self._asked)
+            if key in self._answers:  # asked in an earlier round of a 2026-07-28 call
+                answers[key] = self._answers[key]
+            else:
+                missing[key] = question
+        if missing and not self._interactive:
+            raise context.InputRequired(missing)
+        for key, question in missing.items():
+            frame = {"op": protocol.ASK, "id": self._id, "key": key, "kind": question.kind}
+            self._send(protocol.encode(frame | {"params": question.params}))
+            line = self._reader.readline()
+            if not line:  # the server is gone
+                os._exit(0)
+            answer = protocol.decode(line)
+            if "refused" in answer:
+                raise context.ClientCannot(answer["refused"])
+            answers[key] = answer["result"]
+        return answers
 
 
 def _run(tool: LoadedTool, request: dict[str, Any], box_dir: Path, memory_mb: int) -> dict[str, Any]:
@@ -188,9 +197,9 @@ def _run(tool: LoadedTool, request: dict[str, Any], box_dir: Path, memory_mb: in
         result = tool.fn(**arguments)
     except MemoryError:
         return reply | {"ok": False, "kind": "memory", "error": f"ran out of memory (cap {memory_mb} MB)"}
-    except context.InputRequired as question:
-        ask = {"key": question.key, "kind": question.kind, "params": question.params}
-        return reply | {"ok": False, "kind": "input_required", "error": str(question), "ask": ask}
+    except context.InputRequired as required:
+        asks = {key: {"kind": q.kind, "params": q.params} for key, q in required.questions.items()}
+        return reply | {"ok": False, "kind": "input_required", "error": str(required), "asks": asks}
     except context.ClientCannot as exc:
         return reply | {"ok": False, "kind": "capability", "error": str(exc)}
     except BaseException as exc:  # SystemExit and KeyboardInterrupt included

@@ -32,8 +32,8 @@ from mcp_box_server.runtime import ClientCannot, InputNeeded
 
 STATE_KEY_ENV = "MCP_BOX_STATE_KEY"
 _KEY = os.environ.get(STATE_KEY_ENV, "").encode() or secrets.token_bytes(32)
-_CAPABILITY = {"elicit": "elicitation", "sample": "sampling"}
-_METHOD = {"elicit": "elicitation/create", "sample": "sampling/createMessage"}
+_CAPABILITY = {"elicit": "elicitation", "sample": "sampling", "roots": "roots"}
+_METHOD = {"elicit": "elicitation/create", "sample": "sampling/createMessage", "roots": "roots/list"}
 
 
 class ClientConversation:
@@ -45,6 +45,7 @@ class ClientConversation:
         context = ctx.request_context
         self.modern = context is not None and context.protocol_version in MODERN_PROTOCOL_VERSIONS
         self.interactive = not self.modern
+        self.capabilities = frozenset(kind for kind in _CAPABILITY if self._declared(kind))
         self.answers: dict[str, Any] = self._earlier_answers() if self.modern else {}
 
     async def note(self, kind: str, params: dict[str, Any]) -> None:
@@ -74,39 +75,52 @@ class ClientConversation:
         self._require(kind)
         session = self._ctx.session
         request = _request(kind, params)
-        if isinstance(request, mcp_types.ElicitRequest):
-            result = await session.elicit(
-                request.params.message,
-                request.params.requested_schema,  # type: ignore[union-attr]
-                related_request_id=self._ctx.request_id,
-            )
-        else:
-            with warnings.catch_warnings():  # sampling is deprecated in 2026-07-28, not gone
-                warnings.simplefilter("ignore", DeprecationWarning)
+        with warnings.catch_warnings():  # sampling and roots are deprecated in 2026-07-28, not gone
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if isinstance(request, mcp_types.ElicitRequest):
+                result = await session.elicit(
+                    request.params.message,
+                    request.params.requested_schema,  # type: ignore[union-attr]
+                    related_request_id=self._ctx.request_id,
+                )
+            elif isinstance(request, mcp_types.CreateMessageRequest):
                 result = await session.create_message(
                     messages=request.params.messages,
                     max_tokens=request.params.max_tokens,
                     system_prompt=request.params.system_prompt,
                     related_request_id=self._ctx.request_id,
                 )
+            else:
+                result = await session.list_roots()
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
-    def input_required(self, needed: InputNeeded) -> InputRequiredToolResult:
-        """End this round with the question, and the answers so far sealed for the next one."""
-        self._require(needed.kind)
-        request = _request(needed.kind, needed.params)
+    def input_required(self, needed: InputNeeded) -> InputRequiredToolResult | None:
+        """End this round with the questions, and the answers so far sealed for the next one.
+
+        None when a question is malformed (a worker wrote it): the caller reports a failure.
+        """
+        requests = {}
+        for key, (kind, params) in needed.requests.items():
+            self._require(kind)
+            try:
+                requests[key] = _request(kind, params)
+            except ClientCannot:
+                return None
         state = seal(self._tool, self._arguments, self.answers)
         return InputRequiredToolResult(
-            mcp_types.InputRequiredResult(input_requests={needed.key: request}, request_state=state)
+            mcp_types.InputRequiredResult(input_requests=requests, request_state=state)
         )
+
+    def _declared(self, kind: str) -> bool:
+        declared = mcp_types.ClientCapabilities.model_validate({_CAPABILITY[kind]: {}})
+        return self._ctx.session.check_client_capability(declared)
 
     def _require(self, kind: str) -> None:
         """-32021 when the client did not declare what the question needs."""
         capability = _CAPABILITY.get(kind)
         if capability is None:
             raise ClientCannot(f"unknown request kind '{kind}'")
-        declared = mcp_types.ClientCapabilities.model_validate({capability: {}})
-        if not self._ctx.session.check_client_capability(declared):
+        if kind not in self.capabilities:
             raise MCPError(
                 MISSING_REQUIRED_CLIENT_CAPABILITY,
                 f"tool '{self._tool}' needs the client capability '{capability}', which it did not declare",
@@ -142,17 +156,22 @@ def unseal(state: str | None, tool: str, arguments: dict[str, Any]) -> dict[str,
     return dict(payload.get("answers") or {})
 
 
-def _request(kind: str, params: dict[str, Any]) -> mcp_types.ElicitRequest | mcp_types.CreateMessageRequest:
+def _request(kind: str, params: dict[str, Any]) -> mcp_types.InputRequest:
     """The MCP request a question stands for; the worker's params are checked here."""
+    models: dict[str, type[mcp_types.InputRequest]] = {
+        "elicit": mcp_types.ElicitRequest,
+        "sample": mcp_types.CreateMessageRequest,
+        "roots": mcp_types.ListRootsRequest,
+    }
+    model = models.get(kind)
+    if model is None:
+        raise ClientCannot(f"unknown request kind '{kind}'")
+    if kind == "elicit":
+        params = {"mode": "form", **params}
     try:
-        if kind == "elicit":
-            params = {"mode": "form", **params}
-            return mcp_types.ElicitRequest.model_validate({"method": _METHOD[kind], "params": params})
-        if kind == "sample":
-            return mcp_types.CreateMessageRequest.model_validate({"method": _METHOD[kind], "params": params})
+        return model.model_validate({"method": _METHOD[kind], "params": params or None})
     except ValueError as exc:
         raise ClientCannot(f"malformed {kind} request: {exc}") from None
-    raise ClientCannot(f"unknown request kind '{kind}'")
 
 
 def _plain(response: Any) -> Any:

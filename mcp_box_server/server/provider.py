@@ -55,8 +55,10 @@ class BoxTool(Tool):
         conversation = ClientConversation(get_context(), self.name, arguments)
         try:
             return results.success(await self.registry.call(self.name, arguments, conversation))
-        except InputNeeded as needed:  # 2026-07-28: the question ends this round
-            return conversation.input_required(needed)
+        except InputNeeded as needed:  # 2026-07-28: the questions end this round
+            return conversation.input_required(needed) or results.failure(
+                "the tool asked a malformed question"
+            )
         except BoxRuntimeError as error:
             return results.failure(error)
 

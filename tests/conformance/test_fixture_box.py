@@ -57,6 +57,14 @@ async def test_fixture_box_exposes_the_names_the_scenarios_call(test_box, json_b
         "test_elicitation_sep1034_defaults",
         "test_elicitation_sep1330_enums",
         "test_template_data",  # renders the resource template test://template/{id}/data
+        "test_input_required_result_elicitation",
+        "test_input_required_result_sampling",
+        "test_input_required_result_list_roots",
+        "test_input_required_result_request_state",
+        "test_input_required_result_tampered_state",
+        "test_input_required_result_multiple_inputs",
+        "test_input_required_result_multi_round",
+        "test_input_required_result_capabilities",
         "test_missing_capability",  # server-stateless (2026-07-28): asks for sampling
     }
     assert [s.name for s in json_box.specs] == [SCHEMA_TOOL]
