@@ -67,10 +67,11 @@ def mcp_box(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str
 SMALL = ("--max-tokens", "32", "--max-steps", "2", "--model-timeout", "30")
 
 
-def test_ask_completes(llama: LlamaServer) -> None:
+@pytest.mark.parametrize("stream", [(), ("--stream",)], ids=["plain", "stream"])
+def test_ask_completes(llama: LlamaServer, stream: tuple[str, ...]) -> None:
     done = mcp_box(
         "ask", "Use the numbers 4 9 10 13 and + - * / to make 24.",
-        "--model", llama.model, "--base-url", llama.base_url, "--box", "math", "-v", *SMALL,
+        "--model", llama.model, "--base-url", llama.base_url, "--box", "math", "-v", *SMALL, *stream,
     )  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
     assert "Traceback" not in done.stderr and "finish_reason" in done.stderr
