@@ -120,7 +120,8 @@ class Agent:
         async for step in self._run(question, state):
             if isinstance(step, FinalAnswerStep):
                 wall = time.perf_counter() - started
-                return Run(question, steps, step, state.messages, wall, state.mode, state.mode_reason)
+                mode = state.mode if self.tools is not None else "none"
+                return Run(question, steps, step, state.messages, wall, mode, state.mode_reason)
             steps.append(step)
         raise RuntimeError("agent loop ended without a final answer")  # pragma: no cover
 

@@ -152,8 +152,8 @@ def _usage(usage: Usage) -> dict[str, int]:
 class Run:
     """A whole run: its steps, the final answer, the conversation and the wall time.
 
-    `tool_mode` is how tools reached the model at the end ("native" or "text"),
-    `tool_mode_reason` why the run switched to text (None when it did not).
+    `tool_mode` is how tools reached the model at the end ("native" or "text"; "none"
+    without a box), `tool_mode_reason` why the run switched to text (None when it did not).
     """
 
     question: str

@@ -173,7 +173,7 @@ async def test_no_box_sends_no_tools() -> None:
     with ScriptedOpenAI(Script.sequence(["2 + 3 = 5.\nFinal answer: 5"])) as llm:
         async with ChatModel(resolve_model("scripted", base_url=llm.base_url)) as model:
             run = await Agent(model, None).solve("What is 2 + 3?")
-    assert run.answer == "5" and run.steps == []
+    assert run.answer == "5" and run.steps == [] and run.tool_mode == "none"
     assert "tools" not in llm.requests[0]
     assert "Final answer" in llm.requests[0]["messages"][0]["content"]
 
