@@ -17,6 +17,8 @@ FastMCP app importing the same tool modules in-process); both run at once on 127
    `BoxRegistry` in this process, timing how long each call waits for a worker.
 4. Replicas: calls/s of an I/O-bound tool (a 100 ms sleep) through nginx in front of one
    and of two replicas, at concurrency 32.
+5. Launch to the first `tools/list` over stdio with every process pinned to one core
+   (`taskset -c 0`), spec cache warm; median of fresh launches, ours and bare alternating.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server import BARE_STDIO, HOST, REPO, descendants, free_port, http_server, pct
+from server import BARE_STDIO, HOST, OURS_STDIO, REPO, descendants, free_port, http_server, launch_once, pct
 
 OURS = [sys.executable, "-m", "mcp_box_server", "serve", "--no-reload", "--transport", "http"]
 MIX = [
@@ -78,10 +80,11 @@ class Settings:
     clients: int
     idle: float
     replica_calls: int
+    launches: int
 
 
-FULL = Settings(stress_seconds=30, clients=32, idle=10, replica_calls=600)
-QUICK = Settings(stress_seconds=8, clients=32, idle=5, replica_calls=200)
+FULL = Settings(stress_seconds=30, clients=32, idle=10, replica_calls=600, launches=7)
+QUICK = Settings(stress_seconds=8, clients=32, idle=5, replica_calls=200, launches=3)
 
 
 def mix_arguments() -> dict[str, dict[str, Any]]:
@@ -338,6 +341,29 @@ async def nap_rate(base: str, calls: int, concurrency: int) -> tuple[float, int]
         return calls / (time.perf_counter() - started), errors
 
 
+async def bench_launch_pinned(settings: Settings, work: Path) -> dict[str, float] | None:
+    """Median seconds from spawn to a full `tools/list`, everything on core 0, ours and bare in turns."""
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        return None
+    pin = [taskset, "-c", "0"]
+    variants = {
+        "ours": ([*pin, *OURS_STDIO], {"MCP_BOX_CACHE": str(work / "spec-cache")}),
+        "bare": ([*pin, *BARE_STDIO], None),
+    }
+    expect = {"math_gcd", "math_solve_24", "bio_align", "bio_reverse_complement"}
+    times: dict[str, list[float]] = {label: [] for label in variants}
+    for label, (argv, env) in variants.items():  # page cache and spec cache
+        await launch_once(argv, work / f"launch-{label}.log", expect, env)
+    for turn in range(settings.launches):
+        for label in ("ours", "bare") if turn % 2 == 0 else ("bare", "ours"):
+            argv, env = variants[label]
+            times[label].append(await launch_once(argv, work / f"launch-{label}.log", expect, env))
+    medians = {label: sorted(values)[len(values) // 2] for label, values in times.items()}
+    print(f"  launch pinned: {json.dumps(medians)}", flush=True)
+    return medians
+
+
 async def main(args: argparse.Namespace) -> int:
     settings = QUICK if args.quick else FULL
     work = Path(tempfile.mkdtemp(prefix="mcp-box-scale-"))
@@ -357,6 +383,8 @@ async def main(args: argparse.Namespace) -> int:
         results["queue_wait"] = await bench_queue_wait(settings)
         print("replicas behind nginx", flush=True)
         results["replicas"] = await bench_replicas(settings, work)
+        print("launch pinned to one core", flush=True)
+        results["launch_pinned"] = await bench_launch_pinned(settings, work)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
