@@ -37,7 +37,9 @@ async def test_every_box_draws_on_the_registry_budget(tmp_path):
     registry = BoxRegistry([tmp_path], budget=WorkerBudget(2, idle=30))
     try:
         await registry.start()
-        results = await asyncio.gather(*(registry.call(f"{n}_add", {"a": 1}) for n in ("one", "two", "three")))
+        results = await asyncio.gather(
+            *(registry.call(f"{n}_add", {"a": 1}) for n in ("one", "two", "three"))
+        )
         assert results == [3, 3, 3]
         assert registry.budget.used <= 2
         assert sum(len(state.pool._workers) for state in registry.states if state.pool) <= 2
