@@ -19,6 +19,8 @@ FastMCP app importing the same tool modules in-process); both run at once on 127
    and of two replicas, at concurrency 32.
 5. Launch to the first `tools/list` over stdio with every process pinned to one core
    (`taskset -c 0`), spec cache warm; median of fresh launches, ours and bare alternating.
+6. What idle retirement costs: a call to a box whose workers have all retired (a fork and
+   the box's import) against one to a warm worker, through a `BoxRegistry` in this process.
 """
 
 from __future__ import annotations
@@ -364,6 +366,31 @@ async def bench_launch_pinned(settings: Settings, work: Path) -> dict[str, float
     return medians
 
 
+async def bench_cold_call() -> dict[str, dict[str, float]]:
+    """Median ms of a call after every worker of its box retired, and of the next (warm) one."""
+    from mcp_box_server.runtime.budget import WorkerBudget
+    from mcp_box_server.server.registry import BoxRegistry
+
+    registry = BoxRegistry([REPO / "boxes"], only={"math", "bio"}, budget=WorkerBudget(4, idle=0.3))
+    arguments = mix_arguments()
+    summary: dict[str, dict[str, float]] = {}
+    try:
+        await registry.start()
+        for tool in ("math_gcd", "bio_reverse_complement"):
+            times: dict[str, list[float]] = {"cold_ms": [], "warm_ms": []}
+            for _ in range(7):
+                await asyncio.sleep(0.8)  # past the idle time: the box has no worker left
+                for kind in times:
+                    started = time.perf_counter()
+                    await registry.call(tool, arguments[tool])
+                    times[kind].append((time.perf_counter() - started) * 1000)
+            summary[tool] = {kind: pct(values, 50) for kind, values in times.items()}
+    finally:
+        await registry.close()
+    print(f"  cold call: {json.dumps(summary)}", flush=True)
+    return summary
+
+
 async def main(args: argparse.Namespace) -> int:
     settings = QUICK if args.quick else FULL
     work = Path(tempfile.mkdtemp(prefix="mcp-box-scale-"))
@@ -385,6 +412,8 @@ async def main(args: argparse.Namespace) -> int:
         results["replicas"] = await bench_replicas(settings, work)
         print("launch pinned to one core", flush=True)
         results["launch_pinned"] = await bench_launch_pinned(settings, work)
+        print("a call after idle retirement", flush=True)
+        results["cold_call"] = await bench_cold_call()
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
