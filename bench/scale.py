@@ -198,8 +198,13 @@ async def bench_memory(
         for name, (pid, _) in servers.items():
             out[name] = {"start": pss(pid)}
         for name, (pid, port) in servers.items():
+            started = time.perf_counter()
             errors = await calls(f"http://{HOST}:{port}/mcp", plan, concurrency)
-            out[name] |= {"loaded": pss(pid), "errors": errors}
+            out[name] |= {
+                "loaded": pss(pid),
+                "errors": errors,
+                "calls_per_s": len(plan) / (time.perf_counter() - started),
+            }
         await asyncio.sleep(idle + 3)
         for name, (pid, _) in servers.items():
             out[name]["idle"] = pss(pid)
