@@ -95,7 +95,7 @@ def log(message: str, level: str = "info") -> None:
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
     if _channel is not None:
-        _channel.notify("log", {"level": level, "message": str(message)})
+        _channel.notify("log", {"level": level, "message": str(message)[:4096]})
 
 
 def elicit(message: str, fields: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:

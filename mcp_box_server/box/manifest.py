@@ -184,8 +184,8 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         max_result_mb=max_result_mb,
         max_box_mb=max_box_mb,
         tools=tools,
-        resources=_resources(data.get("resources"), fail),
-        templates=_templates(data.get("templates"), fail),
+        resources=_resources(data.get("resources"), fail, name),
+        templates=_templates(data.get("templates"), fail, name),
         provenance=dict(data.get("provenance") or {}),
     )
 
@@ -194,13 +194,22 @@ _URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S*$")
 _ENTRY_KEYS = {"name", "description", "mime_type"}
 
 
-def _resources(table: object, fail: Callable[[str, str], ManifestError]) -> dict[str, ResourceEntry]:
+def _own_uri(uri: str, box: str) -> bool:
+    """A `box://` URI belongs to the box it names: no box may serve under another's name."""
+    return not uri.startswith("box://") or uri.startswith(f"box://{box}/")
+
+
+def _resources(
+    table: object, fail: Callable[[str, str], ManifestError], box: str
+) -> dict[str, ResourceEntry]:
     """`"uri" = "file"` or `"uri" = { file = ..., name, description, mime_type }`."""
     entries: dict[str, ResourceEntry] = {}
     for uri, value in _table(table, "resources", fail).items():
         item = _entry(value, "file", "resources", uri, fail)
         if not _URI.match(uri) or "{" in uri:
             raise fail("resources", f"{uri!r} is not a URI (scheme://...; templates go in [templates])")
+        if not _own_uri(uri, box):
+            raise fail("resources", f"{uri!r}: this box's box:// URIs start with box://{box}/")
         file = item["file"]
         if file.startswith("/") or ".." in file.split("/"):
             raise fail("resources", f"{uri!r}: file {file!r} must be a path inside the box")
@@ -208,7 +217,9 @@ def _resources(table: object, fail: Callable[[str, str], ManifestError]) -> dict
     return entries
 
 
-def _templates(table: object, fail: Callable[[str, str], ManifestError]) -> dict[str, TemplateEntry]:
+def _templates(
+    table: object, fail: Callable[[str, str], ManifestError], box: str
+) -> dict[str, TemplateEntry]:
     """`"scheme://x/{var}" = "function"` or a table with `function`, `values = { var = [...] }`, ..."""
     entries: dict[str, TemplateEntry] = {}
     for template, value in _table(table, "templates", fail).items():
@@ -216,6 +227,8 @@ def _templates(table: object, fail: Callable[[str, str], ManifestError]) -> dict
         variables = set(re.findall(r"\{[+#./;?&]?([a-zA-Z0-9_]+)\*?\}", template))
         if not _URI.match(template) or not variables:
             raise fail("templates", f"{template!r} is not a URI template (scheme://.../{{name}}...)")
+        if not _own_uri(template, box):
+            raise fail("templates", f"{template!r}: this box's box:// URIs start with box://{box}/")
         values = item.pop("values", {})
         if not isinstance(values, dict) or not all(
             name in variables and isinstance(v, list) and all(isinstance(x, str) for x in v)

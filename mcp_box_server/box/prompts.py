@@ -93,8 +93,16 @@ class PromptSpec:
         return substitute(self.body, values)
 
 
-def substitute(text: str, values: dict[str, str]) -> str:
-    """Replace `{{name}}` placeholders of known names; others stay as written."""
+def substitute(text: str, values: dict[str, str], limit: int = 1024 * 1024) -> str:
+    """Replace `{{name}}` placeholders of known names; others stay as written.
+
+    The result is at most `limit` characters: a body repeating a placeholder must not turn
+    a client's argument into an answer of gigabytes.
+    """
+    placeholders = [m.group(1) for m in _PLACEHOLDER.finditer(text)]
+    size = len(text) + sum(len(values.get(name, "")) for name in placeholders)
+    if size > limit:
+        raise PromptArgumentError(f"the rendered prompt would be {size:,} characters, over {limit:,}")
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 

@@ -38,6 +38,7 @@ log = logging.getLogger("mcp_box.runtime")
 # A box.toml is its author's word; these server-side ceilings bound what it may ask for.
 MAX_MEMORY_MB = 16 * 1024  # per worker
 MAX_RESULT_MB = 64
+MAX_BOX_MB = 1024  # a box's files, as copied into its snapshot
 SLOWDOWN = 3.0  # a queued call may wait this many times its tool's usual run time before others
 MAX_TIMEOUT = 300.0  # no call runs longer, whatever its box asks (serve --max-timeout)
 _pool_ids = itertools.count(1)
@@ -114,7 +115,7 @@ class BoxPool:
         """Snapshot the box, fork the first worker and wait for it to load the box and report its tools."""
         try:
             self.readme = await asyncio.to_thread(
-                snapshot.take, self.source, self._snapshot, self.manifest.max_box_mb
+                snapshot.take, self.source, self._snapshot, min(self.manifest.max_box_mb, MAX_BOX_MB)
             )
         except snapshot.SnapshotError as exc:
             self.specs, self.failures = [], [LoadFailure(exc.path, None, exc.message)]
@@ -323,10 +324,12 @@ class BoxPool:
             raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
         if deadline - loop.time() <= 0.01:
             return None
-        if self._idle and not self._waiting():
+        while self._idle and not self._waiting():
             worker = self._idle.pop()  # the latest idle: the others may retire
             self._expiry.pop(worker)[1].cancel()
-            return worker
+            if worker.alive:
+                return worker
+            self._end(worker)  # it died while idle: its slot goes back, a fresh one takes the call
         waiter: asyncio.Future[Worker] = loop.create_future()
         self._queue.setdefault(function, deque()).append((loop.time(), waiter))
         self._ensure_workers()

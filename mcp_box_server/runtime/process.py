@@ -215,30 +215,54 @@ class NoteLimits:
     """What one call may send the client unasked, enforced here since a worker can write raw frames.
 
     The worker's own helpers already send no more (see `_Call` in worker.py); these limits
-    hold against one that bypasses them: progress at most every 50 ms (the last one always),
-    at most 200 log lines.
+    hold against one that bypasses them: progress at most every 50 ms (and the last one),
+    at most 200 log lines, texts cut at 4 KB, 1 MB of notes in all. It also counts how
+    long the call has waited for the client's answers.
     """
 
     LOG_LINES = 200
     PROGRESS_EVERY = 0.05
+    TEXT = 4096
+    TOTAL = 1024 * 1024
 
     def __init__(self) -> None:
         self._logged = 0
+        self._bytes = 0
         self._last_progress = float("-inf")
+        self._finished = False
+        self.asked_for = 0.0
 
     def allow(self, kind: str, params: dict[str, Any]) -> bool:
+        """Whether to pass this note on; long texts in `params` are cut in place."""
+        text = params.get("message")
+        if isinstance(text, str) and len(text) > self.TEXT:
+            params["message"] = text[: self.TEXT] + " [cut]"
+        self._bytes += sum(len(str(value)) for value in params.values())
+        if self._bytes > self.TOTAL:
+            return False
         if kind == "log":
             self._logged += 1
             return self._logged <= self.LOG_LINES
         if kind == "progress":
             now = asyncio.get_running_loop().time()
             done, total = params.get("progress"), params.get("total")
-            finished = isinstance(done, int | float) and isinstance(total, int | float) and done >= total
-            if now - self._last_progress < self.PROGRESS_EVERY and not finished:
+            last = isinstance(done, int | float) and isinstance(total, int | float) and done >= total
+            if last and not self._finished:
+                self._finished = True
+            elif now - self._last_progress < self.PROGRESS_EVERY:
                 return False
             self._last_progress = now
             return True
         return False
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (from /proc; 0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _installed(distribution: str) -> bool:
@@ -390,20 +414,29 @@ class Worker:
             return
         loop = asyncio.get_running_loop()
         left = (deadline.when() or loop.time()) - loop.time()
-        deadline.reschedule(None)  # the client's time is not the tool's
+        deadline.reschedule(None)  # the client's time is not the tool's...
+        cpu_before = _cpu_seconds(self.pid)
+        waited = loop.time()
         try:
             if conversation is None:
                 raise ClientCannot(f"this call cannot ask the client anything ({kind})")
-            answer: dict[str, Any] = {
-                "result": await asyncio.wait_for(conversation.ask(kind, params), ASK_TIMEOUT)
-            }
+            if self._notes.asked_for >= ASK_TIMEOUT:
+                raise ClientCannot(f"this call has waited {ASK_TIMEOUT:g} s for the client already")
+            wait = ASK_TIMEOUT - self._notes.asked_for
+            answer: dict[str, Any] = {"result": await asyncio.wait_for(conversation.ask(kind, params), wait)}
         except ClientCannot as exc:
             answer = {"refused": str(exc)}
         except TimeoutError:
-            answer = {"refused": f"the client did not answer the {kind} request within {ASK_TIMEOUT:g} s"}
+            answer = {"refused": f"the client did not answer the {kind} request in time"}
         except BaseException:  # the call is over (an error for the client, a cancel): so is the worker
             self.kill()
             raise
+        self._notes.asked_for += loop.time() - waited
+        # ... but what the worker computed meanwhile is: a tool cannot run on past its timeout
+        # by keeping a question open.
+        left -= _cpu_seconds(self.pid) - cpu_before
+        if left <= 0:
+            raise TimeoutError  # the call's handler stops the worker
         deadline.reschedule(loop.time() + left)
         assert self._writer is not None
         self._writer.write(protocol.encode({"op": protocol.ANSWER, "key": message.get("key"), **answer}))
@@ -434,7 +467,11 @@ class Worker:
             self.kill()  # a thread outlived the call: no later call runs beside it
         if reply.get("ok"):
             if "content" in reply:
-                return Rich(reply["content"])
+                blocks = reply["content"]
+                if not isinstance(blocks, list) or not all(isinstance(block, dict) for block in blocks):
+                    self.kill()
+                    raise WorkerCrashed(f"the worker running tool '{function}' sent malformed content")
+                return Rich(blocks)
             return reply.get("result")
         kind, error = reply.get("kind"), str(reply.get("error", "unknown error"))
         if kind == "arguments":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ class BoxContent:
     @property
     def limit(self) -> int:
         """The most bytes one read serves: the box's result cap."""
-        return self.pool.manifest.max_result_mb * 1024 * 1024
+        return self.pool.result_cap  # the box's max_result_mb, at most the server's ceiling
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ class Catalog:
             current.append(content)
         live = {id(content.pool) for content in current}
         self._cache = {key: content for key, content in self._cache.items() if key in live}
-        return current
+        return _without_shared_uris(current)
 
     async def refresh(self) -> Changes:
         """Re-read after a swap; what changed since the last refresh."""
@@ -180,6 +180,45 @@ def _unsnapshot(failure: LoadFailure, root: Path, source: Path) -> LoadFailure:
         failure.line,
         failure.message.replace(str(root), str(source)),
     )
+
+
+def _without_shared_uris(contents: list[BoxContent]) -> list[BoxContent]:
+    """A resource URI or template claimed by two boxes is served by neither, with an error on both.
+
+    Otherwise the box whose name sorts first would answer for the other's URIs (and learn
+    which ones its clients read).
+    """
+    owners: dict[str, list[str]] = {}
+    for content in contents:
+        for uri in [*content.resources, *(t.uri_template for t in content.templates)]:
+            owners.setdefault(uri, []).append(content.box)
+    shared = {uri: boxes for uri, boxes in owners.items() if len(boxes) > 1}
+    if not shared:
+        return contents
+    cleaned = []
+    for content in contents:
+        mine = {uri: boxes for uri, boxes in shared.items() if content.box in boxes}
+        if not mine:
+            cleaned.append(content)
+            continue
+        others = {uri: ", ".join(b for b in boxes if b != content.box) for uri, boxes in mine.items()}
+        problems = [
+            LoadFailure(
+                str(content.pool.source),
+                None,
+                f"resource {uri!r} is also declared by box {who}: neither serves it",
+            )
+            for uri, who in others.items()
+        ]
+        cleaned.append(
+            replace(
+                content,
+                resources={u: r for u, r in content.resources.items() if u not in mine},
+                templates=[t for t in content.templates if t.uri_template not in mine],
+                failures=[*content.failures, *problems],
+            )
+        )
+    return cleaned
 
 
 def _templates(contents: list[BoxContent]) -> set[str]:

@@ -106,7 +106,7 @@ class ClientConversation:
                 requests[key] = _request(kind, params)
             except ClientCannot:
                 return None
-        state = seal(self._tool, self._arguments, self.answers)
+        state = seal(self._tool, self._arguments, self.answers, asked=sorted(requests))
         return InputRequiredToolResult(
             mcp_types.InputRequiredResult(input_requests=requests, request_state=state)
         )
@@ -128,50 +128,64 @@ class ClientConversation:
             )
 
     def _earlier_answers(self) -> dict[str, Any]:
-        answers = unseal(self._ctx.request_state, self._tool, self._arguments)
+        """Answers sealed in earlier rounds, plus the client's to what the last round asked.
+
+        A response to anything else (a question never asked, or asked without state) is
+        ignored: a client cannot answer in the user's place what the tool has yet to ask.
+        """
+        answers, asked = unseal(self._ctx.request_state, self._tool, self._arguments)
         for key, response in (self._ctx.input_responses or {}).items():
-            answers[str(key)] = _plain(response)
+            if str(key) in asked:
+                answers[str(key)] = _plain(response)
         return answers
 
 
-def seal(tool: str, arguments: dict[str, Any], answers: dict[str, Any]) -> str:
-    """The round state: answers so far, bound to this tool and these arguments, signed."""
-    payload = json.dumps({"tool": tool, "arguments": _digest(arguments), "answers": answers}, sort_keys=True)
-    body = base64.urlsafe_b64encode(payload.encode()).decode()
+def seal(tool: str, arguments: dict[str, Any], answers: dict[str, Any], asked: list[str]) -> str:
+    """The round state: answers so far and the keys just asked, bound to this call, signed."""
+    payload = {"tool": tool, "arguments": _digest(arguments), "answers": answers, "asked": asked}
+    body = base64.urlsafe_b64encode(json.dumps(payload, sort_keys=True).encode()).decode()
     return f"{body}.{_sign(body)}"
 
 
-def unseal(state: str | None, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    """The answers in a round state; a forged, altered or foreign one is an invalid-params error."""
+def unseal(state: str | None, tool: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The answers in a round state and the keys it asked; a forged, altered or foreign one is an
+    invalid-params error."""
     if not state:
-        return {}
+        return {}, set()
     body, _, signature = state.partition(".")
     if not hmac.compare_digest(signature, _sign(body)):
-        raise MCPError(
-            INVALID_PARAMS, "request_state failed its integrity check (altered or from another server)"
-        )
+        problem = "request_state failed its integrity check (altered, or from a server with another key)"
+        raise MCPError(INVALID_PARAMS, problem)
     payload = json.loads(base64.urlsafe_b64decode(body))
     if payload.get("tool") != tool or payload.get("arguments") != _digest(arguments):
         raise MCPError(INVALID_PARAMS, "request_state belongs to another call (tool or arguments differ)")
-    return dict(payload.get("answers") or {})
+    return dict(payload.get("answers") or {}), {str(key) for key in payload.get("asked") or []}
 
 
 def _request(kind: str, params: dict[str, Any]) -> mcp_types.InputRequest:
-    """The MCP request a question stands for; the worker's params are checked here."""
-    models: dict[str, type[mcp_types.InputRequest]] = {
-        "elicit": mcp_types.ElicitRequest,
-        "sample": mcp_types.CreateMessageRequest,
-        "roots": mcp_types.ListRootsRequest,
-    }
-    model = models.get(kind)
-    if model is None:
-        raise ClientCannot(f"unknown request kind '{kind}'")
-    if kind == "elicit":
-        params = {"mode": "form", **params}
+    """The MCP request a question stands for, built from the fields a box may set, no others.
+
+    A worker writes the params: a form elicitation (never a URL to open), a sampling request
+    without server context or tools.
+    """
     try:
-        return model.model_validate({"method": _METHOD[kind], "params": params or None})
-    except ValueError as exc:
+        if kind == "elicit":
+            form = {
+                "mode": "form",
+                "message": str(params["message"]),
+                "requestedSchema": params["requestedSchema"],
+            }
+            return mcp_types.ElicitRequest.model_validate({"method": _METHOD[kind], "params": form})
+        if kind == "sample":
+            chosen = {"messages": params["messages"], "maxTokens": params["maxTokens"]}
+            if params.get("systemPrompt") is not None:
+                chosen["systemPrompt"] = str(params["systemPrompt"])
+            return mcp_types.CreateMessageRequest.model_validate({"method": _METHOD[kind], "params": chosen})
+        if kind == "roots":
+            return mcp_types.ListRootsRequest.model_validate({"method": _METHOD[kind]})
+    except (KeyError, TypeError, ValueError) as exc:
         raise ClientCannot(f"malformed {kind} request: {exc}") from None
+    raise ClientCannot(f"unknown request kind '{kind}'")
 
 
 def _plain(response: Any) -> Any:

@@ -45,3 +45,17 @@ def test_errors_name_the_field_and_line(tmp_path, text, message, line):
 def test_missing_manifest(tmp_path):
     with pytest.raises(ManifestError, match="cannot read"):
         read_manifest(tmp_path)
+
+
+def test_box_uris_belong_to_the_box_they_name(tmp_path):
+    from mcp_box_server.box import ManifestError
+
+    for table, line in (
+        ("resources", '"box://victim/data.txt" = "resources/x.txt"'),
+        ("templates", '"box://victim/{x}" = "f"'),
+    ):
+        box = tmp_path / table / "aaa"
+        box.mkdir(parents=True)
+        (box / "box.toml").write_text(f'name = "aaa"\n[{table}]\n{line}\n')
+        with pytest.raises(ManifestError, match="start with box://aaa/"):
+            read_manifest(box)

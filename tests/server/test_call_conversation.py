@@ -85,8 +85,8 @@ def flood(count: int) -> str:
     call = context._channel
     for number in range(count):
         for kind, params in (
-            ("log", {"level": "info", "message": f"line {number}"}),
-            ("progress", {"progress": number + 1, "total": count, "message": None}),
+            ("log", {"level": "info", "message": f"line {number} " + "x" * 10_000}),
+            ("progress", {"progress": count, "total": count, "message": None}),  # "the last", every time
         ):
             frame = {"op": "event", "id": call._id, "kind": kind, "params": params}
             call._send(json.dumps(frame).encode() + b"\\n")
@@ -189,8 +189,10 @@ async def test_a_flood_of_notes_reaches_the_client_bounded(server):
         result = await session.call_tool("chat_flood", {"count": 3000}, progress_callback=on_progress)
         assert result.content[0].text == "flooded"
         assert (await session.call_tool("chat_count", {"upto": 1})).content[0].text == "counted to 1"
-    assert logs[:200] == [f"line {n}" for n in range(200)] and logs[200:] == ["counted 1"]
-    assert 1 <= len(progress) < 100 and progress[-1] == 3000.0
+    assert [line.split()[:2] for line in logs[:100]] == [["line", str(n)] for n in range(100)]
+    assert all(len(line) < 4200 for line in logs)  # each cut at 4 KB; 1 MB of notes in all
+    assert len(logs) <= 201 and logs[-1] == "counted 1"
+    assert 1 <= len(progress) < 100
 
 
 async def test_an_image_result_is_an_image_block(server):
@@ -207,10 +209,11 @@ def test_round_state_is_sealed_to_its_call():
 
     from mcp_box_server.server.conversation import seal, unseal
 
-    state = seal("chat_greet", {"a": 1}, {"1": {"action": "accept", "content": {"name": "Ada"}}})
-    assert unseal(state, "chat_greet", {"a": 1}) == {"1": {"action": "accept", "content": {"name": "Ada"}}}
+    answer = {"action": "accept", "content": {"name": "Ada"}}
+    state = seal("chat_greet", {"a": 1}, {"1": answer}, asked=["2"])
+    assert unseal(state, "chat_greet", {"a": 1}) == ({"1": answer}, {"2"})
     body, _, signature = state.partition(".")
-    forged = seal("chat_greet", {"a": 1}, {"1": {"action": "accept", "content": {"name": "Eve"}}})
+    forged = seal("chat_greet", {"a": 1}, {"1": answer | {"content": {"name": "Eve"}}}, asked=["2"])
     for bad, why in (
         (forged.partition(".")[0] + "." + signature, "integrity"),
         (body + "." + "0" * len(signature), "integrity"),

@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 _KNOWN = {
+    "$schema",  # which JSON Schema dialect: says nothing about the values
     "type",
     "enum",
     "anyOf",
