@@ -165,7 +165,7 @@ async def test_timeout_bounds_retries_too() -> None:
             started = time.monotonic()
             with pytest.raises(ModelTimeout, match=r"within 1\.2 s \(retries included\)"):
                 await model.chat([{"role": "user", "content": "q"}])
-    assert time.monotonic() - started < 2.0 and len(server.requests) >= 2
+    assert time.monotonic() - started < 3.0 and len(server.requests) >= 2  # margins for a loaded machine
 
 
 @pytest.mark.parametrize(
@@ -183,12 +183,12 @@ async def test_timeout_cancels_the_request(behaviour: str, stream: bool, stops: 
             started = time.monotonic()
             with pytest.raises(ModelTimeout):
                 await model.chat([{"role": "user", "content": "q"}])
-            assert time.monotonic() - started < 1.0
-            time.sleep(0.5)
+            assert time.monotonic() - started < 2.0
+            time.sleep(1.0)
     (generation,) = server.generations
     assert (generation.end == "disconnected") is stops
     if stops:
-        assert generation.ended is not None and generation.ended - started < 0.8
+        assert generation.ended is not None and generation.ended - started < 1.5
 
 
 async def test_streamed_replies_carry_native_calls() -> None:
