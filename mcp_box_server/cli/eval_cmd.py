@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--rows",
         metavar="START:END",
-        help="task rows, 0-based, end excluded (game24 default 900:1000, the Tree-of-Thoughts split)",
+        help="task rows START:END, 0-based, end excluded, either side may be left out (:20 is the "
+        "first 20); game24 default 900:1000, the Tree-of-Thoughts split",
     )
     parser.add_argument(
         "--scorer",

@@ -258,7 +258,8 @@ class ChatModel:
         if isinstance(exc, openai.APITimeoutError):
             return ModelTimeout(f"no answer from {where} within {self.config.timeout_s:g} s")
         if isinstance(exc, openai.APIConnectionError):
-            return ModelUnreachable(f"nothing answers at {where}: {exc.message}; {self.config.hint}")
+            reason = exc.message.rstrip(". ")
+            return ModelUnreachable(f"nothing answers at {where}: {reason}; {self.config.hint}")
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             return ModelAuthError(f"{where} rejected the API key: {_detail(exc)}")
         status = getattr(exc, "status_code", None)

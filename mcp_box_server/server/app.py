@@ -68,7 +68,7 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     from mcp_box_server.server.auth import SharedTokenVerifier
     from mcp_box_server.server.catalog import Catalog
     from mcp_box_server.server.completion import Completer
-    from mcp_box_server.server.meta_tools import register_meta_tools
+    from mcp_box_server.server.meta_tools import META_TOOLS, register_meta_tools
     from mcp_box_server.server.notify import ChangeNotifier
     from mcp_box_server.server.provider import BoxProvider
     from mcp_box_server.server.replica import shared_request_state
@@ -132,7 +132,8 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
                 "status": "starting" if starting else "ok",
                 "version": __version__,
                 "boxes": {s.name: _health_of(s) for s in states},
-                "tools": len(registry.tools),
+                "tools": len(registry.tools) + len(META_TOOLS),  # as tools/list counts them
+                "box_tools": len(registry.tools),
             },
             status_code=503 if starting else 200,
         )

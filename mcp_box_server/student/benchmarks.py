@@ -82,8 +82,15 @@ def load_benchmark(
 
 
 def parse_rows(text: str) -> tuple[int | None, int | None]:
-    """`"900:1000"`, `":50"`, `"10:"` or `"5"` (rows 5..end) into a slice pair."""
+    """`"900:1000"`, `":50"` or `"10:"` into a slice pair.
+
+    A bare number is refused: some read `5` as "the first five", others as "from row 5".
+    """
     start, sep, end = text.partition(":")
+    if not sep:
+        raise BenchmarkError(
+            f"rows must look like START:END, e.g. 0:{text} for the first {text}, got {text!r}"
+        )
     try:
         first = int(start) if start.strip() else None
         last = int(end) if sep and end.strip() else None

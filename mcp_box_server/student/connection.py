@@ -97,7 +97,7 @@ class ServerTarget:
         """Start `mcp-box serve` over stdio with this interpreter (the bundled boxes by default)."""
         command = [sys.executable, "-m", "mcp_box_server", "serve", "--transport", "stdio"]
         if boxes:
-            command += ["--boxes", *(str(b) for b in boxes)]
+            command += [part for box in boxes for part in ("--boxes", str(box))]  # one folder per flag
         for name in box_names:
             command += ["--box", name]
         if not reload:

@@ -40,7 +40,7 @@ def test_health(server):
     assert status == 200
     health = json.loads(body)
     assert health["status"] == "ok" and health["boxes"] == {"calc": {"serving": True, "errors": 0}}
-    assert health["tools"] == 4
+    assert health["tools"] == 4 + 3 and health["box_tools"] == 4  # tools/list also has 3 meta-tools
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

@@ -128,3 +128,6 @@ def test_unknown_benchmark() -> None:
         load_benchmark("nope")
     with pytest.raises(BenchmarkError, match="START:END"):
         parse_rows("a:b")
+    with pytest.raises(BenchmarkError, match=r"e\.g\. 0:5 for the first 5"):
+        parse_rows("5")  # ambiguous: the first five, or from row five?
+    assert parse_rows(":5") == (None, 5) and parse_rows("5:") == (5, None)
