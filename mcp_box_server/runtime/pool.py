@@ -260,7 +260,14 @@ class BoxPool:
                 await worker.close()
                 raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
             self._workers.add(worker)
-            ready = await worker.ready(min(self.manifest.load_timeout, self.max_timeout), str(self._snapshot))
+            load_timeout = min(self.manifest.load_timeout, self.max_timeout)
+            try:
+                ready = await worker.ready(load_timeout, str(self._snapshot))
+            except BaseException:  # cancelled: the worker goes, and its slot with it (_spawn_on_slot)
+                self._workers.discard(worker)
+                worker.kill()
+                _in_background(worker.close())
+                raise
         finally:
             self._starting -= 1
         return worker, ready

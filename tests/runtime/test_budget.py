@@ -160,3 +160,17 @@ async def test_a_crashed_warm_worker_is_replaced_before_the_next_call(pools):
 async def test_forks_share_the_zygotes_frozen_heap(pools):
     pool = await pools("probe", WorkerBudget(2))
     assert await pool.call("frozen", {}) > 1000
+
+
+async def test_a_start_cut_short_gives_its_slot_back(tmp_path):
+    budget = WorkerBudget(2)
+    pool = BoxPool(
+        read_manifest(make_box(tmp_path, "hang", {"m": "import time\ntime.sleep(30)\n"})), budget=budget
+    )
+    start = asyncio.create_task(pool.start())
+    await asyncio.sleep(0.5)  # forked, loading the box
+    start.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await start
+    assert budget.used == 0 and not pool._workers
+    await pool.close()
