@@ -19,12 +19,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from mcp_box_server.box.decorator import META_ATTRIBUTE
 from mcp_box_server.box.errors import LoadFailure, ManifestError
 from mcp_box_server.box.manifest import Manifest, read_manifest
-from mcp_box_server.box.schema import SchemaError, describe_function
+from mcp_box_server.box.schema import SchemaError, describe_function, describe_output
 from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
 
 TOOLS_DIR = "tools"
@@ -41,11 +41,23 @@ class LoadedTool:
     spec: ToolSpec
     fn: Callable[..., Any]
     arguments: type[BaseModel] | None = None
+    output: TypeAdapter[Any] | None = None
 
     def arguments_model(self) -> type[BaseModel]:
         if self.arguments is None:
             self.arguments = describe_function(self.fn, self.spec.name).model
         return self.arguments
+
+    def check_result(self, value: Any) -> None:
+        """Raise `ValueError` when the result does not fit the declared return type."""
+        if self.spec.output is None:
+            return
+        if self.output is None:
+            described = describe_output(self.fn)
+            if described is None:
+                return
+            self.output = described[1]
+        self.output.validate_python(value)
 
 
 @dataclass(slots=True)
@@ -185,6 +197,7 @@ def _collect(
         model = None
         if attr in reusable:
             description, parameters = reusable[attr]["description"], reusable[attr]["parameters"]
+            output = reusable[attr].get("output")
         else:
             try:
                 signature = describe_function(fn, name)
@@ -192,10 +205,13 @@ def _collect(
                 box.failures.append(LoadFailure(str(path), line, f"function '{attr}': {exc}"))
                 continue
             model, description, parameters = signature.model, signature.description, signature.schema
+            described = describe_output(fn)
+            output = described[0] if described else None
         if not description:
             box.failures.append(LoadFailure(str(path), line, f"function '{attr}' has no docstring"))
             continue
-        box.modules[path.name]["tools"][attr] = {"description": description, "parameters": parameters}
+        known = {"description": description, "parameters": parameters, "output": output}
+        box.modules[path.name]["tools"][attr] = known
         spec = ToolSpec(
             name=name,
             function=function,
@@ -206,6 +222,7 @@ def _collect(
             file=str(path),
             line=line,
             annotations=dict(meta.get("annotations") or {}),
+            output=output,
         )
         box.tools[name] = LoadedTool(spec, fn, model)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from mcp_box_server.box.docstrings import parse_docstring
 
@@ -65,6 +65,38 @@ def describe_function(fn: Callable[..., Any], name: str) -> Signature:
             "list[...], dict[str, ...], Literal[...], a pydantic model or a TypedDict"
         ) from None
     return Signature(model, schema, doc.description)
+
+
+def describe_output(fn: Callable[..., Any]) -> tuple[dict[str, Any], TypeAdapter[Any]] | None:
+    """The `outputSchema` of a tool whose return hint is a JSON type, and its validator.
+
+    An object type is the schema as is; any other (a number, a list) is wrapped as
+    `{"result": ...}`, as the server sends it in `structuredContent`. None where there is
+    nothing to promise: no hint, `Any`, a bare `list`/`dict`, or pictures and files.
+    """
+    from mcp_box_server.box.content import RICH
+
+    try:
+        hint = get_type_hints(fn).get("return")
+    except Exception:  # reported for the parameters already, if at all
+        return None
+    if hint in (None, type(None), Any, object, list, dict, tuple) or _mentions(hint, RICH):
+        return None
+    try:
+        adapter: TypeAdapter[Any] = TypeAdapter(hint)
+        schema = adapter.json_schema()
+    except Exception:
+        return None
+    schema.pop("title", None)
+    if schema.get("type") != "object":
+        schema = {"type": "object", "properties": {"result": schema}, "required": ["result"]}
+    return schema, adapter
+
+
+def _mentions(hint: Any, kinds: tuple[type, ...]) -> bool:
+    if hint in kinds:
+        return True
+    return any(_mentions(arg, kinds) for arg in getattr(hint, "__args__", ()) or ())
 
 
 def _plain_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ class ToolSpec:
     file: str
     line: int
     annotations: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] | None = None  # the outputSchema, from the return type hint
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -212,6 +212,12 @@ def _run(tool: LoadedTool, request: dict[str, Any], box_dir: Path, memory_mb: in
         }
     if content.is_rich(result):
         return reply | {"ok": True, "content": content.to_wire(result, to_jsonable)}
+    try:
+        tool.check_result(result)
+    except ValueError as exc:  # pydantic's ValidationError included
+        problem = str(exc).splitlines()
+        error = f"the result does not match the declared return type: {'; '.join(problem[:3])}"
+        return reply | {"ok": False, "kind": "tool", "error": error}
     return reply | {"ok": True, "result": result}
 
 

@@ -46,6 +46,7 @@ class BoxTool(Tool):
             description=spec.description,
             parameters=spec.parameters,
             annotations=annotations,
+            output_schema=spec.output,
             tags={f"box:{spec.box}"},
             meta={"mcp-box": {"box": spec.box, "function": spec.function, "timeout": spec.timeout}},
             registry=registry,

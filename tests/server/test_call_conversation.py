@@ -71,6 +71,20 @@ def haiku(topic: str) -> str:
     return sample("Write about " + topic, max_tokens=50)
 
 
+def double(n: int) -> int:
+    """Twice n.
+
+    Args:
+        n: a whole number.
+    """
+    return 2 * n
+
+
+def liar() -> int:
+    """Promise a number, return a word."""
+    return "seven"
+
+
 def picture() -> list:
     """A caption and a picture."""
     return ["a red pixel", Image(PNG, "image/png")]
@@ -193,6 +207,22 @@ async def test_a_flood_of_notes_reaches_the_client_bounded(server):
     assert all(len(line) < 4200 for line in logs)  # each cut at 4 KB; 1 MB of notes in all
     assert len(logs) <= 201 and logs[-1] == "counted 1"
     assert 1 <= len(progress) < 100
+
+
+async def test_the_return_type_is_the_output_schema_and_results_are_held_to_it(server):
+    async with sdk_session(server) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        output = {k: v for k, v in tools["chat_double"].output_schema.items() if k != "$schema"}
+        assert output == {
+            "type": "object",
+            "properties": {"result": {"type": "integer"}},
+            "required": ["result"],
+        }
+        assert tools["chat_picture"].output_schema is None  # pictures: nothing structured to promise
+        result = await session.call_tool("chat_double", {"n": 21})
+        assert result.structured_content == {"result": 42}
+        lie = await session.call_tool("chat_liar", {})
+        assert lie.is_error and "does not match the declared return type" in lie.content[0].text
 
 
 async def test_an_image_result_is_an_image_block(server):
