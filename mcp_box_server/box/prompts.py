@@ -12,8 +12,14 @@
       - resources/figure.png          # an image: image content
       - file: resources/notes.txt     # other files: an embedded resource, at `uri`
         uri: "notes://{{level}}"
+    function: review_text             # optional: a tool function of the box writes the text
     ---
     Review this proof, {{level}} please.
+
+With `function`, the text after the attachments is what that function returns when
+called with the prompt's arguments, in a worker like any call: it may ask the client
+(`elicit`, `sample`), so a prompt can depend on the user's answer. The body is then
+unused (a note for readers).
 
 `{{name}}` in the body (and in an attachment's `uri`) is replaced by the argument's
 value; an optional argument left out becomes empty text. Loading returns the prompts
@@ -74,6 +80,7 @@ class PromptSpec:
     body: str
     attach: tuple[Attachment, ...]
     file: str
+    function: str | None = None  # a tool function of the box that writes the text
 
     def bind(self, arguments: dict[str, str] | None) -> dict[str, str]:
         """Every declared argument's value; a missing required or an unknown one is an error."""
@@ -132,7 +139,7 @@ def parse_prompt(text: str, relative: PurePosixPath, box_dir: Path) -> PromptSpe
     match = _FRONT_MATTER.match(text)
     meta = _front_matter(match.group(1)) if match else {}
     body = text[match.end() :] if match else text
-    known = {"name", "description", "arguments", "attach"}
+    known = {"name", "description", "arguments", "attach", "function"}
     if unknown := sorted(set(meta) - known):
         raise PromptFileError(f"unknown front matter key '{unknown[0]}'; expected {', '.join(sorted(known))}")
     name = meta.get("name", relative.stem)
@@ -146,7 +153,11 @@ def parse_prompt(text: str, relative: PurePosixPath, box_dir: Path) -> PromptSpe
     if len(set(names)) != len(names):
         raise PromptFileError("two arguments have the same name")
     attach = tuple(_attachment(item, box_dir) for item in _list(meta, "attach"))
-    return PromptSpec(name, description.strip(), arguments, body.strip("\n"), attach, str(box_dir / relative))
+    function = meta.get("function")
+    if function is not None and not (isinstance(function, str) and PROMPT_NAME.match(function)):
+        raise PromptFileError(f"'function' must name a tool function of the box, got {function!r}")
+    file = str(box_dir / relative)
+    return PromptSpec(name, description.strip(), arguments, body.strip("\n"), attach, file, function)
 
 
 def _front_matter(text: str) -> dict[str, Any]:

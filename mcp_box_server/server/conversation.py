@@ -22,7 +22,6 @@ from typing import Any
 
 import mcp_types
 from fastmcp.server.context import Context
-from fastmcp.tools.base import InputRequiredToolResult
 from mcp.shared.exceptions import MCPError
 from mcp_types.jsonrpc import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -94,7 +93,7 @@ class ClientConversation:
                 result = await session.list_roots()
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
-    def input_required(self, needed: InputNeeded) -> InputRequiredToolResult | None:
+    def input_required(self, needed: InputNeeded) -> mcp_types.InputRequiredResult | None:
         """End this round with the questions, and the answers so far sealed for the next one.
 
         None when a question is malformed (a worker wrote it): the caller reports a failure.
@@ -107,9 +106,7 @@ class ClientConversation:
             except ClientCannot:
                 return None
         state = seal(self._tool, self._arguments, self.answers, asked=sorted(requests))
-        return InputRequiredToolResult(
-            mcp_types.InputRequiredResult(input_requests=requests, request_state=state)
-        )
+        return mcp_types.InputRequiredResult(input_requests=requests, request_state=state)
 
     def _declared(self, kind: str) -> bool:
         declared = mcp_types.ClientCapabilities.model_validate({_CAPABILITY[kind]: {}})

@@ -17,7 +17,7 @@ from fastmcp.resources.template import ResourceTemplate
 from fastmcp.resources.types import TextResource
 from fastmcp.server.dependencies import get_context
 from fastmcp.server.providers import Provider
-from fastmcp.tools.base import Tool, ToolResult
+from fastmcp.tools.base import InputRequiredToolResult, Tool, ToolResult
 from fastmcp.utilities.versions import VersionSpec
 from mcp_types import ToolAnnotations
 
@@ -57,9 +57,10 @@ class BoxTool(Tool):
         try:
             return results.success(await self.registry.call(self.name, arguments, conversation))
         except InputNeeded as needed:  # 2026-07-28: the questions end this round
-            return conversation.input_required(needed) or results.failure(
-                "the tool asked a malformed question"
-            )
+            required = conversation.input_required(needed)
+            if required is None:
+                return results.failure("the tool asked the client a malformed question")
+            return InputRequiredToolResult(required)
         except BoxRuntimeError as error:
             return results.failure(error)
 
@@ -117,7 +118,11 @@ class BoxProvider(Provider):
 
     async def _list_prompts(self) -> Sequence[Prompt]:
         contents = await self.catalog.contents()
-        return [BoxPrompt.build(name, spec, c) for c in contents for name, spec in c.prompts.items()]
+        return [
+            BoxPrompt.build(name, spec, c, self.registry)
+            for c in contents
+            for name, spec in c.prompts.items()
+        ]
 
     def _status(self) -> list[dict[str, Any]]:
         """The registry's status, with the prompt and resource files each box could not serve."""

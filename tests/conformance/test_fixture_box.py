@@ -65,6 +65,7 @@ async def test_fixture_box_exposes_the_names_the_scenarios_call(test_box, json_b
         "test_input_required_result_multiple_inputs",
         "test_input_required_result_multi_round",
         "test_input_required_result_capabilities",
+        "test_prompt_with_context",  # writes the prompt test_input_required_result_prompt
         "test_missing_capability",  # server-stateless (2026-07-28): asks for sampling
     }
     assert [s.name for s in json_box.specs] == [SCHEMA_TOOL]

@@ -70,3 +70,9 @@ def input_required_result_capabilities() -> str:
     questions = {key: question for key, (kind, question) in offered.items() if client_can(kind)}
     answers = ask(questions) if questions else {}
     return f"asked {', '.join(sorted(answers)) or 'nothing'}"
+
+
+def prompt_with_context() -> str:
+    """Write the prompt `test_input_required_result_prompt`: ask the user for its context first."""
+    answer = elicit("What context should the prompt use?", {"context": str}, key="user_context")
+    return f"Answer with this context in mind: {(answer.get('content') or {}).get('context')}"
