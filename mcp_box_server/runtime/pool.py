@@ -39,6 +39,7 @@ log = logging.getLogger("mcp_box.runtime")
 MAX_MEMORY_MB = 16 * 1024  # per worker
 MAX_RESULT_MB = 64
 MAX_BOX_MB = 1024  # a box's files, as copied into its snapshot
+RECHECK = 0.5  # seconds between liveness checks of a call waiting for a worker
 SLOWDOWN = 3.0  # a queued call may wait this many times its tool's usual run time before others
 MAX_TIMEOUT = 300.0  # no call runs longer, whatever its box asks (serve --max-timeout)
 _pool_ids = itertools.count(1)
@@ -341,7 +342,10 @@ class BoxPool:
         self._queue.setdefault(function, deque()).append((loop.time(), waiter))
         self._ensure_workers()
         try:
-            await asyncio.wait({waiter}, timeout=deadline - loop.time())
+            while not waiter.done() and (left := deadline - loop.time()) > 0:
+                await asyncio.wait({waiter}, timeout=min(left, RECHECK))
+                if not waiter.done():
+                    self._unstick()
         except BaseException:
             self._drop_waiter(function, waiter)
             raise
@@ -349,6 +353,27 @@ class BoxPool:
             self._drop_waiter(function, waiter)
             return None
         return waiter.result()  # WorkerCrashed or BoxUnavailable when no worker could be had
+
+    def _unstick(self) -> None:
+        """Keep waiting calls live whatever handed a worker or a slot past them.
+
+        Every `RECHECK` seconds of waiting: an idle worker goes to the waiting call due
+        first, and a slot is asked for again (reclaiming another box's idle worker).
+        """
+        while self._idle:
+            worker = self._idle[-1]
+            if not worker.alive:
+                self._idle.pop()
+                self._expiry.pop(worker)[1].cancel()
+                self._end(worker)
+                continue
+            waiter = self._next_waiter()
+            if waiter is None:
+                break
+            self._idle.pop()
+            self._expiry.pop(worker)[1].cancel()
+            waiter.set_result(worker)
+        self._ensure_workers()
 
     def _drop_waiter(self, function: str, waiter: asyncio.Future[Worker]) -> None:
         """A waiting call gave up: out of its queue, or its worker back to the pool."""
@@ -474,7 +499,14 @@ class BoxPool:
         self.budget.withdraw(self)
 
     def _busy_reason(self) -> str:
-        if len(self._workers) >= self.manifest.workers:
+        """Why calls wait: the box's own cap, or the server's budget (shared with other boxes).
+
+        Counted with the workers being started or replaced, so that a worker killed at its
+        timeout a moment ago still counts against the box's cap.
+        """
+        if len(self._workers) + self._starting + self._reserved >= self.manifest.workers:
+            return f"all {self.manifest.workers} busy"
+        if self.manifest.workers <= self.budget.limit and not self.budget.waiting(self):
             return f"all {self.manifest.workers} busy"
         return f"the server's {self.budget.limit} workers are all in use"
 
