@@ -211,51 +211,6 @@ def _requests(asks: Any) -> dict[str, tuple[str, dict[str, Any]]] | None:
     return {str(key): (str(ask.get("kind")), dict(ask.get("params", {}))) for key, ask in asks.items()}
 
 
-class NoteLimits:
-    """What one call may send the client unasked, enforced here since a worker can write raw frames.
-
-    The worker's own helpers already send no more (see `_Call` in worker.py); these limits
-    hold against one that bypasses them: progress at most every 50 ms (and the last one),
-    at most 200 log lines, texts cut at 4 KB, 1 MB of notes in all. It also counts how
-    long the call has waited for the client's answers.
-    """
-
-    LOG_LINES = 200
-    PROGRESS_EVERY = 0.05
-    TEXT = 4096
-    TOTAL = 1024 * 1024
-
-    def __init__(self) -> None:
-        self._logged = 0
-        self._bytes = 0
-        self._last_progress = float("-inf")
-        self._finished = False
-        self.asked_for = 0.0
-
-    def allow(self, kind: str, params: dict[str, Any]) -> bool:
-        """Whether to pass this note on; long texts in `params` are cut in place."""
-        text = params.get("message")
-        if isinstance(text, str) and len(text) > self.TEXT:
-            params["message"] = text[: self.TEXT] + " [cut]"
-        self._bytes += sum(len(str(value)) for value in params.values())
-        if self._bytes > self.TOTAL:
-            return False
-        if kind == "log":
-            self._logged += 1
-            return self._logged <= self.LOG_LINES
-        if kind == "progress":
-            now = asyncio.get_running_loop().time()
-            done, total = params.get("progress"), params.get("total")
-            last = isinstance(done, int | float) and isinstance(total, int | float) and done >= total
-            if last and not self._finished:
-                self._finished = True
-            elif now - self._last_progress < self.PROGRESS_EVERY:
-                return False
-            self._last_progress = now
-            return True
-        return False
-
-
 def _cpu_seconds(pid: int) -> float:
     """User and system CPU time a process has used (from /proc; 0 when it is gone)."""
     try:
@@ -301,7 +256,8 @@ class Worker:
         self._writer: asyncio.StreamWriter | None = None
         self._stderr_task: asyncio.Task[None] | None = None
         self._call_id = 0
-        self._notes = NoteLimits()
+        self._notes = protocol.NoteLimits()
+        self._asked_for = 0.0
         self._killed = False
 
     @property
@@ -357,7 +313,8 @@ class Worker:
         assert self._reader is not None and self._writer is not None, "attach() first"
         self._call_id += 1
         self._output.new_call()
-        self._notes = NoteLimits()
+        self._notes = protocol.NoteLimits()
+        self._asked_for = 0.0  # seconds this call has waited for the client's answers
         answers = conversation.answers if conversation else {}
         interactive = conversation.interactive if conversation else True
         can = conversation.capabilities if conversation else frozenset()
@@ -420,9 +377,9 @@ class Worker:
         try:
             if conversation is None:
                 raise ClientCannot(f"this call cannot ask the client anything ({kind})")
-            if self._notes.asked_for >= ASK_TIMEOUT:
+            if self._asked_for >= ASK_TIMEOUT:
                 raise ClientCannot(f"this call has waited {ASK_TIMEOUT:g} s for the client already")
-            wait = ASK_TIMEOUT - self._notes.asked_for
+            wait = ASK_TIMEOUT - self._asked_for
             answer: dict[str, Any] = {"result": await asyncio.wait_for(conversation.ask(kind, params), wait)}
         except ClientCannot as exc:
             answer = {"refused": str(exc)}
@@ -431,7 +388,7 @@ class Worker:
         except BaseException:  # the call is over (an error for the client, a cancel): so is the worker
             self.kill()
             raise
-        self._notes.asked_for += loop.time() - waited
+        self._asked_for += loop.time() - waited
         # ... but what the worker computed meanwhile is: a tool cannot run on past its timeout
         # by keeping a question open.
         left -= _cpu_seconds(self.pid) - cpu_before

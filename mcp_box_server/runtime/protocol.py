@@ -9,6 +9,7 @@ new worker's file descriptors attached to fork requests.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,49 @@ def call_request(
     if not interactive:
         request["interactive"] = False
     return encode(request)
+
+
+class NoteLimits:
+    """What one call may send the client unasked: progress at most every 50 ms (and the last
+    one, once), at most 200 log lines, texts cut at 4 KB, 1 MB of notes in all.
+
+    Both ends apply them: the worker so a chatty tool does not flood its channel, the
+    server because a hostile worker can write raw frames past its own helpers.
+    """
+
+    LOG_LINES = 200
+    PROGRESS_EVERY = 0.05
+    TEXT = 4096
+    TOTAL = 1024 * 1024
+
+    def __init__(self) -> None:
+        self._logged = 0
+        self._bytes = 0
+        self._last_progress = float("-inf")
+        self._finished = False
+
+    def allow(self, kind: str, params: dict[str, Any]) -> bool:
+        """Whether to pass this note on; long texts in `params` are cut in place."""
+        text = params.get("message")
+        if isinstance(text, str) and len(text) > self.TEXT:
+            params["message"] = text[: self.TEXT] + " [cut]"
+        self._bytes += sum(len(str(value)) for value in params.values())
+        if self._bytes > self.TOTAL:
+            return False
+        if kind == "log":
+            self._logged += 1
+            return self._logged <= self.LOG_LINES
+        if kind == "progress":
+            now = time.monotonic()
+            done, total = params.get("progress"), params.get("total")
+            last = isinstance(done, int | float) and isinstance(total, int | float) and done >= total
+            if last and not self._finished:
+                self._finished = True
+            elif now - self._last_progress < self.PROGRESS_EVERY:
+                return False
+            self._last_progress = now
+            return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)

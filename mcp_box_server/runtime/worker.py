@@ -21,7 +21,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable, Mapping
 from fractions import Fraction
@@ -128,12 +127,8 @@ def serve(config: WorkerConfig, channel: socket.socket, entered: Entered | None 
 class _Call:
     """The worker's side of one call's conversation with the server (see `box.context`).
 
-    Progress is sent at most every 50 ms (and always when done); a call sends at most
-    `LOG_LINES` log lines: a chatty tool cannot flood the client.
+    Notes go out within `protocol.NoteLimits`: a chatty tool cannot flood the channel.
     """
-
-    LOG_LINES = 200
-    PROGRESS_EVERY = 0.05
 
     def __init__(self, request: dict[str, Any], send: Callable[[bytes], None], reader: Any) -> None:
         self._id = request["id"]
@@ -142,21 +137,12 @@ class _Call:
         self.capabilities = frozenset(str(kind) for kind in request.get("can", ()))
         self._send, self._reader = send, reader
         self._asked = 0
-        self._logged = 0
-        self._last_progress = 0.0
+        self._notes = protocol.NoteLimits()
 
     def notify(self, kind: str, params: dict[str, Any]) -> None:
-        if kind == "log":
-            self._logged += 1
-            if self._logged > self.LOG_LINES:
-                return
-        if kind == "progress":
-            now = time.monotonic()
-            finished = params["total"] is not None and params["progress"] >= params["total"]
-            if now - self._last_progress < self.PROGRESS_EVERY and not finished:
-                return
-            self._last_progress = now
-        self._send(protocol.encode({"op": protocol.EVENT, "id": self._id, "kind": kind, "params": params}))
+        if self._notes.allow(kind, params):
+            note = {"op": protocol.EVENT, "id": self._id, "kind": kind, "params": params}
+            self._send(protocol.encode(note))
 
     def ask(self, questions: Mapping[str | None, context.Question]) -> dict[str, dict[str, Any]]:
         answers: dict[str, dict[str, Any]] = {}
