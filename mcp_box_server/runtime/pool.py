@@ -274,12 +274,20 @@ class BoxPool:
         return worker, ready
 
     async def _take_slot(self) -> None:
-        """Wait until the budget counts a worker slot for this pool."""
+        """Wait until the budget counts a worker slot for this pool.
+
+        Asked again every `RECHECK` seconds: a worker another box left idle meanwhile is
+        reclaimed even if no hand-over reached this pool (its first load waits here).
+        """
         if self.budget.take(self):
             return
         slot = self._slot = asyncio.get_running_loop().create_future()
         try:
-            await slot
+            while not slot.done():
+                await asyncio.wait({slot}, timeout=RECHECK)
+                if not slot.done() and self.budget.take(self):
+                    return
+            slot.result()
         except BaseException:
             self.budget.withdraw(self)
             if slot.done() and not slot.cancelled() and slot.exception() is None:

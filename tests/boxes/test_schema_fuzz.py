@@ -72,6 +72,8 @@ def check_answer(result: Any, name: str) -> None:
         assert text.startswith(CLEAN_ERROR_PREFIXES), f"{name}: unclear error {text!r}"
         assert len(text.split(":", 2)[-1].strip()) > 3, f"{name}: error says nothing: {text!r}"
         assert "Traceback" not in text
+    elif any(block.type != "text" for block in result.content):  # a picture tool: content blocks
+        assert result.structured_content is None and result.content[-1].type == "image", name
     else:
         assert isinstance(result.structured_content, dict)
 
