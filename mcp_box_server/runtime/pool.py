@@ -95,6 +95,7 @@ class BoxPool:
         self._snapshot = self._root / "box"  # copied by start(), off the event loop
         self._label = f"{manifest.name}#{next(_pool_ids)}"
         self._worker_ids = itertools.count(1)
+        self.workers_started = 0  # forks asked for: churn shows here
         self._idle: list[Worker] = []
         self._workers: set[Worker] = set()
         self._starting = 0
@@ -233,6 +234,7 @@ class BoxPool:
 
     async def _spawn(self) -> tuple[Worker, Ready]:
         number = next(self._worker_ids)
+        self.workers_started = number
         workdir = self._root / f"work-{number}"
         workdir.mkdir()
         sandboxed = self.manifest.trust == "sandboxed"
@@ -419,13 +421,19 @@ class BoxPool:
             del self._queue[function]
         return waiter
 
-    def _free(self, worker: Worker) -> None:
-        """A free worker goes to the fairest waiting call, to a box owed a slot, or idle."""
+    def _free(self, worker: Worker, *, fresh: bool = False) -> None:
+        """A free worker goes to the fairest waiting call, to a box owed a slot, or idle.
+
+        A `fresh` worker (just started for the calls waiting here) serves one of them
+        before its slot may go to a box owed one: were it handed on at once, boxes
+        short of slots would start workers for each other in a ring and none would run.
+        """
         if not worker.alive or self._closed:
             self._end(worker)
             self._ensure_workers(warm=self.manifest.keep_warm and bool(self.specs) and not self._workers)
             return
-        if self.budget.owed(self) or (not self._waiting() and self.budget.waiting(self)):
+        owed = self.budget.owed(self) and not (fresh and self._waiting())
+        if owed or (not self._waiting() and self.budget.waiting(self)):
             self._end(worker)  # its slot goes to a box that has fewer
             self._ensure_workers()
             return
@@ -483,7 +491,7 @@ class BoxPool:
                 self._grow_failed(str(exc))
                 return
             if worker.alive and ready.specs and not self._closed:
-                self._free(worker)
+                self._free(worker, fresh=True)
                 return
             self._end(worker)
             self._grow_failed(ready.failures[0].message if ready.failures else "no tools loaded")

@@ -63,6 +63,7 @@ class BoxState:
             "errors": [str(error) for error in self.errors],
             "loaded_at": self.loaded_at,
             "reloads": self.reloads,
+            "workers_started": pool.workers_started if pool else 0,
         }
 
 
