@@ -21,6 +21,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from mcp_box_server.box.errors import LoadFailure
@@ -106,6 +107,7 @@ class BoxPool:
         self._slot: asyncio.Future[None] | None = None  # start() waiting for the budget
         self._changed = asyncio.Condition()  # binds to the running loop on first use
         self._started = asyncio.Event()
+        self._copied: asyncio.Future[Path | None] | None = None  # the snapshot, once start() took it
         self._in_flight = 0
         self._closed = False
 
@@ -115,6 +117,7 @@ class BoxPool:
 
     async def start(self) -> None:
         """Snapshot the box, fork the first worker and wait for it to load the box and report its tools."""
+        copied = self._snapshot_future()
         try:
             self.readme = await asyncio.to_thread(
                 snapshot.take, self.source, self._snapshot, min(self.manifest.max_box_mb, MAX_BOX_MB)
@@ -122,7 +125,10 @@ class BoxPool:
         except snapshot.SnapshotError as exc:
             self.specs, self.failures = [], [LoadFailure(exc.path, None, exc.message)]
             self._started.set()
+            copied.set_result(None)
             return
+        if not copied.done():
+            copied.set_result(self._snapshot)
         try:
             await self._take_slot()
             worker, ready = await self._spawn_on_slot()
@@ -189,6 +195,23 @@ class BoxPool:
             self._in_flight -= 1
             await self._notify()
 
+    async def snapshot(self) -> Path | None:
+        """The box's files as its workers see them, once copied; None if they could not be.
+
+        Does not wait for a worker: a box listed from the spec cache has its prompts and
+        resources read from here while its first worker still loads.
+        """
+        return await asyncio.shield(self._snapshot_future())
+
+    @property
+    def snapshot_taken(self) -> bool:
+        return self._copied is not None and self._copied.done()
+
+    def _snapshot_future(self) -> asyncio.Future[Path | None]:
+        if self._copied is None:
+            self._copied = asyncio.get_running_loop().create_future()
+        return self._copied
+
     @property
     def result_cap(self) -> int:
         """The largest result in bytes: the box's `max_result_mb`, at most MAX_RESULT_MB."""
@@ -225,6 +248,8 @@ class BoxPool:
             timer.cancel()
         self._expiry.clear()
         self._fail_waiters(BoxUnavailable(f"box '{self.manifest.name}' is shut down"))
+        if self._copied is not None and not self._copied.done():
+            self._copied.set_result(None)
         self.budget.forget(self)
         await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
         if not keep_zygote or self.zygote is not self._shared_zygote:

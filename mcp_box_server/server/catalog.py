@@ -123,16 +123,14 @@ class Catalog:
         return {c.box: [str(f) for f in c.failures] for c in self._cache.values() if c.failures}
 
     async def _read(self, box: str, pool: BoxPool, wait: bool) -> BoxContent | None:
-        # BoxPool has no public accessors for its snapshot or its start: runtime/ owns them.
-        started: asyncio.Event = pool._started
-        if not started.is_set():  # a box listed from the spec cache: its snapshot is being taken
-            if not wait:
-                return None
-            try:
-                await asyncio.wait_for(started.wait(), pool.manifest.load_timeout)
-            except TimeoutError:
-                return None
-        root: Path = pool._snapshot
+        if not wait and not pool.snapshot_taken:  # listed from the spec cache: being copied
+            return None
+        try:
+            root = await asyncio.wait_for(pool.snapshot(), pool.manifest.load_timeout)
+        except TimeoutError:
+            return None
+        if root is None:
+            return None
         try:
             return await asyncio.to_thread(_read_box, box, pool, root)
         except Exception:  # one box's odd files never break listing the others
