@@ -12,15 +12,51 @@ starve the others. Idle workers retire after `idle` seconds.
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 from typing import Protocol
 
 DEFAULT_IDLE = 30.0  # seconds an idle worker waits for a call before it retires
+# Where the kernel states a CPU quota: cgroup v2, then v1 (quota and period in µs).
+CGROUP_V2_MAX = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+CGROUP_V1_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
 
 
 def default_limit() -> int:
     """Two workers per core: calls that wait on I/O overlap, CPU-bound ones do not thrash."""
-    return max(2, 2 * (os.cpu_count() or 1))
+    return max(2, 2 * usable_cpus())
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on: its CPU affinity, within a container's CPU quota.
+
+    `os.cpu_count()` counts the host's: a server under `taskset -c 0` or `docker --cpus 1`
+    on a 64-core host has one.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    quota = _cpu_quota()
+    return max(1, min(cpus, math.ceil(quota))) if quota else cpus
+
+
+def _cpu_quota() -> float | None:
+    """Cores' worth of CPU time the cgroup allows per period; None when unlimited or unknown."""
+    try:
+        quota, period = CGROUP_V2_MAX.read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota, period = CGROUP_V1_QUOTA.read_text().strip(), CGROUP_V1_PERIOD.read_text().strip()
+        except OSError:
+            return None
+    try:
+        limited = int(quota) > 0 and int(period) > 0
+    except ValueError:  # "max": no quota
+        return None
+    return int(quota) / int(period) if limited else None
 
 
 class Tenant(Protocol):

@@ -1,9 +1,11 @@
 """Assemble the MCP server: FastMCP + box provider + meta-tools + reload + auth.
 
-`run()` is the whole life of a server process. It launches the box zygotes
-before importing FastMCP, so the box imports (sympy, Bio) and FastMCP's own
-import overlap: the first `tools/list` is not slower than a bare FastMCP
-server that imports the same tools in-process.
+`run()` is the whole life of a server process. Given a second core, it launches
+the box zygotes before importing FastMCP, so the box imports (sympy, Bio) and
+FastMCP's own import overlap; on one core they would only compete, and the zygotes
+start once the server is up (the spec cache lists the tools meanwhile). Either way
+the first `tools/list` is not slower than a bare FastMCP server that imports the
+same tools in-process.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_box_server.runtime import snapshot
-from mcp_box_server.runtime.budget import DEFAULT_IDLE, WorkerBudget
+from mcp_box_server.runtime.budget import DEFAULT_IDLE, WorkerBudget, usable_cpus
 from mcp_box_server.runtime.pool import MAX_TIMEOUT
 from mcp_box_server.server.registry import BoxRegistry, BoxState
 
@@ -196,7 +198,7 @@ async def _stop(registry: BoxRegistry, signum: int) -> None:
 
 
 def run(config: ServerConfig) -> None:
-    """Run a server until interrupted; box zygotes start before FastMCP is imported."""
+    """Run a server until interrupted; with a spare core, box zygotes start before FastMCP is imported."""
     from mcp_box_server.server.spec_cache import SpecCache
 
     registry = BoxRegistry(
@@ -206,7 +208,8 @@ def run(config: ServerConfig) -> None:
         max_timeout=config.max_timeout,
         budget=WorkerBudget(config.max_workers, config.worker_idle),
     )
-    registry.prestart()
+    if usable_cpus() > 1:
+        registry.prestart()
     # SIGTERM stops the server as Ctrl-C does, so the lifespan's cleanup runs: uvicorn
     # re-raises the signal it caught once it has stopped, under the handler found at start.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

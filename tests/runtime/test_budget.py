@@ -2,12 +2,15 @@
 
 import asyncio
 import os
+import shutil
+import subprocess
+import sys
 import time
 
 import pytest
 
 from mcp_box_server.box import read_manifest
-from mcp_box_server.runtime import BoxPool
+from mcp_box_server.runtime import BoxPool, budget
 from mcp_box_server.runtime.budget import WorkerBudget
 from mcp_box_server.runtime.pool import zygote_for
 from tests.support.boxes import ARITH, make_box
@@ -174,3 +177,38 @@ async def test_a_start_cut_short_gives_its_slot_back(tmp_path):
         await start
     assert budget.used == 0 and not pool._workers
     await pool.close()
+
+
+def test_the_default_budget_counts_the_cores_this_process_may_use():
+    """Two workers per usable core: pinned to one core, a server on a many-core host gets 2."""
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        pytest.skip("taskset is not installed")
+    probe = (
+        "from mcp_box_server.runtime.budget import default_limit, usable_cpus;"
+        "print(usable_cpus(), default_limit())"
+    )
+    pinned = subprocess.run([taskset, "-c", "0", sys.executable, "-c", probe], capture_output=True, text=True)
+    assert pinned.stdout.split() == ["1", "2"], pinned.stderr
+
+
+@pytest.mark.parametrize(
+    ("v2", "v1", "cores"),
+    [
+        ("150000 100000\n", None, 2),  # docker --cpus 1.5
+        ("max 100000\n", None, None),  # no quota: the affinity decides
+        (None, ("50000", "100000"), 1),  # cgroup v1, half a core
+        (None, ("-1", "100000"), None),
+    ],
+)
+def test_a_container_cpu_quota_caps_the_usable_cores(tmp_path, monkeypatch, v2, v1, cores):
+    if v2 is not None:
+        (tmp_path / "cpu.max").write_text(v2)
+    if v1 is not None:
+        (tmp_path / "quota").write_text(v1[0])
+        (tmp_path / "period").write_text(v1[1])
+    monkeypatch.setattr(budget, "CGROUP_V2_MAX", tmp_path / "cpu.max")
+    monkeypatch.setattr(budget, "CGROUP_V1_QUOTA", tmp_path / "quota")
+    monkeypatch.setattr(budget, "CGROUP_V1_PERIOD", tmp_path / "period")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(8)))
+    assert budget.usable_cpus() == (cores or 8)
