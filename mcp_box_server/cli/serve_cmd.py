@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="N",
         help="worker processes of all boxes together, shared fairly; each box also stays "
-        "within its own 'workers' (default: 2 per core)",
+        "within its own 'workers' (default: 2 per core this process may use, container CPU quota included)",
     )
     parser.add_argument(
         "--worker-idle",

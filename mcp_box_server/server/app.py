@@ -55,7 +55,7 @@ class ServerConfig:
     max_timeout: float = MAX_TIMEOUT
     max_sessions: int = MAX_SESSIONS
     session_idle_timeout: float = SESSION_IDLE_TIMEOUT
-    max_workers: int | None = None  # workers of all boxes together; None: 2 per core
+    max_workers: int | None = None  # workers of all boxes together; None: 2 per usable core
     worker_idle: float = DEFAULT_IDLE  # seconds before an idle worker retires
     replica_id: str | None = None  # names this replica in its session ids (docs/replicas.md)
 
