@@ -99,11 +99,13 @@ class BoxPool:
         self.workers_started = 0  # forks asked for: churn shows here
         self._idle: list[Worker] = []
         self._workers: set[Worker] = set()
-        self._starting = 0
+        self._starting = 0  # workers being forked or loading their box
+        self._loading = 0  # of those, the ones already in _workers (forked, loading)
         self._reserved = 0  # workers being grown whose spawn has not begun yet
         self._queue: dict[str, deque[tuple[float, asyncio.Future[Worker]]]] = {}  # per tool: since, call
         self._run_time: dict[str, float] = {}  # per tool: a moving average of its calls' run times
         self._expiry: dict[Worker, tuple[float, asyncio.TimerHandle]] = {}  # idle since, retirement
+        self._keep_until: dict[Worker, float] = {}  # loaded at + time to load: kept for its box till then
         self._slot: asyncio.Future[None] | None = None  # start() waiting for the budget
         self._changed = asyncio.Condition()  # binds to the running loop on first use
         self._started = asyncio.Event()
@@ -148,7 +150,10 @@ class BoxPool:
         self.specs, refused = self._served_specs(ready.specs)
         self.failures = [self._unsnapshot_failure(f) for f in ready.failures] + refused
         self._started.set()
-        self._free(worker)
+        if self._in_flight and worker.alive and not self._closed:
+            self._park(worker)  # for a call that waited for this load: it takes it in `_acquire`
+        else:
+            self._free(worker)
 
     async def call(
         self,
@@ -276,18 +281,20 @@ class BoxPool:
         )
         if self._closed:
             raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
-        if not self.zygote.alive:
-            if self.zygote is not self._shared_zygote:
-                await self.zygote.close()
-            log.warning("zygote of %s died; starting a new one", self._label)
-            self.zygote = zygote_for(self.manifest)
-        self._starting += 1
+        self._starting += 1  # before any await: `_grow` no longer counts it as reserved
+        began = asyncio.get_running_loop().time()
         try:
+            if not self.zygote.alive:
+                if self.zygote is not self._shared_zygote:
+                    await self.zygote.close()
+                log.warning("zygote of %s died; starting a new one", self._label)
+                self.zygote = zygote_for(self.manifest)
             worker = await self.zygote.fork(config, f"{self._label}.{number}")
             if self._closed:  # closed while forking: nobody would ever stop this one
                 await worker.close()
                 raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
             self._workers.add(worker)
+            self._loading += 1
             load_timeout = min(self.manifest.load_timeout, self.max_timeout)
             try:
                 ready = await worker.ready(load_timeout, str(self._snapshot))
@@ -296,8 +303,12 @@ class BoxPool:
                 worker.kill()
                 _in_background(worker.close())
                 raise
+            finally:
+                self._loading -= 1
         finally:
             self._starting -= 1
+        now = asyncio.get_running_loop().time()
+        self._keep_until[worker] = now + (now - began)
         return worker, ready
 
     async def _take_slot(self) -> None:
@@ -306,6 +317,8 @@ class BoxPool:
         Asked again every `RECHECK` seconds: a worker another box left idle meanwhile is
         reclaimed even if no hand-over reached this pool (its first load waits here).
         """
+        if self._closed:  # aborted while copying its files: it must not evict another box's worker
+            raise BoxUnavailable(f"box '{self.manifest.name}' is shut down")
         if self.budget.take(self):
             return
         slot = self._slot = asyncio.get_running_loop().create_future()
@@ -424,6 +437,15 @@ class BoxPool:
                 break
         if not queue:
             self._queue.pop(function, None)
+        self._want_no_more()
+
+    def _want_no_more(self) -> None:
+        """Out of the budget's waiting list once the workers on their way cover the calls left.
+
+        A stale entry would make other boxes give their workers up for a slot nobody uses.
+        """
+        if self._slot is None and self._waiting() <= self._starting + self._reserved:
+            self.budget.withdraw(self)
 
     def _waiting(self) -> int:
         return sum(len(queue) for queue in self._queue.values())
@@ -444,6 +466,7 @@ class BoxPool:
         _, waiter = queue.popleft()
         if not queue:
             del self._queue[function]
+        self._want_no_more()
         return waiter
 
     def _free(self, worker: Worker, *, fresh: bool = False) -> None:
@@ -452,12 +475,17 @@ class BoxPool:
         A `fresh` worker (just started for the calls waiting here) serves one of them
         before its slot may go to a box owed one: were it handed on at once, boxes
         short of slots would start workers for each other in a ring and none would run.
+        Nor is it handed on while calls wait here until it has served as long as it took
+        to start: with more boxes busy than slots, a fork per call would cost more than
+        the calls.
         """
         if not worker.alive or self._closed:
             self._end(worker)
             self._ensure_workers(warm=self.manifest.keep_warm and bool(self.specs) and not self._workers)
             return
-        owed = self.budget.owed(self) and not (fresh and self._waiting())
+        loop = asyncio.get_running_loop()
+        young = loop.time() < self._keep_until.get(worker, 0.0)
+        owed = self.budget.owed(self) and not ((fresh or young) and self._waiting())
         if owed or (not self._waiting() and self.budget.waiting(self)):
             self._end(worker)  # its slot goes to a box that has fewer
             self._ensure_workers()
@@ -465,6 +493,10 @@ class BoxPool:
         if (waiter := self._next_waiter()) is not None:
             waiter.set_result(worker)
             return
+        self._park(worker)
+
+    def _park(self, worker: Worker) -> None:
+        """Idle until a call takes it or the budget's idle time passes."""
         self._idle.append(worker)
         loop = asyncio.get_running_loop()
         self._expiry[worker] = (loop.time(), loop.call_later(self.budget.idle, self._expire, worker))
@@ -482,6 +514,7 @@ class BoxPool:
 
     def _end(self, worker: Worker, *, release: bool = True) -> None:
         """Stop `worker` and give its slot back (unless the budget took it already)."""
+        self._keep_until.pop(worker, None)
         if worker in self._workers:
             self._workers.discard(worker)
             if release:
@@ -497,12 +530,16 @@ class BoxPool:
         while (
             not self._closed
             and (warm or self._waiting() > self._starting + self._reserved)
-            and len(self._workers) + self._starting + self._reserved < self.manifest.workers
+            and self._counted() < self.manifest.workers
         ):
             if not self.budget.take(self):
                 return
             self._grow()
             warm = False
+
+    def _counted(self) -> int:
+        """Workers against the box's cap: live, loading (once), being forked, about to be."""
+        return len(self._workers) + self._starting - self._loading + self._reserved
 
     def _grow(self) -> None:
         """Start one more worker in the background, on a slot already counted."""
@@ -545,7 +582,7 @@ class BoxPool:
         Counted with the workers being started or replaced, so that a worker killed at its
         timeout a moment ago still counts against the box's cap.
         """
-        if len(self._workers) + self._starting + self._reserved >= self.manifest.workers:
+        if self._counted() >= self.manifest.workers:
             return f"all {self.manifest.workers} busy"
         if self.manifest.workers <= self.budget.limit and not self.budget.waiting(self):
             return f"all {self.manifest.workers} busy"

@@ -105,11 +105,16 @@ class Zygote:
         self._ready: asyncio.Future[None] | None = None
         self._forked: collections.deque[asyncio.Future[int]] = collections.deque()
         self._exits: dict[int, asyncio.Future[int]] = {}
+        self._abandoned: set[int] = set()  # workers forked for a fork() that was cancelled
         self._reader: asyncio.Task[None] | None = None
 
     @property
     def alive(self) -> bool:
         return self._process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     async def fork(self, config: WorkerConfig, label: str) -> Worker:
         """Fork a worker for `config`; its pipes are attached, its box not yet loaded."""
@@ -174,6 +179,12 @@ class Zygote:
                 os.killpg(self._process.pid, signal.SIGKILL)
             await asyncio.to_thread(self._process.wait)
 
+    def _abandon(self, pid: int) -> None:
+        """Kill a worker nobody will use; its pid stays ours until the zygote reports its exit."""
+        self._abandoned.add(pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
     async def _read_control(self) -> None:
         loop = asyncio.get_running_loop()
         assert self._ready is not None
@@ -183,7 +194,13 @@ class Zygote:
                 if message["op"] == protocol.READY:
                     self._ready.set_result(None)
                 elif message["op"] == "forked":
-                    self._forked.popleft().set_result(message["pid"])
+                    forked = self._forked.popleft()
+                    if forked.done():  # its fork() was cancelled: nobody owns this worker
+                        self._abandon(message["pid"])
+                    else:
+                        forked.set_result(message["pid"])
+                elif message["op"] == "exit" and message["pid"] in self._abandoned:
+                    self._abandoned.discard(message["pid"])
                 elif message["op"] == "exit":
                     future = self._exits.pop(message["pid"], None)
                     if future is None:  # not claimed by `fork` yet: leave it, done, for the claim

@@ -12,6 +12,7 @@ import pytest
 from mcp_box_server.box import read_manifest
 from mcp_box_server.runtime import BoxPool, budget
 from mcp_box_server.runtime.budget import WorkerBudget
+from mcp_box_server.runtime.errors import ToolTimeout
 from mcp_box_server.runtime.pool import zygote_for
 from tests.support.boxes import ARITH, make_box
 
@@ -119,6 +120,27 @@ async def test_a_flooded_box_does_not_starve_another_and_the_budget_holds(pools)
     watcher.cancel()
     assert most <= 2
     assert waited < 0.8 + 0.5, f"the other box waited {waited:.2f} s: longer than one slow call and a fork"
+
+
+async def test_a_call_that_gave_up_waiting_costs_no_other_box_its_worker(pools):
+    """A box whose waiting call timed out no longer counts as waiting for a slot.
+
+    Left counted, the next worker freed anywhere was killed to hand it a slot nobody
+    used, and the box that was working forked a new one for its own queued call.
+    """
+    budget = WorkerBudget(1, idle=30)
+    busy = await pools("busy", budget, "workers = 1\n")
+    other = await pools("other", budget)
+    await busy.call("add", {"a": 1})  # busy holds the one slot
+    for _ in range(3):
+        forks = busy.workers_started
+        first = asyncio.create_task(busy.call("slow", {"seconds": 0.4}))
+        queued = asyncio.create_task(busy.call("add", {"a": 1}))  # waits in busy's own queue
+        await asyncio.sleep(0.05)
+        with pytest.raises(ToolTimeout):
+            await other.call("add", {"a": 1}, timeout=0.1)  # gives up waiting for the slot
+        assert await asyncio.gather(first, queued) == ["done", 3]
+        assert busy.workers_started == forks, "busy's worker was killed for a box no longer waiting"
 
 
 async def test_a_quick_tool_is_not_queued_behind_slow_calls_of_another_tool(pools):

@@ -17,9 +17,12 @@ from mcp_box_server.runtime import (
     WorkerCrashed,
     protocol,
 )
+from mcp_box_server.runtime.budget import WorkerBudget
 from mcp_box_server.runtime.errors import ResultTooLarge
+from mcp_box_server.runtime.pool import zygote_for
 from mcp_box_server.runtime.worker import _frame
 from tests.support.boxes import ARITH, make_box
+from tests.support.processes import children
 
 
 @pytest.fixture
@@ -413,3 +416,37 @@ async def test_a_box_that_hangs_at_import_fails_after_its_load_timeout(tmp_path)
         assert "did not load the box within its 1 s load timeout" in pool.failures[0].message
     finally:
         await pool.close()
+
+
+async def test_a_start_cancelled_during_its_fork_leaves_the_zygote_forking_and_no_orphan(tmp_path):
+    """The zygote's reply to a cancelled fork must not end its reader; the worker it made is killed."""
+    manifest = read_manifest(make_box(tmp_path, "calc", {"arith": ARITH}))
+    budget = WorkerBudget(4, idle=30)
+    zygote = zygote_for(manifest)
+    first = BoxPool(manifest, zygote=zygote, budget=budget)
+    pools = [first]
+    try:
+        await first.start()  # the zygote is up
+        kept = set(children(zygote.pid))
+        cancelled = BoxPool(manifest, zygote=zygote, budget=budget)
+        pools.append(cancelled)
+        start = asyncio.create_task(cancelled.start())
+        while cancelled._starting == 0:  # its fork request is on its way
+            await asyncio.sleep(0)
+        start.cancel()
+        await asyncio.gather(start, return_exceptions=True)
+        later = BoxPool(manifest, zygote=zygote, budget=budget)
+        pools.append(later)
+        await asyncio.wait_for(later.start(), 30)
+        assert await later.call("add", {"a": 1}) == 3
+        for _ in range(100):
+            extra = set(children(zygote.pid)) - kept
+            if len(extra) <= 1:  # only the later pool's worker
+                break
+            await asyncio.sleep(0.05)
+        assert len(extra) == 1, f"the cancelled fork's worker outlived it: {extra}"
+        assert budget.used == 2
+    finally:
+        for pool in pools:
+            await pool.close(keep_zygote=True)
+        await zygote.close()

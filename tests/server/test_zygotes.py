@@ -53,3 +53,24 @@ async def test_every_box_draws_on_the_registry_budget(tmp_path):
             assert all(count <= 2 * round for count in started.values()), started
     finally:
         await registry.close()
+
+
+async def test_boxes_outnumbering_the_budget_do_not_fork_a_worker_per_call(tmp_path):
+    """Three boxes, two slots, 30 calls each at once: workers serve a while before changing box.
+
+    Handing every worker over after one call (some box always holds none) cost a fork
+    per call: 60-odd forks for these 90 calls.
+    """
+    names = ("one", "two", "three")
+    for name in names:
+        make_box(tmp_path, name, {"arith": ARITH})
+    registry = BoxRegistry([tmp_path], budget=WorkerBudget(2, idle=30))
+    try:
+        await registry.start()
+        before = sum(status["workers_started"] for status in registry.status())
+        calls = [registry.call(f"{n}_add", {"a": 1}) for n in names for _ in range(30)]
+        assert await asyncio.wait_for(asyncio.gather(*calls), 60) == [3] * 90
+        forks = sum(status["workers_started"] for status in registry.status()) - before
+        assert forks <= 12, forks
+    finally:
+        await registry.close()
