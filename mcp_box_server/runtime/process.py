@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,10 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from mcp_box_server.box.content import Rich
 from mcp_box_server.box.errors import LoadFailure
+from mcp_box_server.box.loader import tool_files
 from mcp_box_server.box.spec import ToolSpec
 from mcp_box_server.runtime import protocol
 from mcp_box_server.runtime.conversation import ASK_TIMEOUT, ClientCannot, Conversation
@@ -46,7 +48,9 @@ log = logging.getLogger("mcp_box.runtime")
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 MB = 1024 * 1024
 FRAME_LIMIT = MB  # the channel's read buffer: longer frames are read in pieces, up to their cap
-READY_LIMIT = 64 * MB  # a box's tool descriptions
+READY_LIMIT = 16 * MB  # a box's tool descriptions (1,000 tools with 5 KB schemas: 10 MB)
+MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+MAX_IMPORTED = 20_000  # library modules a worker may report it imported (for the zygote)
 RESULT_LIMIT = 8 * MB  # the default result cap (max_result_mb in box.toml)
 REPLY_SLACK = 64 * 1024  # a reply's envelope around its result
 _SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
@@ -219,6 +223,29 @@ class Zygote:
                 future.set_result(-signal.SIGKILL)
 
 
+def _imported(names: Any) -> tuple[str, ...]:
+    """The library modules a worker reports: names only, a bounded number (the zygote imports them)."""
+    if not isinstance(names, list) or len(names) > MAX_IMPORTED:
+        raise ValueError(f"'imported' must be a list of at most {MAX_IMPORTED:,} module names")
+    if not all(isinstance(name, str) and MODULE_NAME.fullmatch(name) for name in names):
+        raise ValueError("'imported' holds something that is not a module name")
+    return tuple(names)
+
+
+def _modules(modules: Any, box_dir: Path, functions: set[str]) -> dict[str, Any]:
+    """What a worker learnt of each tool module, kept for the next version: the box's own modules
+    and tools only, so that a worker cannot make the server hold whatever it sends."""
+    files = {path.name for path in tool_files(box_dir)}
+    if not isinstance(modules, dict) or not set(modules) <= files:
+        raise ValueError("'modules' names files that are not the box's tool modules")
+    for entry in modules.values():
+        if not (isinstance(entry, dict) and isinstance(entry.get("tools"), dict)):
+            raise ValueError("'modules' entries must hold a 'tools' object")
+        if not set(entry["tools"]) <= functions:
+            raise ValueError("'modules' describes tools the box did not report")
+    return modules
+
+
 def _requests(asks: Any) -> dict[str, tuple[str, dict[str, Any]]] | None:
     """The questions of an input_required reply, if they are well formed."""
     if not isinstance(asks, dict) or not asks:
@@ -301,12 +328,15 @@ class Worker:
             reason = await self._death_reason()
             return Ready([], [LoadFailure(box_dir, None, f"worker died while loading the box: {reason}")])
         try:
+            if protocol.too_complex(line):
+                raise ValueError(f"more than {protocol.CONTAINERS:,} JSON objects and arrays")
             message = protocol.decode(line)
+            specs = [ToolSpec.from_dict(s) for s in message["specs"]]
             return Ready(
-                [ToolSpec.from_dict(s) for s in message["specs"]],
+                specs,
                 [LoadFailure.from_dict(f) for f in message["failures"]],
-                tuple(message.get("imported", ())),
-                message.get("modules", {}),
+                _imported(message.get("imported", [])),
+                _modules(message.get("modules", {}), Path(box_dir), {spec.function for spec in specs}),
                 dict(message.get("confinement", {})),
             )
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
@@ -331,6 +361,7 @@ class Worker:
         self._call_id += 1
         self._output.new_call()
         self._notes = protocol.NoteLimits()
+        self._note_bytes = 0  # the raw note frames of this call
         self._asked_for = 0.0  # seconds this call has waited for the client's answers
         answers = conversation.answers if conversation else {}
         interactive = conversation.interactive if conversation else True
@@ -344,9 +375,13 @@ class Worker:
                     line = await self._read_frame(limit + REPLY_SLACK)
                     if not line:
                         break
+                    self._check(function, line)
                     message = self._decode(function, line)
                     if message.get("op") not in (protocol.EVENT, protocol.ASK):
                         return self._outcome(function, message)
+                    prefix = protocol.NOTE_PREFIX if message["op"] == protocol.EVENT else protocol.ASK_PREFIX
+                    if not line.startswith(prefix):  # written past the runtime: `_check` did not count it
+                        self._broken(function, "a note or question in a form its runtime never writes")
                     await self._converse(function, message, conversation, deadline)
         except TimeoutError:
             self.kill()
@@ -416,24 +451,41 @@ class Worker:
         self._writer.write(protocol.encode({"op": protocol.ANSWER, "key": message.get("key"), **answer}))
         await self._writer.drain()
 
+    def _check(self, function: str, line: bytes) -> None:
+        """Before a frame is decoded: notes within their budget, a question within its size,
+        no frame that would decode into millions of objects. Past any of them the worker goes."""
+        if line.startswith(protocol.NOTE_PREFIX):
+            self._note_bytes += len(line)
+            if self._note_bytes > protocol.NoteLimits.FRAMES:
+                self._broken(function, f"more than {protocol.NoteLimits.FRAMES // MB} MB of notes")
+        elif line.startswith(protocol.ASK_PREFIX) and len(line) > protocol.QUESTION_BYTES + REPLY_SLACK:
+            self._broken(function, f"a question over {protocol.QUESTION_BYTES // MB} MB")
+        if protocol.too_complex(line):
+            self.kill()
+            raise ResultTooLarge(
+                f"tool '{function}' sent more than {protocol.CONTAINERS:,} JSON objects and arrays "
+                "in one message; its worker was stopped and replaced"
+            )
+
     def _decode(self, function: str, line: bytes) -> dict[str, Any]:
         """A frame of this call as a dict; anything else kills the worker."""
         try:
             message = protocol.decode(line)
         except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
             message = None
-        if not isinstance(message, dict) or message.get("id") != self._call_id:
-            self.kill()
-            problem = (
-                "a reply that is not a JSON object"
-                if not isinstance(message, dict)
-                else f"a reply to call {message.get('id')!r} instead of {self._call_id}"
-            )
-            raise WorkerCrashed(
-                f"the worker running tool '{function}' sent {problem} (did the tool replace "
-                "part of the runtime?); it was stopped and a fresh worker takes the next call"
-            )
+        if not isinstance(message, dict):
+            self._broken(function, "a reply that is not a JSON object")
+        if message.get("id") != self._call_id:
+            self._broken(function, f"a reply to call {message.get('id')!r} instead of {self._call_id}")
         return message
+
+    def _broken(self, function: str, what: str) -> NoReturn:
+        """The worker broke the protocol: it goes, and the call fails with what it sent."""
+        self.kill()
+        raise WorkerCrashed(
+            f"the worker running tool '{function}' sent {what} (did the tool replace part of "
+            "the runtime?); it was stopped and a fresh worker takes the next call"
+        )
 
     def _outcome(self, function: str, reply: dict[str, Any]) -> Any:
         """The call's result, or the error its reply names."""

@@ -43,6 +43,19 @@ def decode(line: bytes) -> dict[str, Any]:
     return _DECODE(line.decode() if isinstance(line, bytes) else line)
 
 
+# What the server accepts from a worker, checked on the raw frame before it is decoded: a
+# worker's box code may write frames of its own past the runtime's helpers.
+NOTE_PREFIX = b'{"op":"' + EVENT.encode() + b'"'  # how the worker's runtime writes a note...
+ASK_PREFIX = b'{"op":"' + ASK.encode() + b'"'  # ... and a question
+QUESTION_BYTES = 1024 * 1024  # one question for the client, as sent
+CONTAINERS = 1_000_000  # JSON objects and arrays in one frame: 8 MB of "[{},{}..." is 300 MB decoded
+
+
+def too_complex(line: bytes) -> bool:
+    """More objects and arrays than `CONTAINERS` (braces in strings count too: an upper bound)."""
+    return line.count(b"{") + line.count(b"[") > CONTAINERS
+
+
 def call_request(
     call_id: int,
     function: str,
@@ -65,16 +78,19 @@ def call_request(
 
 class NoteLimits:
     """What one call may send the client unasked: progress at most every 50 ms (and the last
-    one, once), at most 200 log lines, texts cut at 4 KB, 1 MB of notes in all.
+    one, once), at most 200 log lines, texts cut at 4 KB, 1 MB of notes (as JSON) in all.
 
     Both ends apply them: the worker so a chatty tool does not flood its channel, the
-    server because a hostile worker can write raw frames past its own helpers.
+    server because a hostile worker can write raw frames past its own helpers. The
+    server also stops a worker whose note frames, raw, pass `FRAMES` bytes in one call:
+    the worker's own limits keep a tool far below it.
     """
 
     LOG_LINES = 200
     PROGRESS_EVERY = 0.05
     TEXT = 4096
     TOTAL = 1024 * 1024
+    FRAMES = 4 * TOTAL  # the notes' parameters, their envelopes (a progress note every 50 ms)
 
     def __init__(self) -> None:
         self._logged = 0
@@ -87,7 +103,7 @@ class NoteLimits:
         text = params.get("message")
         if isinstance(text, str) and len(text) > self.TEXT:
             params["message"] = text[: self.TEXT] + " [cut]"
-        self._bytes += sum(len(str(value)) for value in params.values())
+        self._bytes += len(_ENCODE(params))
         if self._bytes > self.TOTAL:
             return False
         if kind == "log":

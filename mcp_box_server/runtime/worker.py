@@ -159,7 +159,13 @@ class _Call:
             raise context.InputRequired(missing)
         for key, question in missing.items():
             frame = {"op": protocol.ASK, "id": self._id, "key": key, "kind": question.kind}
-            self._send(protocol.encode(frame | {"params": question.params}))
+            data = protocol.encode(frame | {"params": question.params})
+            if len(data) > protocol.QUESTION_BYTES:
+                raise ValueError(
+                    f"a {question.kind} request of {len(data):,} bytes; "
+                    f"a question to the client is at most {protocol.QUESTION_BYTES:,}"
+                )
+            self._send(data)
             line = self._reader.readline()
             if not line:  # the server is gone
                 os._exit(0)

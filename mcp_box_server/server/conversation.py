@@ -22,12 +22,19 @@ from typing import Any
 
 import mcp_types
 from fastmcp.server.context import Context
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.jsonrpc import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_box_server.box.context import LEVELS
 from mcp_box_server.runtime import ClientCannot, InputNeeded
+
+# Logging, sampling and roots are deprecated in 2026-07-28, not gone: handshake-era clients
+# still get them. Filtered once here: `catch_warnings` around each send reset the warning
+# registry, so every log note of a tool printed the warning again.
+warnings.filterwarnings(
+    "ignore", r"The (logging|sampling|roots) capability is deprecated", MCPDeprecationWarning
+)
 
 STATE_KEY_ENV = "MCP_BOX_STATE_KEY"
 _KEY = os.environ.get(STATE_KEY_ENV, "").encode() or secrets.token_bytes(32)
@@ -48,11 +55,6 @@ class ClientConversation:
         self.answers: dict[str, Any] = self._earlier_answers() if self.modern else {}
 
     async def note(self, kind: str, params: dict[str, Any]) -> None:
-        with warnings.catch_warnings():  # logging is deprecated in 2026-07-28, not gone: still sent
-            warnings.simplefilter("ignore", DeprecationWarning)
-            await self._note(kind, params)
-
-    async def _note(self, kind: str, params: dict[str, Any]) -> None:
         if kind == "progress":
             progress = params.get("progress")
             if isinstance(progress, int | float):
@@ -74,23 +76,21 @@ class ClientConversation:
         self._require(kind)
         session = self._ctx.session
         request = _request(kind, params)
-        with warnings.catch_warnings():  # sampling and roots are deprecated in 2026-07-28, not gone
-            warnings.simplefilter("ignore", DeprecationWarning)
-            if isinstance(request, mcp_types.ElicitRequest):
-                result = await session.elicit(
-                    request.params.message,
-                    request.params.requested_schema,  # type: ignore[union-attr]
-                    related_request_id=self._ctx.request_id,
-                )
-            elif isinstance(request, mcp_types.CreateMessageRequest):
-                result = await session.create_message(
-                    messages=request.params.messages,
-                    max_tokens=request.params.max_tokens,
-                    system_prompt=request.params.system_prompt,
-                    related_request_id=self._ctx.request_id,
-                )
-            else:
-                result = await session.list_roots()
+        if isinstance(request, mcp_types.ElicitRequest):
+            result = await session.elicit(
+                request.params.message,
+                request.params.requested_schema,  # type: ignore[union-attr]
+                related_request_id=self._ctx.request_id,
+            )
+        elif isinstance(request, mcp_types.CreateMessageRequest):
+            result = await session.create_message(
+                messages=request.params.messages,
+                max_tokens=request.params.max_tokens,
+                system_prompt=request.params.system_prompt,
+                related_request_id=self._ctx.request_id,
+            )
+        else:
+            result = await session.list_roots()
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def input_required(self, needed: InputNeeded) -> mcp_types.InputRequiredResult | None:

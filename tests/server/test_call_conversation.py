@@ -90,20 +90,21 @@ def picture() -> list:
     return ["a red pixel", Image(PNG, "image/png")]
 
 
-def flood(count: int) -> str:
+def flood(count: int, compact: bool = True) -> str:
     """Write raw note frames past the helpers' own limits, as hostile code could."""
     import json
 
     from mcp_box_server.box import context
 
     call = context._channel
+    separators = (",", ":") if compact else (", ", ": ")  # the runtime's framing, or another
     for number in range(count):
         for kind, params in (
             ("log", {"level": "info", "message": f"line {number} " + "x" * 10_000}),
             ("progress", {"progress": count, "total": count, "message": None}),  # "the last", every time
         ):
             frame = {"op": "event", "id": call._id, "kind": kind, "params": params}
-            call._send(json.dumps(frame).encode() + b"\\n")
+            call._send(json.dumps(frame, separators=separators).encode() + b"\\n")
     return "flooded"
 '''
 
@@ -200,13 +201,21 @@ async def test_a_flood_of_notes_reaches_the_client_bounded(server):
         progress.append(done)
 
     async with sdk_session(server, logging_callback=on_log) as session:
-        result = await session.call_tool("chat_flood", {"count": 3000}, progress_callback=on_progress)
-        assert result.content[0].text == "flooded"
+        small = await session.call_tool("chat_flood", {"count": 150}, progress_callback=on_progress)
+        assert small.content[0].text == "flooded"  # 1.5 MB of raw notes: over the limits, within FRAMES
+        assert [line.split()[:2] for line in logs[:100]] == [["line", str(n)] for n in range(100)]
+        assert all(len(line) < 4200 for line in logs)  # each cut at 4 KB; 1 MB of notes in all
+        assert len(logs) <= 200 and 1 <= len(progress) < 100
+        logs.clear()
+        # 30 MB of raw notes: past what the runtime would ever send, the worker goes
+        result = await session.call_tool("chat_flood", {"count": 3000})
+        assert result.is_error and "more than 4 MB of notes" in result.content[0].text
+        assert len(logs) <= 200
+        # a note in a form the runtime never writes is not counted as one: the worker goes
+        odd = await session.call_tool("chat_flood", {"count": 1, "compact": False})
+        assert odd.is_error and "in a form its runtime never writes" in odd.content[0].text
         assert (await session.call_tool("chat_count", {"upto": 1})).content[0].text == "counted to 1"
-    assert [line.split()[:2] for line in logs[:100]] == [["line", str(n)] for n in range(100)]
-    assert all(len(line) < 4200 for line in logs)  # each cut at 4 KB; 1 MB of notes in all
-    assert len(logs) <= 201 and logs[-1] == "counted 1"
-    assert 1 <= len(progress) < 100
+    assert logs[-1] == "counted 1"
 
 
 async def test_the_return_type_is_the_output_schema_and_results_are_held_to_it(server):

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -57,35 +58,34 @@ def server_process(
     command = [*SERVE, "--transport", transport, "--port", str(port), *serve_args]
     if token:
         command += ["--token", token]
-    process = subprocess.Popen(
-        command, start_new_session=True, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{process.stderr.read() if process.stderr else ''}")
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not answer /health within 60 s")
-            time.sleep(0.1)
-        yield base, process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+    # Its log goes to a file: a pipe nobody reads would stop the server once 64 KB are written.
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen(command, start_new_session=True, stderr=log, text=True, env=env, cwd=cwd)
+        base = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"server exited early:\n{log.read()}")
+                try:
+                    with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not answer /health within 60 s")
+                time.sleep(0.1)
+            yield base, process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
