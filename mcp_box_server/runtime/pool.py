@@ -177,6 +177,9 @@ class BoxPool:
         self._in_flight += 1
         try:
             worker = await self._acquire(function, deadline)
+            if worker is not None and deadline - loop.time() <= 0.01:  # handed over as time ran out
+                self._free(worker)  # the call does not start: the worker is not killed for it
+                worker = None
             if worker is None:
                 raise ToolTimeout(
                     f"tool '{function}' timed out after {timeout:g} s waiting for a free worker "
