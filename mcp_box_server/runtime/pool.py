@@ -95,8 +95,7 @@ class BoxPool:
         self._root = snapshot.make_root(manifest.name)
         self._snapshot = self._root / "box"  # copied by start(), off the event loop
         self._label = f"{manifest.name}#{next(_pool_ids)}"
-        self._worker_ids = itertools.count(1)
-        self.workers_started = 0  # forks asked for: churn shows here
+        self.workers_started = 0  # forks asked for (each worker's number): churn shows here
         self._idle: list[Worker] = []
         self._workers: set[Worker] = set()
         self._starting = 0  # workers being forked or loading their box
@@ -266,8 +265,8 @@ class BoxPool:
         await asyncio.to_thread(snapshot.remove, self._root)
 
     async def _spawn(self) -> tuple[Worker, Ready]:
-        number = next(self._worker_ids)
-        self.workers_started = number
+        self.workers_started += 1
+        number = self.workers_started
         workdir = self._root / f"work-{number}"
         workdir.mkdir()
         sandboxed = self.manifest.trust == "sandboxed"
