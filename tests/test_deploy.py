@@ -27,9 +27,9 @@ import yaml
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 
-from tests.server.test_replicas import NGINX, SHARED, Replica, wait_healthy
+from tests.server.test_replicas import NGINX, SHARED, Replica
 from tests.support.boxes import make_box
-from tests.support.servers import SERVE, free_port
+from tests.support.servers import free_port, stop_group, wait_healthy
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 MANIFESTS = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
@@ -166,13 +166,7 @@ async def test_nginx_conf_routes_sessions_to_their_replica(tmp_path):
     nginx = None
     try:
         for name in ("a", "b"):
-            port = free_port()
-            env = os.environ | {"REPLICA": name, "MCP_BOX_STATE_KEY": key, "MCP_BOX_TOKEN": TOKEN}
-            env["MCP_BOX_CACHE"] = "off"
-            command = [*SERVE, "--transport", "http", "--port", str(port), "--boxes", str(root)]
-            command += ["--replica-id", name, "--log-level", "WARNING"]
-            process = subprocess.Popen(command, env=env, start_new_session=True)
-            replicas.append(Replica(name, port, process))
+            replicas.append(Replica.start(name, root, MCP_BOX_STATE_KEY=key, MCP_BOX_TOKEN=TOKEN))
         for replica in replicas:
             wait_healthy(f"http://127.0.0.1:{replica.port}", replica.process)
 
@@ -218,7 +212,6 @@ async def test_nginx_conf_routes_sessions_to_their_replica(tmp_path):
                 assert answers == {owner}
     finally:
         if nginx is not None:
-            nginx.terminate()
-            nginx.wait(timeout=10)
+            stop_group(nginx)
         for replica in replicas:
             replica.stop()

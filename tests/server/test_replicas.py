@@ -14,8 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +26,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.boxes import make_box
-from tests.support.servers import SERVE, ToolListWatcher, free_port
+from tests.support.servers import SERVE, ToolListWatcher, free_port, stop_group, wait_healthy
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is not installed")
@@ -95,27 +93,17 @@ class Replica:
     port: int
     process: subprocess.Popen[bytes]
 
+    @classmethod
+    def start(cls, name: str, root: Path, **env: str) -> Replica:
+        """`mcp-box serve` on `root` as replica `name` (spec cache off), with `env` added."""
+        port = free_port()
+        command = [*SERVE, "--transport", "http", "--port", str(port), "--boxes", str(root)]
+        command += ["--replica-id", name, "--log-level", "WARNING"]
+        environment = os.environ | {"REPLICA": name, "MCP_BOX_CACHE": "off"} | env
+        return cls(name, port, subprocess.Popen(command, env=environment, start_new_session=True))
+
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, sig)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {process.returncode}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-            if response.status == 200:
-                return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not answer /health within {timeout} s")
-        time.sleep(0.1)
+        stop_group(self.process, sig)
 
 
 @contextlib.contextmanager
@@ -128,12 +116,7 @@ def replicas_behind_nginx(
     nginx: subprocess.Popen[bytes] | None = None
     try:
         for name in names:
-            port = free_port()
-            env = os.environ | {"REPLICA": name, "MCP_BOX_STATE_KEY": key, "MCP_BOX_CACHE": "off"}
-            command = [*SERVE, "--transport", "http", "--port", str(port), "--boxes", str(root)]
-            command += ["--replica-id", name, "--log-level", "WARNING"]
-            process = subprocess.Popen(command, env=env, start_new_session=True)
-            started.append(Replica(name, port, process))
+            started.append(Replica.start(name, root, MCP_BOX_STATE_KEY=key))
         for replica in started:
             wait_healthy(f"http://127.0.0.1:{replica.port}", replica.process)
         port = free_port()
@@ -151,8 +134,7 @@ def replicas_behind_nginx(
         yield f"http://127.0.0.1:{port}", started
     finally:
         if nginx is not None:
-            nginx.terminate()
-            nginx.wait(timeout=10)
+            stop_group(nginx)
         for replica in started:
             replica.stop()
 

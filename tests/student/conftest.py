@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests.support.processes import terminate
 from tests.support.scripted_openai import free_port
 
 CALC_TOOLS = '''
@@ -162,15 +163,6 @@ def serve_http(boxes: Path, port: int, log: Path, *extra: str) -> subprocess.Pop
     raise RuntimeError("mcp-box serve did not answer /health within 60 s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="session")
 def server_url(boxes_root: Path) -> Iterator[str]:
     """A real box server over streamable HTTP, shared by the tests of this session."""
@@ -179,4 +171,4 @@ def server_url(boxes_root: Path) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        stop(process)
+        terminate(process)

@@ -12,7 +12,8 @@ import pytest
 from mcp_box_server.student.connection import BoxConnection, ServerTarget, classify
 from mcp_box_server.student.errors import ServerUnavailable
 from mcp_box_server.student.steps import ErrorKind
-from tests.student.conftest import serve_http, stop
+from tests.student.conftest import serve_http
+from tests.support.processes import terminate
 from tests.support.scripted_openai import free_port
 
 NEW_TOOL = '''
@@ -57,7 +58,7 @@ async def test_sse_with_token(boxes_root: Path, tmp_path: Path) -> None:
             async with BoxConnection(ServerTarget.remote(url, token="wrong"), connect_timeout_s=10):
                 pass
     finally:
-        stop(process)
+        terminate(process)
 
 
 async def test_nothing_listening_is_server_unavailable() -> None:

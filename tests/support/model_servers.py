@@ -49,6 +49,7 @@ import httpx2
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from tests.support.processes import terminate
 from tests.support.scripted_openai import Responder, ScriptedOpenAI, completion, free_port
 
 ToolHandling = Literal["native", "ignored", "choice", "refuse_choice"]
@@ -270,9 +271,4 @@ def llama_cpp_server(gguf: Path, log: Path, chat_format: str = "default") -> Ite
                 time.sleep(0.3)
         yield LlamaServer(chat_format, base_url, models["data"][0]["id"], log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, grace=15)

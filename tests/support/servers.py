@@ -63,29 +63,39 @@ def server_process(
         process = subprocess.Popen(command, start_new_session=True, stderr=log, text=True, env=env, cwd=cwd)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"server exited early:\n{log.read()}")
-                try:
-                    with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not answer /health within 60 s")
-                time.sleep(0.1)
+            try:
+                wait_healthy(base, process)
+            except RuntimeError as exc:
+                log.seek(0)
+                raise RuntimeError(f"{exc}:\n{log.read()}") from None
             yield base, process
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop_group(process)
+
+
+def wait_healthy(url: str, process: subprocess.Popen[Any], timeout: float = 60) -> None:
+    """Until `url`/health answers 200; an error if `process` exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {process.returncode}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+            if response.status == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer /health within {timeout:g} s")
+        time.sleep(0.1)
+
+
+def stop_group(process: subprocess.Popen[Any], sig: int = signal.SIGTERM) -> None:
+    """Signal a server's process group (it runs in a session of its own); SIGKILL after 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
