@@ -30,6 +30,10 @@ DEFAULT_MAX_BOX_MB = 100
 MANIFEST_LIMIT = 1024 * 1024  # a box.toml is a few lines; more is a mistake or an attack
 
 Trust = Literal["trusted", "sandboxed"]
+# A box.toml that says nothing is treated as hostile: only the boxes shipped with mcp-box
+# and the user's own say `trust = "trusted"`, so a downloaded or distilled box is never
+# trusted by omission.
+DEFAULT_TRUST: Trust = "sandboxed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +76,7 @@ class Manifest:
     path: Path
     version: str = "0.0.0"
     description: str = ""
-    trust: Trust = "trusted"
+    trust: Trust = DEFAULT_TRUST
     requires: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     memory_mb: int = DEFAULT_MEMORY_MB
@@ -116,7 +120,7 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     name = data.get("name", path.parent.name)
     if not isinstance(name, str) or not BOX_NAME.match(name):
         raise fail("name", f"must match {BOX_NAME.pattern} (letters, digits, '-'), got {name!r}")
-    trust = data.get("trust", "trusted")
+    trust = data.get("trust", DEFAULT_TRUST)
     if trust not in TRUST_LEVELS:
         raise fail("trust", f"must be one of {', '.join(TRUST_LEVELS)}, got {trust!r}")
     known = {

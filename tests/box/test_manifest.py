@@ -1,3 +1,4 @@
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,6 @@ def test_defaults_and_overrides(tmp_path):
         write(tmp_path, 'name = "m"\ntimeout = 5\n[tools.slow]\ntimeout = 60\n[provenance]\nteacher = "x"\n')
     )
     assert manifest.name == "m"
-    assert manifest.trust == "trusted"
     assert manifest.timeout_for("fast") == 5
     assert manifest.timeout_for("slow", declared=1) == 60
     assert manifest.timeout_for("fast", declared=1) == 1
@@ -59,3 +59,18 @@ def test_box_uris_belong_to_the_box_they_name(tmp_path):
         (box / "box.toml").write_text(f'name = "aaa"\n[{table}]\n{line}\n')
         with pytest.raises(ManifestError, match="start with box://aaa/"):
             read_manifest(box)
+
+
+def test_a_box_that_does_not_say_its_trust_is_sandboxed(tmp_path):
+    """Silence never trusts: a downloaded or distilled box.toml without `trust` runs confined."""
+    assert read_manifest(write(tmp_path, 'name = "m"\n')).trust == "sandboxed"
+    assert read_manifest(write(tmp_path, 'name = "m"\ntrust = "trusted"\n')).trust == "trusted"
+
+
+def test_the_bundled_boxes_say_their_trust():
+    """The boxes shipped with mcp-box are trusted by their own line, not by a default."""
+    bundled = sorted(Path(__file__).parents[2].joinpath("boxes").glob("*/box.toml"))
+    assert bundled
+    for path in bundled:
+        assert "trust" in tomllib.loads(path.read_text()), path
+        assert read_manifest(path.parent).trust == "trusted"

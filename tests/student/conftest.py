@@ -125,7 +125,7 @@ def write_box(root: Path, name: str, tools: str, description: str) -> Path:
     box = root / name
     (box / "tools").mkdir(parents=True)
     (box / "box.toml").write_text(
-        f'name = "{name}"\nversion = "0.1.0"\ndescription = "{description}"\nworkers = 2\n'
+        f'name = "{name}"\nversion = "0.1.0"\ndescription = "{description}"\ntrust = "trusted"\nworkers = 2\n'
     )
     (box / "tools" / f"{name}.py").write_text(textwrap.dedent(tools))
     return box
