@@ -27,7 +27,7 @@ from typing import Any
 from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.manifest import Manifest
 from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
-from mcp_box_server.runtime import confine, snapshot
+from mcp_box_server.runtime import call_note, confine, snapshot
 from mcp_box_server.runtime.budget import WorkerBudget
 from mcp_box_server.runtime.conversation import Conversation
 from mcp_box_server.runtime.errors import BoxUnavailable, ToolTimeout, UnknownTool, WorkerCrashed
@@ -180,11 +180,13 @@ class BoxPool:
                 self._free(worker)  # the call does not start: the worker is not killed for it
                 worker = None
             if worker is None:
+                call_note.waited(loop.time() - started)
                 raise ToolTimeout(
                     f"tool '{function}' timed out after {timeout:g} s waiting for a free worker "
                     f"({self._busy_reason()}); it did not run"
                 )
             waited = loop.time() - started
+            call_note.waited(waited)
             try:
                 limit = self.result_cap
                 return await worker.call(function, arguments, deadline - loop.time(), limit, conversation)
@@ -223,6 +225,12 @@ class BoxPool:
     def result_cap(self) -> int:
         """The largest result in bytes: the box's `max_result_mb`, at most MAX_RESULT_MB."""
         return min(self.manifest.max_result_mb, MAX_RESULT_MB) * MB
+
+    def worker_counts(self) -> dict[str, int]:
+        """Workers by state, and the calls queued for one: what /metrics shows of this pool."""
+        idle = len(self._idle)
+        busy = len(self._workers) - idle - self._loading
+        return {"starting": self._starting, "idle": idle, "busy": busy, "queued": self._waiting()}
 
     def timeout_for(self, requested: float) -> float:
         """A call's timeout: what its tool asks, at most `max_timeout` (which also replaces nonsense)."""

@@ -71,6 +71,7 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     from mcp_box_server.server.catalog import Catalog
     from mcp_box_server.server.completion import Completer
     from mcp_box_server.server.meta_tools import META_TOOLS, register_meta_tools
+    from mcp_box_server.server.metrics import Metrics
     from mcp_box_server.server.notify import ChangeNotifier
     from mcp_box_server.server.provider import BoxProvider
     from mcp_box_server.server.replica import shared_request_state
@@ -121,6 +122,9 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     )
     notifier.install(server)
     server.add_middleware(SchemaDialect())
+    metrics = Metrics(registry, config.token if auth else None)  # a log line per call; /metrics
+    server.add_middleware(metrics.call_log())
+    server.custom_route("/metrics", methods=["GET"])(metrics.scrape)
     server.add_completion_handler(Completer(catalog))
     register_meta_tools(server, registry)
 

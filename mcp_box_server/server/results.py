@@ -23,6 +23,7 @@ from mcp_box_server.runtime import (
     ToolTimeout,
     UnknownTool,
     WorkerCrashed,
+    call_note,
 )
 from mcp_box_server.runtime.errors import ResultTooLarge
 
@@ -46,6 +47,8 @@ def success(value: Any) -> ToolResult:
 
 
 def failure(error: BoxRuntimeError | str) -> ToolResult:
+    if not isinstance(error, str):
+        call_note.failed(error)  # its kind, for the call log and /metrics
     text = error if isinstance(error, str) else _PREFIX.get(type(error), "") + str(error)
     return ToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 

@@ -52,14 +52,17 @@ def server_process(
     token: str | None = None,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    log_file: Path | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`http_server` that also yields the process (its pid), with a chosen environment and folder."""
+    """`http_server` that also yields the process (its pid), with a chosen environment and folder;
+    its stderr goes to `log_file` when given, for a test to read."""
     port = free_port()
     command = [*SERVE, "--transport", transport, "--port", str(port), *serve_args]
     if token:
         command += ["--token", token]
     # Its log goes to a file: a pipe nobody reads would stop the server once 64 KB are written.
-    with tempfile.TemporaryFile(mode="w+") as log:
+    opened = open(log_file, "w+") if log_file else tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+    with opened as log:
         process = subprocess.Popen(command, start_new_session=True, stderr=log, text=True, env=env, cwd=cwd)
         base = f"http://127.0.0.1:{port}"
         try:

@@ -1,0 +1,224 @@
+"""What happened: one log line per tool call, and Prometheus metrics at `/metrics`.
+
+`CallLog` is FastMCP middleware around every `tools/call`: it times the call, reads the
+runtime's note of it (queue wait, kind of failure; see `runtime/call_note.py`) and writes
+one INFO line to stderr with the session, tool, duration, outcome and sizes. Arguments
+never reach an INFO line: they may hold a user's data; DEBUG shows their start.
+
+`Metrics` owns a private `prometheus_client` registry (one per server, so two servers in
+one process never share counts): calls and errors counted as they happen, latency and
+queue wait as histograms, and, read from the box registry at each scrape, workers by
+state, calls queued, boxes serving and reloads. `/metrics` is behind the bearer token
+whenever the server has one: counts and tool names are not for strangers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import mcp_types as mt
+from fastmcp.server.dependencies import get_http_headers
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import InputRequiredToolResult, ToolResult
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mcp_box_server.runtime import call_note
+from mcp_box_server.server.meta_tools import META_TOOLS
+from mcp_box_server.server.registry import BoxRegistry
+
+log = logging.getLogger("mcp_box.calls")
+
+UNKNOWN_TOOL = "(unknown)"  # the label of a name no box serves: clients cannot mint label values
+DEBUG_ARGUMENTS = 500  # characters of the arguments a DEBUG line shows
+# Seconds: tool calls run from a millisecond (arithmetic) to the 30 s default timeout and past it.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+WAIT_BUCKETS = (0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    """The server's metrics registry, the call log middleware, and the `/metrics` endpoint."""
+
+    def __init__(self, registry: BoxRegistry, token: str | None = None) -> None:
+        self.boxes = registry
+        self._token = token.encode() if token else None
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.calls = Counter(
+            "mcp_box_tool_calls",
+            "Tool calls answered, by tool and outcome (ok, error, input_required).",
+            ["tool", "outcome"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "mcp_box_tool_errors",
+            "Tool calls that failed, by tool and kind (tool_failed, tool_timeout, invalid_arguments, ...).",
+            ["tool", "kind"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "mcp_box_tool_call_duration_seconds",
+            "Time from a tools/call reaching the server to its answer, queue wait included.",
+            ["tool"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_wait = Histogram(
+            "mcp_box_queue_wait_seconds",
+            "Time a tool call waited for a free worker of its box.",
+            ["tool"],
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(BoxCollector(registry))
+
+    def call_log(self) -> CallLog:
+        return CallLog(self)
+
+    def label(self, tool: str) -> str:
+        """`tool` when a box or the server serves it; otherwise one shared label."""
+        return tool if tool in self.boxes.tools or tool in META_TOOLS else UNKNOWN_TOOL
+
+    def observe(self, tool: str, outcome: str, kind: str | None, seconds: float, waited: float) -> None:
+        label = self.label(tool)
+        self.calls.labels(label, outcome).inc()
+        if kind is not None:
+            self.errors.labels(label, kind).inc()
+        self.latency.labels(label).observe(seconds)
+        self.queue_wait.labels(label).observe(waited)
+
+    async def scrape(self, request: Request) -> Response:
+        """GET /metrics: the Prometheus text format; 401 without the server's token."""
+        if self._token is not None and not self._authorized(request):
+            return JSONResponse(
+                {
+                    "error": "invalid_token",
+                    "error_description": "/metrics needs 'Authorization: Bearer <token>'",
+                },
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+    def _authorized(self, request: Request) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self._token or b"")
+
+
+class CallLog(Middleware):
+    """Times, logs and counts every tools/call; the call's own result passes through untouched."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[mt.CallToolRequestParams],
+        call_next: CallNext[mt.CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        tool = context.message.name
+        arguments = context.message.arguments or {}
+        sent = _size(arguments)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("call %r arguments: %.*s", tool, DEBUG_ARGUMENTS, json.dumps(arguments, default=str))
+        started = time.perf_counter()
+        with call_note.noting() as note:
+            try:
+                result = await call_next(context)
+            except Exception as error:  # unknown tool, bad request: FastMCP answers with a protocol error
+                self._record(tool, "error", call_note.kind_of(error), started, note, sent, 0)
+                raise
+        if isinstance(result, InputRequiredToolResult):
+            outcome, kind = "input_required", None
+        elif result.is_error:
+            outcome, kind = "error", note.error or "error_result"
+        else:
+            outcome, kind = "ok", None
+        self._record(tool, outcome, kind, started, note, sent, _result_size(result))
+        return result
+
+    def _record(
+        self,
+        tool: str,
+        outcome: str,
+        kind: str | None,
+        started: float,
+        note: call_note.CallNote,
+        sent: int,
+        received: int,
+    ) -> None:
+        seconds = time.perf_counter() - started
+        self.metrics.observe(tool, outcome, kind, seconds, note.waited)
+        log.info(
+            "call session=%s tool=%s outcome=%s%s ms=%.1f waited_ms=%.1f request_bytes=%d response_bytes=%d",
+            _session(),
+            _printable(tool),
+            outcome,
+            f" error={kind}" if kind else "",
+            seconds * 1000,
+            note.waited * 1000,
+            sent,
+            received,
+        )
+
+
+class BoxCollector(Collector):
+    """Read at each scrape from the box registry: workers, queues, serving boxes, reloads."""
+
+    def __init__(self, registry: BoxRegistry) -> None:
+        self.boxes = registry
+
+    def collect(self) -> Iterator[Metric]:
+        workers = GaugeMetricFamily(
+            "mcp_box_workers",
+            "Worker processes of the serving version of each box, by state.",
+            labels=["box", "state"],
+        )
+        queued = GaugeMetricFamily("mcp_box_calls_queued", "Calls waiting for a free worker.", labels=["box"])
+        serving = GaugeMetricFamily(
+            "mcp_box_box_serving", "1 when the box serves tools, else 0.", labels=["box"]
+        )
+        reloads = CounterMetricFamily(
+            "mcp_box_reloads", "New versions of each box swapped in since the server started.", labels=["box"]
+        )
+        for state in self.boxes.states:
+            serving.add_metric([state.name], 1.0 if state.serving else 0.0)
+            reloads.add_metric([state.name], float(state.reloads))
+            if state.pool is None:
+                continue
+            counts = state.pool.worker_counts()
+            queued.add_metric([state.name], float(counts.pop("queued")))
+            for name, count in counts.items():
+                workers.add_metric([state.name, name], float(count))
+        yield from (workers, queued, serving, reloads)
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # names are known only at a scrape; nothing to check them against at register time
+
+
+def _session() -> str:
+    """The HTTP session id the client negotiated, or "-" (stdio, sessionless requests)."""
+    session = get_http_headers(include={"mcp-session-id"}).get("mcp-session-id", "")
+    return _printable(session) if session else "-"
+
+
+def _printable(text: str) -> str:
+    """A client's string, safe on one log line: no control characters, at most 80 characters."""
+    return "".join(c if c.isprintable() and not c.isspace() else "?" for c in text[:80])
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, default=str, ensure_ascii=False).encode())
+
+
+def _result_size(result: ToolResult) -> int:
+    """Bytes of the result's content and structured content, as JSON."""
+    size = sum(len(block.model_dump_json(exclude_none=True).encode()) for block in result.content)
+    return size + (_size(result.structured_content) if result.structured_content is not None else 0)
