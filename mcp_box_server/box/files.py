@@ -9,6 +9,7 @@ from elsewhere or read without end.
 
 from __future__ import annotations
 
+import errno
 import mimetypes
 import os
 import stat
@@ -17,6 +18,8 @@ from pathlib import Path, PurePosixPath
 from mcp_box_server.box.errors import BoxError
 
 MAX_FILES = 2_000  # data files listed per box; a box is not a file server
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has none: see open_no_follow
+_NAME_SURROGATE = 0x20000000  # the reparse-tag bit of Windows links and junctions
 
 # Kinds that mimetypes leaves to the platform's tables; fixed here so every machine agrees.
 _MIME = {".md": "text/markdown", ".json": "application/json", ".csv": "text/csv", ".yaml": "application/yaml"}
@@ -61,13 +64,38 @@ def _open(box_dir: Path, relative: PurePosixPath) -> int:
         if not stat.S_ISDIR(mode):
             raise BoxFileError(f"'{relative}' goes through a link or a file: not served")
     try:
-        fd = os.open(box_dir / relative, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = open_no_follow(box_dir / relative)
     except OSError as exc:
         raise BoxFileError(f"'{relative}' cannot be read: {exc.strerror or exc}") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise BoxFileError(f"'{relative}' is not a regular file")
     return fd
+
+
+def open_no_follow(path: Path) -> int:
+    """Open `path` read-only unless it is a link (OSError ELOOP), and without waiting on a FIFO.
+
+    Where the OS has no O_NOFOLLOW (Windows), the path is checked with `lstat` before and the
+    opened file compared with it after, so a link, or a file swapped in between, is refused too.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if _NOFOLLOW:
+        return os.open(path, flags | _NOFOLLOW)
+    before = os.lstat(path)
+    if is_link(before):
+        raise OSError(errno.ELOOP, "it is a link", str(path))
+    fd = os.open(path, flags)
+    after = os.fstat(fd)
+    if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+        os.close(fd)
+        raise OSError(errno.ELOOP, "it changed while being opened", str(path))
+    return fd
+
+
+def is_link(status: os.stat_result) -> bool:
+    """A symbolic link, or on Windows any reparse point that names another path (a junction)."""
+    return stat.S_ISLNK(status.st_mode) or bool(getattr(status, "st_reparse_tag", 0) & _NAME_SURROGATE)
 
 
 def list_files(box_dir: Path, folder: str) -> list[PurePosixPath]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mcp_box_server.box.errors import ManifestError
+from mcp_box_server.box.files import open_no_follow
 
 MANIFEST = "box.toml"
 BOX_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,30}$")
@@ -281,7 +282,7 @@ def _read_text(path: Path) -> str:
     The server reads every manifest itself: a link to /dev/zero or a FIFO must not hang it.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = open_no_follow(path)
     except OSError as exc:
         reason = "it is a link" if exc.errno == errno.ELOOP else exc.strerror or exc
         raise ManifestError(str(path), f"cannot read: {reason}") from None

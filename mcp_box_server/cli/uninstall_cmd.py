@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-from mcp_box_server.cli.clients import ConfigFileError, config_path, read_config, write_config
-from mcp_box_server.cli.config_cmd import CLIENTS, is_ours, servers_key, token_input
-from mcp_box_server.cli.install_cmd import add_scope_option
+from mcp_box_server.cli.clients import ConfigFileError, config_file, read_config, remove_config, write_config
+from mcp_box_server.cli.config_cmd import CLIENTS, add_scope_option, is_ours, servers_key, token_input
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "uninstall",
         help="remove this server's entry from a client's config file",
         description="Remove the entry `mcp-box install` wrote (and its VS Code token input); other "
-        "servers are left alone and the previous file is kept as *.mcp-box.bak.",
+        "servers are left alone and the previous file is kept as *.mcp-box.bak (user scope). A "
+        "project file left with nothing else in it is deleted, with its folder if that is empty.",
     )
     parser.add_argument("client", choices=CLIENTS)
     add_scope_option(parser)
@@ -25,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        path = config_path(args.client, args.scope)
-        data, previous = read_config(path)
+        config = config_file(args.client, args.scope)
+        path = config.path
+        data, previous = read_config(config)
         table = data.get(servers_key(args.client))
         if not isinstance(table, dict) or args.name not in table:
             print(f"mcp-box: no server named '{args.name}' in {path}; nothing changed")
@@ -42,9 +44,20 @@ def run(args: argparse.Namespace) -> int:
         if args.client == "vscode" and isinstance(inputs, list):
             token = token_input(args.name)
             inputs[:] = [item for item in inputs if not (isinstance(item, dict) and item.get("id") == token)]
-        backup = write_config(path, data, previous)
+        if args.scope == "project" and _is_empty(data):
+            removed = remove_config(config)
+            gone = " and ".join(str(item) for item in removed)
+            print(f"mcp-box: removed '{args.name}'; nothing else was in {path}, so deleted {gone}")
+            return 0
+        backup = write_config(config, data, previous)
     except (ConfigFileError, OSError) as error:
         print(f"mcp-box uninstall: {error}", file=sys.stderr)
         return 1
-    print(f"mcp-box: removed '{args.name}' from {path} (previous file kept as {backup})")
+    kept = f" (previous file kept as {backup})" if backup else ""
+    print(f"mcp-box: removed '{args.name}' from {path}{kept}")
     return 0
+
+
+def _is_empty(data: dict[str, Any]) -> bool:
+    """Nothing left but the empty tables `install` itself adds."""
+    return all(value in ({}, []) for value in data.values())

@@ -3,6 +3,7 @@
 import base64
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -13,6 +14,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from mcp_box_server.cli import main
 from mcp_box_server.cli.clients import config_path
+from mcp_box_server.cli.config_cmd import wsl_path
 from tests.support.boxes import ARITH, make_box
 
 CLIENTS = ("claude-desktop", "claude-code", "cursor", "vscode")
@@ -91,10 +93,15 @@ def test_install_merges_keeps_a_backup_is_idempotent_and_uninstalls(client, home
         written = json.loads(path.read_text())
         assert written["theme"] == "dark" and written[KEY[client]]["other"] == other
         entry = written[KEY[client]]["mcp-box"]
-        assert entry["command"] == sys.executable
-        assert entry["args"] == ["-m", "mcp_box_server", "serve", "--boxes", str(boxes.resolve())]
         backup = path.with_name(path.name + ".mcp-box.bak")
-        assert backup.read_text() == original
+        if scope == "user":
+            assert entry["command"] == sys.executable
+            assert entry["args"] == ["-m", "mcp_box_server", "serve", "--boxes", str(boxes.resolve())]
+            assert backup.read_text() == original
+        else:  # shared with the project: no path of this machine, and no backup to commit by mistake
+            assert entry["command"] == "mcp-box"
+            assert entry["args"] == ["serve", "--boxes", str(boxes.resolve())]  # outside the project
+            assert not backup.exists()
 
         before = path.read_text()
         code, out, _ = mcp_box(capsys, "install", client, "--scope", scope, "--boxes", str(boxes))
@@ -207,3 +214,183 @@ async def test_the_default_entry_serves_the_bundled_boxes(home, capsys):
     entry = json.loads(config_path("claude-desktop").read_text())["mcpServers"]["mcp-box"]
     names = await list_tools_of(entry, cwd=os.sep)  # Claude Desktop starts servers from /
     assert {"math_solve_24", "bio_reverse_complement"} <= names
+
+
+def project_entry_as_started(entry, client, project):
+    """A project entry as its client starts it: in the project folder, ${workspaceFolder} expanded."""
+    args = [arg.replace("${workspaceFolder}", str(project)) for arg in entry["args"]]
+    return {**entry, "args": args}
+
+
+@pytest.mark.parametrize("client", ("claude-code", "cursor", "vscode"))
+async def test_a_project_entry_names_no_path_of_this_machine_and_starts(client, home, capsys, tmp_path):
+    project = Path.cwd()
+    make_box(project / "boxes", "calc", {"arith": ARITH})
+    code, _, _ = mcp_box(capsys, "install", client, "--scope", "project", "--boxes", "boxes")
+    assert code == 0
+    text = config_path(client, "project").read_text()
+    assert str(tmp_path) not in text and sys.executable not in text  # fit to commit and share
+    entry = json.loads(text)[KEY[client]]["mcp-box"]
+    assert entry["command"] == "mcp-box"
+    folder = "${workspaceFolder}/boxes" if client in ("cursor", "vscode") else "./boxes"
+    assert entry["args"] == ["serve", "--boxes", folder]
+
+    started = project_entry_as_started(entry, client, project)
+    bin_dir = str(Path(sys.executable).parent)  # where this install put `mcp-box`, as on a teammate's PATH
+    started["env"] = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    assert {"calc_add", "box_status"} <= await list_tools_of(started, cwd=project)
+
+
+@pytest.mark.parametrize("client", ("claude-code", "cursor", "vscode"))
+def test_uninstall_leaves_no_stub_and_no_backup_in_a_project(client, home, capsys):
+    project = Path.cwd()
+    code, _, _ = mcp_box(
+        capsys, "install", client, "--scope", "project", "--bearer", "--url", "https://h/mcp"
+    )
+    assert code == 0
+    code, out, _ = mcp_box(capsys, "uninstall", client, "--scope", "project")
+    assert code == 0 and "nothing else was in" in out and "deleted" in out
+    assert list(project.iterdir()) == []  # no file, no empty .cursor/.vscode, no *.mcp-box.bak
+
+    path = config_path(client, "project")
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({KEY[client]: {"other": {"command": "x"}}}))
+    assert mcp_box(capsys, "install", client, "--scope", "project")[0] == 0
+    code, out, _ = mcp_box(capsys, "uninstall", client, "--scope", "project")
+    assert code == 0 and "kept" not in out
+    assert json.loads(path.read_text()) == {KEY[client]: {"other": {"command": "x"}}}
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_config_suggests_the_install_line_with_its_options(home, boxes, capsys):
+    code, out, err = mcp_box(
+        capsys, "config", "cursor", "--boxes", str(boxes), "--box", "calc", "--name", "c"
+    )
+    assert code == 0 and json.loads(out)["mcpServers"]["c"]["args"][-2:] == ["--box", "calc"]
+    assert f"or run: mcp-box install cursor --boxes {boxes} --box calc --name c" in err
+    code, out, err = mcp_box(capsys, "config", "vscode", "--scope", "project", "--docker=my/image:1")
+    assert "or run: mcp-box install vscode --scope project --docker=my/image:1" in err
+    assert str(Path.cwd() / ".vscode/mcp.json") in err
+
+
+def test_docker_and_wsl_entries_are_written_and_removed(home, boxes, capsys):
+    code, _, _ = mcp_box(
+        capsys, "install", "claude-desktop", "--docker", "--boxes", str(boxes), "--box", "calc"
+    )
+    assert code == 0
+    entry = json.loads(config_path("claude-desktop").read_text())["mcpServers"]["mcp-box"]
+    assert entry == {
+        "command": "docker",
+        "args": [
+            *("run", "-i", "--rm", "--entrypoint", "mcp-box", "-v", f"{boxes.resolve()}:/boxes/0:ro"),
+            *("mcp-box", "serve", "--boxes", "/boxes/0", "--box", "calc"),
+        ],
+    }
+    code, _, _ = mcp_box(capsys, "install", "claude-desktop", "--wsl", "--name", "in-wsl")
+    assert code == 0
+    written = json.loads(config_path("claude-desktop").read_text())["mcpServers"]
+    assert written["in-wsl"] == {"command": "wsl.exe", "args": ["-e", "mcp-box", "serve"]}
+    for name in ("mcp-box", "in-wsl"):  # both are known as ours
+        code, out, _ = mcp_box(capsys, "uninstall", "claude-desktop", "--name", name)
+        assert code == 0 and f"removed '{name}'" in out
+    assert json.loads(config_path("claude-desktop").read_text()) == {"mcpServers": {}}
+    with pytest.raises(SystemExit):
+        main(["install", "cursor", "--docker", "--url", "https://h/mcp"])
+
+
+def test_wsl_paths():
+    assert wsl_path(r"C:\Users\me\boxes") == "/mnt/c/Users/me/boxes"
+    assert wsl_path("D:/a b/c") == "/mnt/d/a b/c"
+    assert wsl_path("C:\\") == "/mnt/c"
+    assert wsl_path("/home/me/boxes") == "/home/me/boxes"
+
+
+# Planted links: the real command in a process of its own, judged by what changed on disk.
+
+
+def run_cli(*args, cwd, home):
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR", "APPDATA")
+    }
+    env["HOME"] = str(home)
+    command = [sys.executable, "-m", "mcp_box_server", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def snapshot(root, leave_out=None):
+    """Every path under `root` (links not followed) with its bytes, link target or kind."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if leave_out and (path == leave_out or leave_out in path.parents):
+            continue
+        if path.is_symlink():
+            found[path] = ("link", os.readlink(path))
+        elif path.is_file():
+            found[path] = ("file", path.read_bytes())
+        else:
+            found[path] = ("dir", None)
+    return found
+
+
+@pytest.fixture
+def planted(tmp_path):
+    """A repository that ships links out of itself, and a HOME with something worth stealing."""
+    home, project, outside = tmp_path / "home", tmp_path / "repo", tmp_path / "outside"
+    for folder in (home, project, outside):
+        folder.mkdir()
+    (home / ".bashrc").write_text("export PATH=/usr/bin\n")
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"theirs": {"command": "x"}}}))
+    (project / ".mcp.json.mcp-box.bak").symlink_to(home / ".bashrc")
+    (project / ".cursor").symlink_to(outside)
+    (project / ".vscode").symlink_to(home)
+    return home, project
+
+
+def test_project_commands_write_nothing_through_planted_links(planted, tmp_path):
+    home, project = planted
+    outside_before = snapshot(tmp_path, leave_out=project)
+    links_before = {p: os.readlink(p) for p in project.iterdir() if p.is_symlink()}
+
+    result = run_cli("install", "claude-code", "--scope", "project", cwd=project, home=home)
+    assert result.returncode == 0, result.stderr
+    assert "mcp-box" in json.loads((project / ".mcp.json").read_text())["mcpServers"]
+    result = run_cli("uninstall", "claude-code", "--scope", "project", cwd=project, home=home)
+    assert result.returncode == 0, result.stderr
+    for client in ("cursor", "vscode"):
+        for command in ("install", "uninstall"):
+            result = run_cli(command, client, "--scope", "project", cwd=project, home=home)
+            folder = project / f".{client}"
+            assert result.returncode == 1 and f"{folder} is a link" in result.stderr
+
+    assert snapshot(tmp_path, leave_out=project) == outside_before  # not a byte outside the project
+    assert {p: os.readlink(p) for p in project.iterdir() if p.is_symlink()} == links_before
+    assert sorted(p.name for p in project.iterdir()) == [
+        ".cursor",
+        ".mcp.json",
+        ".mcp.json.mcp-box.bak",
+        ".vscode",
+    ]
+
+
+def test_a_linked_config_file_is_neither_read_nor_written(planted, tmp_path):
+    home, project = planted
+    (project / ".mcp.json").unlink()
+    (project / ".mcp.json").symlink_to(home / ".bashrc")
+    before = snapshot(tmp_path)
+    for command in ("install", "uninstall"):
+        result = run_cli(command, "claude-code", "--scope", "project", cwd=project, home=home)
+        assert result.returncode == 1 and f"{project / '.mcp.json'} is a link" in result.stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_a_planted_backup_link_in_user_scope_is_refused(tmp_path):
+    home, project = tmp_path / "home", tmp_path / "project"
+    (home / ".cursor").mkdir(parents=True)
+    project.mkdir()
+    (home / ".bashrc").write_text("export PATH=/usr/bin\n")
+    (home / ".cursor/mcp.json").write_text(json.dumps({"mcpServers": {}}))
+    (home / ".cursor/mcp.json.mcp-box.bak").symlink_to(home / ".bashrc")
+    before = snapshot(tmp_path)
+    result = run_cli("install", "cursor", cwd=project, home=home)
+    assert result.returncode == 1 and f"{home / '.cursor/mcp.json.mcp-box.bak'} is a link" in result.stderr
+    assert snapshot(tmp_path) == before  # no temporary file left behind either
