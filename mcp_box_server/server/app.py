@@ -67,7 +67,7 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     from starlette.responses import JSONResponse
 
     from mcp_box_server import __version__
-    from mcp_box_server.server.auth import SharedTokenVerifier
+    from mcp_box_server.server.auth import SharedTokenVerifier, presents
     from mcp_box_server.server.catalog import Catalog
     from mcp_box_server.server.completion import Completer
     from mcp_box_server.server.meta_tools import META_TOOLS, register_meta_tools
@@ -126,32 +126,48 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     server.add_middleware(metrics.call_log())
     server.custom_route("/metrics", methods=["GET"])(metrics.scrape)
     server.add_completion_handler(Completer(catalog))
-    register_meta_tools(server, registry)
+    register_meta_tools(server, registry, catalog.status)
+    token = config.token if auth else None
 
     @server.custom_route("/health", methods=["GET"])
-    async def health(_: Request) -> JSONResponse:
-        """Answers at once: 503 "starting" until every box has loaded or failed, then 200 "ok"."""
+    async def health(request: Request) -> JSONResponse:
+        """Answers at once: 503 "starting" until every box has loaded or failed, then 200 "ok".
+
+        With a token set, only a request that presents it sees the details (box names,
+        errors, paths); any other gets the bare status, all a liveness probe needs.
+        """
         states = registry.states
         starting = registry.starting
+        status = {"status": "starting" if starting else "ok"}
+        code = 503 if starting else 200
+        if token is not None and not presents(request.headers.get("authorization"), token):
+            return JSONResponse(status, status_code=code)
+        refused = catalog.failures()
         return JSONResponse(
             {
-                "status": "starting" if starting else "ok",
+                **status,
                 "version": __version__,
-                "boxes": {s.name: _health_of(s) for s in states},
+                "boxes": {s.name: _health_of(s, refused.get(s.name, [])) for s in states},
                 "tools": len(registry.tools) + len(META_TOOLS),  # as tools/list counts them
                 "box_tools": len(registry.tools),
             },
-            status_code=503 if starting else 200,
+            status_code=code,
         )
 
     return server
 
 
-def _health_of(state: BoxState) -> dict[str, Any]:
-    """Serving or not, how many errors, and the first of them: why a box does not serve."""
+def _health_of(state: BoxState, content_errors: list[str]) -> dict[str, Any]:
+    """Serving or not, how many errors, and the first of them: why a box does not serve.
+
+    `content_errors`: files and URIs the box declares but may not serve (a URI another box
+    owns, for one), each cut to 500 characters.
+    """
     entry: dict[str, Any] = {"serving": state.serving, "errors": len(state.errors)}
     if state.errors:
         entry["error"] = str(state.errors[0])[:500]
+    if content_errors:
+        entry["content_errors"] = [error[:500] for error in content_errors]
     return entry
 
 

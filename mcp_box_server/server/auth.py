@@ -18,3 +18,12 @@ class SharedTokenVerifier(TokenVerifier):
         if hmac.compare_digest(token.encode(), self._token):
             return AccessToken(token=token, client_id="mcp-box-client", scopes=[])
         return None
+
+
+def presents(authorization: str | None, token: str) -> bool:
+    """Whether an `Authorization` header carries `token` as its bearer token (constant time).
+
+    For routes outside MCP (`/health`), which FastMCP's bearer middleware does not guard.
+    """
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())

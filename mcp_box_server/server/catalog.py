@@ -25,6 +25,7 @@ from mcp_box_server.box.prompts import PromptSpec, read_prompts
 from mcp_box_server.box.resources import ResourceFile, read_resources
 from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
 from mcp_box_server.runtime import BoxPool
+from mcp_box_server.server.ownership import Declared, refusals
 from mcp_box_server.server.registry import BoxRegistry
 
 log = logging.getLogger("mcp_box.server")
@@ -77,6 +78,7 @@ class Catalog:
         self.registry = registry
         self._cache: dict[int, BoxContent] = {}
         self._last: list[BoxContent] = []
+        self._refused: dict[str, list[str]] = {}  # by box: URIs it may not serve, and why
 
     async def contents(self, *, wait: bool = True) -> list[BoxContent]:
         """One `BoxContent` per serving box, by box name (each read once per version).
@@ -100,7 +102,7 @@ class Catalog:
             current.append(content)
         live = {id(content.pool) for content in current}
         self._cache = {key: content for key, content in self._cache.items() if key in live}
-        return _without_shared_uris(current)
+        return self._owned(current)
 
     async def refresh(self) -> Changes:
         """Re-read after a swap; what changed since the last refresh."""
@@ -110,7 +112,7 @@ class Catalog:
         new_resources = {uri for c in after for uri in c.resources} | _templates(after)
         old_digests = {uri: d for c in before for uri, d in c.digests.items()}
         updated = {uri for c in after for uri, d in c.digests.items() if old_digests.get(uri, d) != d}
-        reloaded = {c.box for c in after} - {c.box for c in before if any(c is a for a in after)}
+        reloaded = {c.box for c in after} - {c.box for c in before if any(c.pool is a.pool for a in after)}
         return Changes(
             prompts=_prompt_signature(before) != _prompt_signature(after),
             resources=old_resources != new_resources,
@@ -119,8 +121,34 @@ class Catalog:
         )
 
     def failures(self) -> dict[str, list[str]]:
-        """Prompt and resource files that could not be served, by box (for the status resource)."""
-        return {c.box: [str(f) for f in c.failures] for c in self._cache.values() if c.failures}
+        """Prompt and resource files and URIs that could not be served, by box (for the status)."""
+        found = {c.box: [str(f) for f in c.failures] for c in self._cache.values() if c.failures}
+        for box, reasons in self._refused.items():
+            found[box] = [*found.get(box, []), *reasons]
+        return found
+
+    def status(self) -> list[dict[str, Any]]:
+        """The registry's status, with the files and URIs each box could not serve."""
+        failures = self.failures()
+        return [{**box, "content_errors": failures.get(box["box"], [])} for box in self.registry.status()]
+
+    def _owned(self, contents: list[BoxContent]) -> list[BoxContent]:
+        """Each URI served by one box at most (server/ownership.py); the refusals kept for the status."""
+        refused = refusals(
+            Declared(
+                c.box,
+                c.pool.manifest.trust == "trusted",
+                tuple(c.resources),
+                tuple(t.uri_template for t in c.templates),
+            )
+            for c in contents
+        )
+        self._refused = {
+            c.box: [str(LoadFailure(str(c.pool.source), None, why)) for why in refused[c.box].values()]
+            for c in contents
+            if c.box in refused
+        }
+        return [_without(c, refused[c.box]) if c.box in refused else c for c in contents]
 
     async def _read(self, box: str, pool: BoxPool, wait: bool) -> BoxContent | None:
         if not wait and not pool.snapshot_taken:  # listed from the spec cache: being copied
@@ -180,43 +208,13 @@ def _unsnapshot(failure: LoadFailure, root: Path, source: Path) -> LoadFailure:
     )
 
 
-def _without_shared_uris(contents: list[BoxContent]) -> list[BoxContent]:
-    """A resource URI or template claimed by two boxes is served by neither, with an error on both.
-
-    Otherwise the box whose name sorts first would answer for the other's URIs (and learn
-    which ones its clients read).
-    """
-    owners: dict[str, list[str]] = {}
-    for content in contents:
-        for uri in [*content.resources, *(t.uri_template for t in content.templates)]:
-            owners.setdefault(uri, []).append(content.box)
-    shared = {uri: boxes for uri, boxes in owners.items() if len(boxes) > 1}
-    if not shared:
-        return contents
-    cleaned = []
-    for content in contents:
-        mine = {uri: boxes for uri, boxes in shared.items() if content.box in boxes}
-        if not mine:
-            cleaned.append(content)
-            continue
-        others = {uri: ", ".join(b for b in boxes if b != content.box) for uri, boxes in mine.items()}
-        problems = [
-            LoadFailure(
-                str(content.pool.source),
-                None,
-                f"resource {uri!r} is also declared by box {who}: neither serves it",
-            )
-            for uri, who in others.items()
-        ]
-        cleaned.append(
-            replace(
-                content,
-                resources={u: r for u, r in content.resources.items() if u not in mine},
-                templates=[t for t in content.templates if t.uri_template not in mine],
-                failures=[*content.failures, *problems],
-            )
-        )
-    return cleaned
+def _without(content: BoxContent, refused: dict[str, str]) -> BoxContent:
+    """`content` less the URIs and templates it may not serve."""
+    return replace(
+        content,
+        resources={uri: r for uri, r in content.resources.items() if uri not in refused},
+        templates=[t for t in content.templates if t.uri_template not in refused],
+    )
 
 
 def _templates(contents: list[BoxContent]) -> set[str]:

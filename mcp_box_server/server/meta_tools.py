@@ -83,8 +83,11 @@ class UnknownToolHint(Middleware):
         return await call_next(context)
 
 
-def register_meta_tools(server: FastMCP, registry: BoxRegistry) -> None:
-    """Add `find_tools`, `call_tool` and `box_status` to `server`."""
+def register_meta_tools(
+    server: FastMCP, registry: BoxRegistry, status: Callable[[], list[dict[str, Any]]] | None = None
+) -> None:
+    """Add `find_tools`, `call_tool` and `box_status` to `server`; `status` (by default the
+    registry's) is what `box_status` reports."""
 
     async def find_tools(query: str, k: Annotated[int, Field(ge=1, le=50)] = 5) -> ToolResult:
         """Find the box tools that best match a task; returns names, descriptions and input schemas.
@@ -132,7 +135,7 @@ def register_meta_tools(server: FastMCP, registry: BoxRegistry) -> None:
 
         Use it when a tool is missing or a box was just edited.
         """
-        return results.success({"boxes": registry.status()})
+        return results.success({"boxes": (status or registry.status)()})
 
     server.add_middleware(UnknownToolHint(registry))
     server.add_tool(MetaTool.build(find_tools, read_only=True))

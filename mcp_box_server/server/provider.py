@@ -26,11 +26,10 @@ from mcp_box_server.runtime import BoxRuntimeError, InputNeeded
 from mcp_box_server.server import results
 from mcp_box_server.server.catalog import Catalog
 from mcp_box_server.server.conversation import ClientConversation
+from mcp_box_server.server.ownership import STATUS_URI, readme_uri
 from mcp_box_server.server.prompts import BoxPrompt
 from mcp_box_server.server.registry import BoxRegistry
 from mcp_box_server.server.resources import BoxResource, BoxTemplate
-
-STATUS_URI = "box://status"
 
 
 class BoxTool(Tool):
@@ -93,7 +92,7 @@ class BoxProvider(Provider):
                 name="box-status",
                 description="Every box: version, tools, load errors (JSON).",
                 mime_type="application/json",
-                text=json.dumps(self._status(), indent=2),
+                text=json.dumps(self.catalog.status(), indent=2),
             )
         ]
         for state in self.registry.states:
@@ -101,7 +100,7 @@ class BoxProvider(Provider):
             if state.serving and readme is not None:
                 resources.append(
                     TextResource(
-                        uri=f"box://{state.name}/readme",
+                        uri=readme_uri(state.name),
                         name=f"{state.name}-readme",
                         description=f"README of the '{state.name}' box.",
                         mime_type="text/markdown",
@@ -123,11 +122,6 @@ class BoxProvider(Provider):
             for c in contents
             for name, spec in c.prompts.items()
         ]
-
-    def _status(self) -> list[dict[str, Any]]:
-        """The registry's status, with the prompt and resource files each box could not serve."""
-        failures = self.catalog.failures()
-        return [{**box, "content_errors": failures.get(box["box"], [])} for box in self.registry.status()]
 
     def _tools(self) -> dict[str, BoxTool]:
         if self._cache_generation != self.registry.generation:
