@@ -86,7 +86,8 @@ async def test_the_trusted_box_answers_its_uris_and_the_sandboxed_box_is_told_wh
     for boxes in (by_box, status):
         assert boxes["items"]["content_errors"] == [] and boxes["aaa"]["serving"]
         jailed = "\n".join(boxes["aaa"]["content_errors"])
-        assert "'data://{kind}/{id}' is not served: a sandboxed box serves URIs only under box://aaa/" in jailed
+        outside = "a sandboxed box serves URIs only under box://aaa/"
+        assert f"'data://{{kind}}/{{id}}' is not served: {outside}" in jailed
         assert "'data://item/7' is not served" in jailed
         (overlap,) = boxes["zed"]["content_errors"]
         assert "'data://{kind}/{id}' is not served: it overlaps 'data://item/{id}' of box 'items'" in overlap
