@@ -1,0 +1,169 @@
+"""`install`, `uninstall` and `config` on Windows, emulated on Linux by taking its APIs away.
+
+Each command is the real CLI in a process of its own whose `sitecustomize` makes Python
+look like Windows's: `sys.platform` is "win32", and `os` has no O_NOFOLLOW, O_NONBLOCK,
+O_DIRECTORY, descriptor-relative calls or `fchmod`. Standard modules that choose an
+implementation by platform when imported (asyncio, subprocess, ...) are imported first,
+as they would have chosen their Windows one, which needs Windows itself.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_install import snapshot
+
+WINDOWS = """
+import asyncio, ctypes, logging, mimetypes, multiprocessing, os, pathlib, platform, selectors
+import shutil, signal, socket, subprocess, sys, sysconfig, tempfile, uuid
+import importlib.metadata
+sysconfig.get_config_vars()
+try:
+    import rich.console  # rich would drive the Windows console API, which only Windows has
+except ImportError:
+    pass
+sys.platform = "win32"
+for name in ("O_NOFOLLOW", "O_NONBLOCK", "O_DIRECTORY", "fchmod"):
+    if hasattr(os, name):
+        delattr(os, name)
+os.supports_dir_fd = set()
+"""
+
+
+@pytest.fixture
+def windows(tmp_path):
+    """Run the real `mcp-box` as on Windows, with %APPDATA% and a home folder of its own."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(WINDOWS)
+    home, appdata, project = tmp_path / "home", tmp_path / "AppData" / "Roaming", tmp_path / "project"
+    for folder in (home, appdata, project):
+        folder.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR")}
+    env.update(PYTHONPATH=str(site), HOME=str(home), APPDATA=str(appdata))
+
+    def run(*args: str, cwd: Path = project, code: str | None = None) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", code] if code else [sys.executable, "-m", "mcp_box_server", *args]
+        return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+    probe = run(code="import os, sys; print(sys.platform, hasattr(os, 'O_NOFOLLOW'))")
+    assert probe.stdout.split() == ["win32", "False"], probe.stderr
+    run.home, run.appdata, run.project = home, appdata, project  # type: ignore[attr-defined]
+    return run
+
+
+def test_install_claude_desktop_writes_under_appdata_and_says_where_serve_runs(windows, tmp_path):
+    result = windows("install", "claude-desktop")
+    assert result.returncode == 0, result.stderr
+    path = windows.appdata / "Claude" / "claude_desktop_config.json"
+    assert f"added 'mcp-box' to {path}" in result.stdout
+    entry = json.loads(path.read_text())["mcpServers"]["mcp-box"]
+    assert entry == {"command": sys.executable, "args": ["-m", "mcp_box_server", "serve"]}
+    assert "--wsl" in result.stderr and "--docker" in result.stderr  # serve itself refuses on Windows
+    assert list(windows.home.iterdir()) == []  # nothing in ~/.config or anywhere else
+
+    result = windows("uninstall", "claude-desktop")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(path.read_text()) == {"mcpServers": {}}
+    assert (
+        json.loads(path.with_name(path.name + ".mcp-box.bak").read_text())["mcpServers"]["mcp-box"] == entry
+    )
+
+
+def test_config_cursor_prints_the_entry_and_its_file(windows):
+    result = windows("config", "cursor")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["mcpServers"]["mcp-box"]["args"] == ["-m", "mcp_box_server", "serve"]
+    assert f"merge this into {windows.home / '.cursor' / 'mcp.json'}" in result.stderr
+    assert "or run: mcp-box install cursor" in result.stderr
+    assert list(windows.home.iterdir()) == []
+
+
+def test_docker_and_wsl_entries_for_claude_desktop(windows, tmp_path):
+    boxes = tmp_path / "my boxes"
+    boxes.mkdir()
+    assert windows("install", "claude-desktop", "--docker", "--boxes", str(boxes)).returncode == 0
+    result = windows("install", "claude-desktop", "--wsl", "--name", "wsl")
+    assert result.returncode == 0, result.stderr
+    assert "does not serve boxes on Windows" not in result.stderr
+    written = json.loads((windows.appdata / "Claude" / "claude_desktop_config.json").read_text())[
+        "mcpServers"
+    ]
+    assert written["mcp-box"] == {
+        "command": "docker",
+        "args": [
+            *("run", "-i", "--rm", "--entrypoint", "mcp-box", "-v", f"{boxes}:/boxes/0:ro"),
+            *("mcp-box", "serve", "--boxes", "/boxes/0"),
+        ],
+    }
+    assert written["wsl"] == {"command": "wsl.exe", "args": ["-e", "mcp-box", "serve"]}
+
+
+def test_planted_links_are_refused_without_o_nofollow(windows, tmp_path):
+    home, project = windows.home, windows.project
+    (home / ".bashrc").write_text("export PATH=/usr/bin\n")
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"theirs": {"command": "x"}}}))
+    (project / ".mcp.json.mcp-box.bak").symlink_to(home / ".bashrc")
+    (project / ".cursor").symlink_to(home)
+    (home / ".cursor").mkdir()
+    (home / ".cursor" / "mcp.json").write_text("{}")
+    (home / ".cursor" / "mcp.json.mcp-box.bak").symlink_to(home / ".bashrc")
+    outside = snapshot(tmp_path, leave_out=project)
+
+    for command in ("install", "uninstall"):
+        result = windows(command, "claude-code", "--scope", "project")
+        assert result.returncode == 0, result.stderr
+        result = windows(command, "cursor", "--scope", "project")
+        assert result.returncode == 1 and f"{project / '.cursor'} is a link" in result.stderr
+    result = windows("install", "cursor")  # user scope: the backup is a planted link
+    assert (
+        result.returncode == 1 and f"{home / '.cursor' / 'mcp.json.mcp-box.bak'} is a link" in result.stderr
+    )
+    (project / ".mcp.json").unlink()
+    (project / ".mcp.json").symlink_to(home / ".bashrc")
+    result = windows("install", "claude-code", "--scope", "project")
+    assert result.returncode == 1 and f"{project / '.mcp.json'} is a link" in result.stderr
+
+    assert snapshot(tmp_path, leave_out=project) == outside
+    assert os.readlink(project / ".mcp.json.mcp-box.bak") == str(home / ".bashrc")
+
+
+READ_BOX = """
+import sys
+from pathlib import Path, PurePosixPath
+from mcp_box_server.box import ManifestError, read_manifest
+from mcp_box_server.box.files import BoxFileError, read_file
+box = Path(sys.argv[1])
+print(read_manifest(box / "good").name)
+try:
+    read_manifest(box / "linked")
+except ManifestError as error:
+    print("refused:", error)
+print(read_file(box / "good", PurePosixPath("data.txt"), 100).decode())
+try:
+    read_file(box / "good", PurePosixPath("secret.txt"), 100)
+except BoxFileError as error:
+    print("refused:", error)
+"""
+
+
+def test_box_files_are_read_through_no_link_without_o_nofollow(windows, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text('name = "stolen"\n')
+    good, linked = tmp_path / "boxes" / "good", tmp_path / "boxes" / "linked"
+    good.mkdir(parents=True)
+    linked.mkdir()
+    (good / "box.toml").write_text('name = "good"\ntrust = "trusted"\n')
+    (good / "data.txt").write_text("data")
+    (good / "secret.txt").symlink_to(secret)
+    (linked / "box.toml").symlink_to(secret)
+    result = windows("-", code=READ_BOX.replace("sys.argv[1]", repr(str(tmp_path / "boxes"))))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "good" and lines[2] == "data"
+    assert lines[1].startswith("refused:") and "link" in lines[1] and "stolen" not in result.stdout
+    assert lines[3].startswith("refused:") and "secret.txt" in lines[3]
