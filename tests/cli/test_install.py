@@ -394,3 +394,13 @@ def test_a_planted_backup_link_in_user_scope_is_refused(tmp_path):
     result = run_cli("install", "cursor", cwd=project, home=home)
     assert result.returncode == 1 and f"{home / '.cursor/mcp.json.mcp-box.bak'} is a link" in result.stderr
     assert snapshot(tmp_path) == before  # no temporary file left behind either
+
+
+def test_a_private_config_file_stays_private(home, capsys):
+    path = config_path("claude-code")
+    path.write_text(json.dumps({"oauthAccount": {"token": "secret"}}))
+    path.chmod(0o600)
+    assert mcp_box(capsys, "install", "claude-code")[0] == 0
+    backup = path.with_name(path.name + ".mcp-box.bak")
+    assert (path.stat().st_mode & 0o777, backup.stat().st_mode & 0o777) == (0o600, 0o600)
+    assert json.loads(path.read_text())["oauthAccount"] == {"token": "secret"}
