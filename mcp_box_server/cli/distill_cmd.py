@@ -83,6 +83,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="retries of a request on HTTP 429, 5xx or a timeout (default 3)",
     )
     parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=5,
+        metavar="N",
+        help="stop when each of the first N requests sent to the teacher fails (HTTP 429 aside; "
+        "default 5; 0: never)",
+    )
+    parser.add_argument(
         "--cache", type=Path, default=None, help="reply cache (default ~/.cache/mcp-box/distill)"
     )
     parser.add_argument("--no-cache", action="store_true", help="ask the teacher again for everything")
@@ -119,13 +127,14 @@ def run(args: argparse.Namespace) -> int:
     if (
         args.repairs < 0
         or args.retries < 0
+        or args.stop_after < 0
         or args.jobs < 1
         or args.timeout <= 0
         or args.memory_mb < 64
         or (args.max_tokens is not None and args.max_tokens < 1)
     ):
         print(
-            "mcp-box distill: --repairs >= 0, --retries >= 0, --jobs >= 1, --timeout > 0, "
+            "mcp-box distill: --repairs >= 0, --retries >= 0, --stop-after >= 0, --jobs >= 1, --timeout > 0, "
             "--memory-mb >= 64, --max-tokens >= 1",
             file=sys.stderr,
         )
@@ -147,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         retries=args.retries,
         stream=not args.no_stream,
         concurrency=max(args.jobs, 2) * 2,
+        stop_after=args.stop_after,
     )
 
     async def main() -> int:
@@ -166,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
                 teacher_options=options,
                 force=args.force,
                 dry_run=args.dry_run,
-                stages=Stages() if args.quiet else Stages.on_stderr(),
+                stages=Stages.on_stderr(bars=not args.quiet),
             )
         stats = result.stats
         if result.dry_run:
@@ -184,8 +194,15 @@ def run(args: argparse.Namespace) -> int:
             f"largest prompt {stats.largest_prompt} chars, largest reply {stats.largest_reply} chars",
             file=sys.stderr,
         )
+        if stats.failures:
+            kinds = ", ".join(f"{kind} {count}" for kind, count in stats.failures.most_common())
+            print(f"mcp-box distill: failed teacher requests by kind: {kinds}", file=sys.stderr)
+        print(f"mcp-box distill: report: {result.report}", file=sys.stderr)
+        if result.outcome.stopped:
+            print(f"mcp-box distill: {result.outcome.stopped}", file=sys.stderr)
+            return 1
         if not result.emitted:
-            print(f"mcp-box distill: no tool survived; see {result.box}", file=sys.stderr)
+            print("mcp-box distill: no tool survived; the report says why", file=sys.stderr)
             return 1
         print(result.box)
         return 0

@@ -25,6 +25,7 @@ from mcp_box_server.distill.teacher import (
     Teacher,
     TeacherFailed,
     TeacherOptions,
+    TeacherUnusable,
     default_cache_dir,
 )
 from mcp_box_server.distill.validate import Limits
@@ -45,6 +46,7 @@ __all__ = [
     "Teacher",
     "TeacherFailed",
     "TeacherOptions",
+    "TeacherUnusable",
     "Tool",
     "check_source",
     "default_cache_dir",

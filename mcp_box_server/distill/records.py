@@ -61,3 +61,4 @@ class Outcome:
     cluster_method: str = ""  # "teacher", "tfidf", or "tfidf (fallback: why)"
     renames: list[tuple[str, str, str]] = field(default_factory=list)  # (old, new, how) for name clashes
     solved_by: dict[str, str] = field(default_factory=dict)  # task id -> final function
+    stopped: str = ""  # why the run stopped early (the teacher unusable), if it did

@@ -58,6 +58,7 @@ def render(
         f"a usable reply, {stats.retries} retried, {stats.truncated} cut off at the token limit); "
         f"tokens: {stats.prompt_tokens} prompt, {stats.completion_tokens} completion",
         f"- largest prompt: {stats.largest_prompt} characters; largest reply: {stats.largest_reply}",
+        *_failures(outcome, stats),
         "",
         "## Counts",
         "",
@@ -102,6 +103,15 @@ def render(
         lines.append(f"- {rejection.subject}, attempt {rejection.attempt + 1}{function}:")
         lines += ["", "  ```text", *(f"  {line}" for line in rejection.reason.splitlines()), "  ```", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _failures(outcome: Outcome, stats: TeacherStats) -> list[str]:
+    """The run's early stop, and the teacher's failed requests by kind."""
+    lines = [f"- **{outcome.stopped}**"] if outcome.stopped else []
+    if stats.failures:
+        kinds = ", ".join(f"{kind}: {count}" for kind, count in stats.failures.most_common())
+        lines.append(f"- failed requests sent to the teacher ({stats.sent} sent), by kind: {kinds}")
+    return lines
 
 
 def _one_line(text: str, limit: int = 120) -> str:

@@ -9,13 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcp_box_server.box.manifest import BOX_NAME
-from mcp_box_server.distill.emit import EmitError, check_out, emit
+from mcp_box_server.distill.emit import REPORT, EmitError, check_out, emit
 from mcp_box_server.distill.pipeline import Pipeline, Settings
 from mcp_box_server.distill.progress import Stages
 from mcp_box_server.distill.records import Outcome
 from mcp_box_server.distill.report import Provenance
 from mcp_box_server.distill.tasks import file_sha256, read_tasks
-from mcp_box_server.distill.teacher import ReplyCache, Teacher, TeacherOptions, TeacherStats
+from mcp_box_server.distill.teacher import (
+    ReplyCache,
+    Teacher,
+    TeacherOptions,
+    TeacherStats,
+    TeacherUnusable,
+)
 from mcp_box_server.distill.validate import Limits, Validator
 from mcp_box_server.llm import ChatClient
 
@@ -32,6 +38,11 @@ class Distilled:
     @property
     def emitted(self) -> bool:
         return not self.dry_run and self.outcome.counts.final_tools > 0
+
+    @property
+    def report(self) -> Path:
+        """`distill_report.md`: inside the box, or the file written in its place."""
+        return self.box / REPORT if self.emitted else self.box
 
 
 async def distill(
@@ -54,8 +65,10 @@ async def distill(
 
     Raises `TaskFileError` for a bad task file, `EmitError` when `out` cannot be
     replaced or the name is invalid, and `ModelError` when the teacher cannot be used at
-    all (unreachable, unknown model, bad key, a request it rejects); a request that merely
-    fails (busy, empty, cut off) is a failed attempt of its task.
+    all (unreachable, unknown model, bad key, a request it rejects, a web page for a reply);
+    a request that merely fails (busy, empty, cut off) is a failed attempt of its task,
+    unless the first `teacher_options.stop_after` requests sent all fail: the run then
+    stops early with a report (`outcome.stopped` says why) and no box.
 
     `dry_run` sends nothing and writes nothing: cached replies are replayed (and
     validated) as far as they go, and `stats` says how many requests were answered
@@ -70,14 +83,18 @@ async def distill(
     tasks = read_tasks(tasks_file)
     cache = ReplyCache(cache_dir) if cache_dir else None
     options = teacher_options or TeacherOptions(concurrency=max(jobs, 2) * 2)
-    teacher = Teacher(model, cache, options, offline=dry_run)
-    scratch = Path(tempfile.mkdtemp(prefix="mcp-box-distill-"))
     stages = stages or Stages()
+    teacher = Teacher(model, cache, options, offline=dry_run, tell=stages.note)
+    scratch = Path(tempfile.mkdtemp(prefix="mcp-box-distill-"))
     try:
         with stages:
             async with Validator(limits, scratch, jobs, name) as validator:
                 pipeline = Pipeline(teacher, validator, settings, stages)
-                outcome = await pipeline.run(tasks)
+                try:
+                    outcome = await pipeline.run(tasks)
+                except TeacherUnusable as exc:  # no box; the report says what happened so far
+                    outcome = pipeline.outcome
+                    outcome.stopped, outcome.tools = str(exc), []
                 tasks = list(pipeline.tasks.values())  # with the helpers' examples
             if dry_run:
                 return Distilled(out, outcome, teacher.stats, dry_run=True)

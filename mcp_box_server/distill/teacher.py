@@ -9,7 +9,10 @@ before they are sent.
 A request that fails for now (HTTP 429, 5xx, a timeout) is retried a bounded
 number of times with exponential backoff, honouring `Retry-After`; what still
 fails, an empty reply, or a prompt too long for the context, is a `TeacherFailed`:
-one failed attempt of one task, never the end of the run.
+one failed attempt of one task, never the end of the run, unless every one of the
+first `stop_after` requests sent failed: then the teacher is unusable as set up
+(`TeacherUnusable`), and asking on would only take time. The first failure of each
+kind is told as it happens (`tell`), with its cause.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcp_box_server.llm import ChatClient, ChatModel, ContextTooLong, ModelBusy, ModelTimeout
+from mcp_box_server.llm import ChatClient, ChatModel, ContextTooLong, ModelBusy, ModelError, ModelTimeout
 
 Message = dict[str, Any]
 MAX_RETRY_WAIT_S = 120.0
@@ -41,6 +46,10 @@ class TeacherFailed(Exception):
     def __init__(self, reason: str, *, context: bool = False) -> None:
         super().__init__(reason)
         self.context = context
+
+
+class TeacherUnusable(ModelError):
+    """Every one of the first requests sent failed: the run stops, naming the cause."""
 
 
 class NotCached(Exception):
@@ -101,6 +110,7 @@ class TeacherOptions:
     backoff_s: float = 2.0  # first wait; doubled per retry unless the server says Retry-After
     concurrency: int = 4
     stream: bool = True  # receive replies as a stream: a long reply does not hit the client timeout
+    stop_after: int = 5  # stop when the first this many requests sent all fail (0: never)
 
     def params(self, provider: str) -> dict[str, Any]:
         """The request parameters, as sent and as keyed in the cache."""
@@ -125,6 +135,8 @@ class TeacherStats:
     largest_prompt: int = 0  # characters in the messages of the largest request
     largest_reply: int = 0  # characters in the longest reply
     to_send: int = 0  # in a dry run: requests the cache could not answer
+    sent: int = 0  # requests sent to the server, retries included
+    failures: Counter[str] = field(default_factory=Counter)  # requests sent that failed, by kind
 
 
 class Teacher:
@@ -142,8 +154,10 @@ class Teacher:
         options: TeacherOptions | None = None,
         *,
         offline: bool = False,
+        tell: Callable[[str], None] | None = None,
     ) -> None:
         self.model = model
+        self.tell = tell or (lambda _: None)  # a line for the user, as a failure happens
         self.cache = cache
         self.offline = offline
         self.options = options or TeacherOptions()
@@ -153,6 +167,8 @@ class Teacher:
         self.params = self.options.params(self.provider)
         self.stats = TeacherStats()
         self._limit = asyncio.Semaphore(self.options.concurrency)
+        self._answered = False  # any request answered: from then on failures never stop the run
+        self._failed_first = 0  # failed requests (not 429) before the first answer
 
     @property
     def label(self) -> str:
@@ -198,17 +214,22 @@ class Teacher:
         while True:
             try:
                 async with self._limit:
+                    self.stats.sent += 1
                     # `stream` is how the reply travels, not what it says: not in the cache key
                     result = await self.model.chat(messages, **params, stream=self.options.stream)
                 break
             except ContextTooLong as exc:
+                self._failed("prompt too long for the context", exc)
                 self.stats.failed += 1
                 raise TeacherFailed(str(exc), context=True) from None
             except (ModelBusy, ModelTimeout) as exc:
+                busy = isinstance(exc, ModelBusy)
+                kind = "timeout" if not busy else f"HTTP {exc.status}" if exc.status else "no usable reply"
+                self._failed(kind, exc, counts=not (busy and exc.status == 429))  # 429: slow down, not broken
                 if retried == self.options.retries:
                     self.stats.failed += 1
                     raise TeacherFailed(f"{exc} (after {retried} retries)") from None
-                hint = exc.retry_after if isinstance(exc, ModelBusy) else None
+                hint = exc.retry_after if busy else None
                 wait = hint if hint is not None else self.options.backoff_s * 2**retried
                 retried += 1
                 self.stats.retries += 1
@@ -218,6 +239,23 @@ class Teacher:
         text = result.message.content or ""
         truncated = result.message.finish_reason == "length"
         if not text.strip() and not truncated:
+            self._failed("empty reply", f"{self.label} returned an empty reply")
             self.stats.failed += 1
             raise TeacherFailed(f"{self.label} returned an empty reply")
+        self._answered = True
         return Answer(text, truncated)
+
+    def _failed(self, kind: str, cause: object, *, counts: bool = True) -> None:
+        """Count a failed request; tell the first of its kind; stop when the first N all failed."""
+        failures = self.stats.failures
+        failures[kind] += 1
+        if failures[kind] == 1:
+            self.tell(f"teacher request failed ({kind}): {cause}")
+        if counts:
+            self._failed_first += 1
+        stop_after = self.options.stop_after
+        if stop_after and not self._answered and self._failed_first >= stop_after:
+            raise TeacherUnusable(
+                f"stopped: each of the first {self._failed_first} requests to the teacher failed; "
+                f"the last: {cause}"
+            )

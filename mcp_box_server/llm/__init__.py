@@ -8,8 +8,8 @@ Shared by the student harness and the distillation pipeline. The public API:
         result.message.content, result.message.tool_calls, result.usage, result.latency_s
 
 Errors: `ModelError` and its subclasses `ModelSpecError`, `ModelUnreachable` (and its
-`ModelTimeout`), `ModelBusy`, `ContextTooLong`, `ModelNotFound`, `ModelAuthError`,
-`ToolsUnsupported` (see `mcp_box_server.llm.errors`).
+`ModelTimeout`), `ModelBusy`, `NotAChatReply`, `ContextTooLong`, `ModelNotFound`,
+`ModelAuthError`, `ToolsUnsupported` (see `mcp_box_server.llm.errors`).
 `ChatClient` is the protocol to implement for a scripted or custom model.
 """
 
@@ -31,6 +31,7 @@ from mcp_box_server.llm.errors import (
     ModelSpecError,
     ModelTimeout,
     ModelUnreachable,
+    NotAChatReply,
     ToolsUnsupported,
 )
 from mcp_box_server.llm.specs import PROVIDERS, ModelConfig, resolve_model
@@ -51,6 +52,7 @@ __all__ = [
     "ModelSpecError",
     "ModelTimeout",
     "ModelUnreachable",
+    "NotAChatReply",
     "ToolCallRequest",
     "ToolsUnsupported",
     "Usage",

@@ -27,6 +27,7 @@ from mcp_box_server.llm.errors import (
     ModelNotFound,
     ModelTimeout,
     ModelUnreachable,
+    NotAChatReply,
     ToolsUnsupported,
 )
 from mcp_box_server.llm.specs import ModelConfig
@@ -34,6 +35,7 @@ from mcp_box_server.llm.specs import ModelConfig
 Message = dict[str, Any]
 # How servers word a context overflow: OpenAI/vLLM ("maximum context length", code
 # context_length_exceeded), llama-server ("exceeds the available context size").
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _CONTEXT = re.compile(r"context[ _](length|size|window)|maximum context|too many tokens", re.IGNORECASE)
 
 
@@ -202,11 +204,14 @@ class ChatModel:
         if temperature is not None:
             params["temperature"] = temperature
         try:
-            response = await self._client.chat.completions.create(**params)
+            raw = await self._client.chat.completions.with_raw_response.create(**params)
+            response = raw.parse()
         except openai.APIError as exc:
             raise await self._map_error(exc, bool(tools)) from exc
         except openai.OpenAIError as exc:
             raise ModelError(f"{self.label}: {exc}") from exc
+        if isinstance(response, str):  # openai hands back the text of a body that is not JSON
+            raise self._not_a_reply(raw.status_code, raw.headers.get("content-type"), response)
         if not response.choices:
             raise ModelBusy(f"{self.label} at {self.config.base_url} returned no choices")
         usage = Usage()
@@ -230,6 +235,11 @@ class ChatModel:
         try:
             stream = await self._client.chat.completions.create(**params)
             started = True
+            kind = stream.response.headers.get("content-type", "")
+            if "text/event-stream" not in kind:  # no server-sent events will come: say what did
+                body = (await stream.response.aread()).decode("utf-8", "replace")
+                await stream.close()
+                raise self._not_a_reply(stream.response.status_code, kind, body)
             async for chunk in stream:
                 if chunk.usage is not None:
                     usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
@@ -281,8 +291,21 @@ class ChatModel:
                 f"{where} refused the request ({detail}); enable tool calling on the server"
             )
         if status == 429 or (status is not None and status >= 500):
-            return ModelBusy(f"{where} failed with HTTP {status}: {detail}", _retry_after(exc))
+            return ModelBusy(f"{where} failed with HTTP {status}: {detail}", _retry_after(exc), status)
         return ModelError(f"{where} failed with HTTP {status}: {detail}")
+
+    def _not_a_reply(self, status: int, content_type: str | None, body: str) -> NotAChatReply:
+        """What came instead of a chat reply: an HTML page's title, or the start of the body."""
+        kind = (content_type or "no content type").split(";")[0].strip()
+        html = "html" in kind or body.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+        title = _TITLE.search(body) if html else None
+        gist = " ".join((title.group(1) if title else body).split())[:160] or "(empty body)"
+        what = "an HTML page" if html else "a body that is no chat reply"
+        return NotAChatReply(
+            f"{self.config.base_url} ({self.label}) returned {what} with status {status} ({kind}): "
+            f"{'title ' if title else ''}{gist!r}; the base URL should be the OpenAI-compatible API "
+            "(usually ending in /v1), not a web page or a proxy in front of it"
+        )
 
     async def _available_models(self) -> list[str]:
         """Model names the server lists, or [] when it cannot say."""

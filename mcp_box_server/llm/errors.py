@@ -9,6 +9,7 @@ callers never import `openai` to handle errors:
     ├── ModelUnreachable    nothing answers at the address (connection refused, DNS, timeout)
     │   └── ModelTimeout    it accepted the request but did not answer in time
     ├── ModelBusy           overloaded or failing for now (HTTP 429, 5xx, no choices): retry later
+    ├── NotAChatReply       a success status with a body that is no chat reply (an HTML page)
     ├── ContextTooLong      the request does not fit the model's context window
     ├── ModelNotFound       the server answers but does not know the model
     ├── ModelAuthError      the server refuses the API key
@@ -35,11 +36,19 @@ class ModelTimeout(ModelUnreachable):
 
 
 class ModelBusy(ModelError):
-    """The endpoint refused or failed this request for now; `retry_after` is its hint in seconds."""
+    """The endpoint refused or failed this request for now; `retry_after` is its hint in seconds,
+    `status` the HTTP status (None: no choices, a broken stream)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
+
+
+class NotAChatReply(ModelError):
+    """A success status whose body is no OpenAI chat reply: a login page, a web UI, a proxy's
+    notice. The base URL is wrong or something stands in front of the server: asking again
+    gets the same page."""
 
 
 class ContextTooLong(ModelError):

@@ -55,7 +55,8 @@ def test_errors_exit_nonzero_with_a_message(tmp_path, capsys):
         # a teacher that never writes code: no tool survives, exit 1, and nothing is emitted
         assert main(distill_args(llm, tasks, tmp_path / "empty", tmp_path / "c", "--repairs", "0")) == 1
         err = capsys.readouterr().err
-        assert "final_tools 0" in err and "no tool survived; see" in err
+        assert "final_tools 0" in err and "no tool survived; the report says why" in err
+        assert f"report: {(tmp_path / 'empty.distill_report.md').resolve()}" in err
         assert not (tmp_path / "empty").exists()
         report = (tmp_path / "empty.distill_report.md").read_text()
         assert "no ```python block with the tool module found in the reply" in report

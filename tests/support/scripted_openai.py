@@ -11,7 +11,8 @@ A script is a callable `(request_json) -> reply`, where a reply is
   `[{"name": ..., "arguments": {...} | "json string"}]`), `status` (an HTTP error
   status to return instead), `headers` (sent with that error, e.g. `Retry-After`),
   `finish_reason` (e.g. "length" for a reply cut off at `max_tokens`), `delay`
-  (seconds to wait first), `usage`,
+  (seconds to wait first), `usage`, or `body` (a raw text body sent as is, with
+  `media_type`, default text/html, and `status`, default 200: a login page, a web UI),
 - or a full response body (a dict with `choices`), sent as is.
 
 A request with `"stream": true` gets the reply as server-sent chunks (text only), with a
@@ -45,7 +46,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 Reply = str | dict[str, Any]
@@ -162,7 +163,7 @@ class ScriptedOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._port}/v1"
 
-    async def _chat(self, request: Request) -> JSONResponse:
+    async def _chat(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
         if body.get("model") not in self.models:
@@ -178,6 +179,9 @@ class ScriptedOpenAI:
         if isinstance(first, dict):
             if first.get("delay"):
                 await asyncio.sleep(float(first["delay"]))
+            if first.get("body") is not None:
+                media_type = first.get("media_type", "text/html")
+                return Response(first["body"], int(first.get("status", 200)), media_type=media_type)
             if first.get("status"):
                 return JSONResponse(
                     {"error": {"message": first.get("content", "error"), "type": "scripted"}},
