@@ -174,7 +174,7 @@ def _health_of(state: BoxState, content_errors: list[str]) -> dict[str, Any]:
 async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
     from starlette.middleware import Middleware
 
-    from mcp_box_server.server.http import ExplainMissingToken
+    from mcp_box_server.server.http import ExplainMissingToken, HeadTimeout, OriginGuard
     from mcp_box_server.server.replica import ReplicaSessionIds
     from mcp_box_server.server.sessions import SessionLimits
 
@@ -196,11 +196,12 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
         allowed_hosts=config.allowed_hosts or None,
         allowed_origins=config.allowed_origins or None,
         middleware=[
+            Middleware(OriginGuard, config.host, config.port, config.allowed_hosts, config.allowed_origins),
             Middleware(ExplainMissingToken),
             Middleware(SessionLimits, config.max_sessions, config.session_idle_timeout),
             *([Middleware(ReplicaSessionIds, config.replica_id)] if config.replica_id else []),
         ],
-        uvicorn_config={"log_config": None, "timeout_graceful_shutdown": 3},
+        uvicorn_config={"log_config": None, "timeout_graceful_shutdown": 3, "http": HeadTimeout},
     )
 
 
