@@ -8,10 +8,10 @@
 # Installs Node 22 + @modelcontextprotocol/conformance from the npm registry into a
 # cache folder per suite version (the machines have Node 20; the suite needs 22, and
 # 0.2's dist/index.js calls fs.globSync, so it is run by that node explicitly), starts
-# `python -m mcp_box_server serve --transport http` on a free loopback port with the
-# fixture boxes of tests/conformance/boxes, runs the suite, and compares the outcome
-# with the expected-failures list: exit 1 when a scenario outside the list fails or a
-# listed one passes.
+# `python -m mcp_box_server serve --transport http` on a free loopback port with a copy
+# of the fixture boxes of tests/conformance/boxes (hot reload on), runs the suite, and
+# compares the outcome with the expected-failures list: exit 1 when a scenario outside the
+# list fails or a listed one passes.
 #
 # A scenario fails as its suite counts it: 0.1.16 on any FAILURE or WARNING check
 # (tests/conformance/expected_failures.txt); with --requirements on any FAILURE of a
@@ -109,8 +109,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$PY" -m mcp_box_server serve --transport http --host 127.0.0.1 --port "$PORT" \
-  --boxes "$FIXTURES" --no-reload --log-level WARNING >"$WORK/server.log" 2>&1 &
+# A copy of the fixture boxes, served with hot reload on: the diagnostic tools
+# test_trigger_tool_change and test_trigger_prompt_change add or remove a file in the copy
+# of the test box named by MCP_BOX_CONFORMANCE_BOX, and hot reload announces the change.
+cp -R "$FIXTURES" "$WORK/boxes"
+MCP_BOX_CONFORMANCE_BOX=$WORK/boxes/test \
+  "$PY" -m mcp_box_server serve --transport http --host 127.0.0.1 --port "$PORT" \
+  --boxes "$WORK/boxes" --log-level WARNING >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 
 # Ready when /health answers and both fixture boxes serve.

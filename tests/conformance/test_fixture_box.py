@@ -67,10 +67,43 @@ async def test_fixture_box_exposes_the_names_the_scenarios_call(test_box, json_b
         "test_input_required_result_capabilities",
         "test_prompt_with_context",  # writes the prompt test_input_required_result_prompt
         "test_missing_capability",  # server-stateless (2026-07-28): asks for sampling
+        "test_trigger_tool_change",  # server-stateless: adds or removes a tool file
+        "test_trigger_prompt_change",  # server-stateless: adds or removes a prompt file
     }
     assert [s.name for s in json_box.specs] == [SCHEMA_TOOL]
     for spec in test_box.specs + json_box.specs:
         assert spec.description, spec.name  # tools-list: every tool has a description
+
+
+async def test_trigger_tools_change_the_box_folder_they_are_pointed_at(tmp_path, monkeypatch):
+    """server-stateless: each call adds or removes a file in the folder named by the
+    environment (a copy of the box in CI), which hot reload then announces."""
+    copy = tmp_path / "test"
+    (copy / "tools").mkdir(parents=True)
+    (copy / "prompts").mkdir()
+    monkeypatch.setenv("MCP_BOX_CONFORMANCE_BOX", str(copy))
+    pool = BoxPool(read_manifest(BOXES / "test"))
+    await pool.start()
+    try:
+        assert await pool.call("trigger_tool_change", {}) == "added tools/triggered.py"
+        assert (copy / "tools" / "triggered.py").read_text().startswith('"""Added by')
+        assert await pool.call("trigger_prompt_change", {}) == "added prompts/triggered.md"
+        assert await pool.call("trigger_tool_change", {}) == "removed tools/triggered.py"
+        assert sorted(p.name for p in copy.rglob("*") if p.is_file()) == ["triggered.md"]
+        assert not (BOXES / "test" / "tools" / "triggered.py").exists()  # never the checkout
+    finally:
+        await pool.close()
+
+
+async def test_trigger_tools_refuse_without_a_folder_to_change(monkeypatch):
+    monkeypatch.delenv("MCP_BOX_CONFORMANCE_BOX", raising=False)
+    pool = BoxPool(read_manifest(BOXES / "test"))
+    await pool.start()
+    try:
+        with pytest.raises(ToolFailed, match="MCP_BOX_CONFORMANCE_BOX is not set"):
+            await pool.call("trigger_tool_change", {})
+    finally:
+        await pool.close()
 
 
 async def test_simple_text_answers_with_text_content(test_box):
