@@ -83,11 +83,12 @@ class Catalog:
     async def contents(self, *, wait: bool = True) -> list[BoxContent]:
         """One `BoxContent` per serving box, by box name (each read once per version).
 
-        `wait`: for the boxes found at start, and for a snapshot still being taken;
-        without it such boxes are left out (the registry's listeners cannot wait).
+        `wait`: for the boxes found at start (within the start-up grace), and for a
+        snapshot still being taken; without it such boxes are left out (the registry's
+        listeners cannot wait).
         """
         if wait:
-            await self.registry.started()
+            await self.registry.settled()
         current: list[BoxContent] = []
         for state in self.registry.states:
             pool = state.pool

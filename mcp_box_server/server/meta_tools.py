@@ -78,7 +78,7 @@ class UnknownToolHint(Middleware):
 
     async def on_call_tool(self, context: MiddlewareContext[Any], call_next: Any) -> Any:
         name = context.message.name
-        if name not in META_TOOLS and name not in self.registry.tools:
+        if name not in META_TOOLS and not await self.registry.knows(name):
             return results.failure(unknown_tool_message(name, self.registry))
         return await call_next(context)
 
@@ -123,7 +123,7 @@ def register_meta_tools(
         """
         if name in META_TOOLS:
             return results.failure(f"call_tool cannot call the meta-tool '{name}'; call it directly")
-        if name not in registry.tools:
+        if not await registry.knows(name):
             return results.failure(unknown_tool_message(name, registry))
         try:
             return results.success(await registry.call(name, arguments or {}))

@@ -18,6 +18,7 @@ from fastmcp.resources.types import TextResource
 from fastmcp.server.dependencies import get_context
 from fastmcp.server.providers import Provider
 from fastmcp.tools.base import InputRequiredToolResult, Tool, ToolResult
+from fastmcp.utilities.components import FastMCPComponent
 from fastmcp.utilities.versions import VersionSpec
 from mcp_types import ToolAnnotations
 
@@ -74,16 +75,20 @@ class BoxProvider(Provider):
         self._cache_generation = -1
         self._cache: dict[str, BoxTool] = {}
 
+    async def get_tasks(self) -> Sequence[FastMCPComponent]:
+        """None: a box tool runs in its worker, never as a background task.
+
+        FastMCP asks this once at start-up, before its transport answers anything; the
+        default lists every component, which would make the server wait for every box.
+        """
+        return []
+
     async def _list_tools(self) -> Sequence[Tool]:
-        await self.registry.started()  # the first list has every box (each within its load timeout)
+        await self.registry.settled()  # boxes loading past the start-up grace come by list_changed
         return list(self._tools().values())
 
     async def _get_tool(self, name: str, version: VersionSpec | None = None) -> Tool | None:
-        tool = self._tools().get(name)
-        if tool is None and self.registry.starting:  # its box may still be loading
-            await self.registry.started()
-            tool = self._tools().get(name)
-        return tool
+        return self._tools().get(name) if await self.registry.knows(name) else None
 
     async def _list_resources(self) -> Sequence[Resource]:
         resources: list[Resource] = [

@@ -10,11 +10,15 @@ errors on record for `mcp-box ls`, the `box_status` tool and the status resource
 Each box loads in its own task, bounded by its load timeout: a box that hangs at
 import delays nobody else's start or reload, and a newer edit of a box supersedes
 a load of it still in progress. Two boxes of one name: the first found serves.
+The server answers from its first moment; the first lists wait a little
+(`STARTUP_GRACE`) for boxes still loading, and a box that loads later is listed
+then, with a list_changed to every client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +37,11 @@ from mcp_box_server.server.suggest import NameIndex
 log = logging.getLogger("mcp_box.server")
 
 Listener = Callable[[], Awaitable[None]]
+
+# How long after the loads began the first lists wait for boxes still loading. A client
+# that lists once (Claude Desktop) still sees boxes that load in a second or two; one that
+# hangs is listed when it loads or fails, and clients hear of it through list_changed.
+STARTUP_GRACE = 3.0
 
 
 @dataclass(slots=True)
@@ -97,6 +106,7 @@ class BoxRegistry:
         self._loads: dict[Path, asyncio.Task[None]] = {}  # the latest load of each box
         self._starting: dict[Path, BoxPool] = {}  # its pool, while that starts
         self._initial: asyncio.Future[None] | None = None
+        self._began = 0.0  # loop time of begin()
         self.generation = 0  # bumped on every change of the tool index
 
     def prestart(self) -> None:
@@ -150,6 +160,7 @@ class BoxRegistry:
                 await asyncio.gather(*await self.rescan(), return_exceptions=True)
 
             self._initial = asyncio.ensure_future(load_all())
+            self._began = asyncio.get_running_loop().time()
 
     @property
     def starting(self) -> bool:
@@ -162,18 +173,35 @@ class BoxRegistry:
         assert self._initial is not None
         await asyncio.shield(self._initial)
 
+    async def settled(self) -> None:
+        """Wait for the first load of every box, but no longer than `STARTUP_GRACE` after it began.
+
+        What lists tools, prompts and resources waits here: a box still loading past the
+        grace is left out until it loads, and never holds up the others.
+        """
+        self.begin()
+        assert self._initial is not None
+        left = self._began + STARTUP_GRACE - asyncio.get_running_loop().time()
+        if left > 0 and not self._initial.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._initial), left)
+
     async def start(self) -> None:
         """Load every box found under the roots, in parallel, and wait for all of them."""
         await self.started()
+
+    async def knows(self, name: str) -> bool:
+        """Whether a tool of this name is served; one not (yet) known waits for the boxes still
+        loading at start, since its box may be one of them."""
+        if name not in self._tools and self.starting:
+            await self.started()
+        return name in self._tools
 
     async def call(
         self, name: str, arguments: dict[str, Any], conversation: Conversation | None = None
     ) -> Any:
         """Route a call by exposed name to the pool serving now (kept through the call)."""
-        entry = self._tools.get(name)
-        if entry is None and self.starting:  # its box may still be loading
-            await self.started()
-            entry = self._tools.get(name)
+        entry = self._tools.get(name) if await self.knows(name) else None
         if entry is None:
             raise UnknownTool(f"unknown tool '{name}'")
         spec, state = entry
