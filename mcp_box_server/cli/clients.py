@@ -5,8 +5,10 @@ was, write a backup of the previous file first (user scope), and replace the fil
 atomically. A project's folder is not trusted: a repository may ship `.cursor` as a link
 to elsewhere, or `.mcp.json.mcp-box.bak` as a link to `~/.bashrc`. So every folder below
 the scope's root, the file, its backup and the temporary file are reached through no
-link: folders by descriptor (`openat` with O_NOFOLLOW) where the OS has them, by `lstat`
-checked again after opening where it has not (Windows); new files with O_CREAT|O_EXCL.
+link: by descriptor (`openat` with O_NOFOLLOW) where the OS has that; where it has not
+(Windows), each part is checked with `lstat` and an opened file compared with it after
+(there, a folder swapped for a link while the command runs is not caught). New files are
+made with O_CREAT|O_EXCL under a random name, then renamed into place.
 """
 
 from __future__ import annotations
@@ -196,8 +198,10 @@ class _Folder:
         fd = os.open(config.root, os.O_RDONLY | _DIRECTORY) if _BY_DESCRIPTOR else None
         folder = cls(config.root, fd)
         for part in config.relative.parent.parts:
-            child = folder.child(part, create=create)
-            folder.close()
+            try:
+                child = folder.child(part, create=create)
+            finally:
+                folder.close()
             if child is None:
                 return None
             folder = child
@@ -212,8 +216,7 @@ class _Folder:
         if status is None:
             return None
         if is_link(status) or not stat.S_ISDIR(status.st_mode):
-            kind = "a link" if is_link(status) else "not a folder"
-            raise ConfigFileError(f"{self.path / name} is {kind}; mcp-box writes no config through it")
+            raise _refused(self.path / name, "a link" if is_link(status) else "not a folder")
         if self.fd is None:
             return _Folder(self.path / name, None)
         return _Folder(self.path / name, os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=self.fd))
@@ -234,16 +237,12 @@ class _Folder:
         path, where = self._at(name)
         before = None if self.fd is not None else self.lstat(name)
         if before is not None and is_link(before):
-            raise ConfigFileError(
-                f"{self.path / name} is a link; mcp-box reads and writes no config through it"
-            )
+            raise _refused(self.path / name, "a link")
         try:
             fd = os.open(path, flags | _NOFOLLOW | _BINARY, mode, **where)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise ConfigFileError(
-                    f"{self.path / name} is a link; mcp-box reads and writes no config through it"
-                ) from None
+                raise _refused(self.path / name, "a link") from None
             if exc.errno == errno.EEXIST:
                 raise ConfigFileError(f"{self.path / name} is already there (a link?); left alone") from None
             raise
@@ -260,8 +259,7 @@ class _Folder:
         refused, not replaced: something planted it there."""
         status = self.lstat(name)
         if status is not None and (is_link(status) or not stat.S_ISREG(status.st_mode)):
-            kind = "a link" if is_link(status) else "not a regular file"
-            raise ConfigFileError(f"{self.path / name} is {kind}; mcp-box writes no config through it")
+            raise _refused(self.path / name, "a link" if is_link(status) else "not a regular file")
         temporary = f".{name}.mcp-box-{secrets.token_hex(6)}.tmp"
         fd = self.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666)
         try:
@@ -289,3 +287,7 @@ class _Folder:
 
     def _at(self, name: str) -> tuple[str | Path, dict[str, int]]:
         return (name, {"dir_fd": self.fd}) if self.fd is not None else (self.path / name, {})
+
+
+def _refused(path: Path, kind: str) -> ConfigFileError:
+    return ConfigFileError(f"{path} is {kind}; mcp-box reads and writes no config through it")
