@@ -140,7 +140,7 @@ async def both(boxes: Path | None, logs: Path, idle: float) -> AsyncIterator[dic
     env: dict[str, str] = {"MCP_BOX_CACHE": "off"}
     bare_env = dict(env)
     if boxes is not None:
-        ours += ["--boxes", str(boxes)]
+        ours += ["--boxes", str(boxes), "--no-bundled"]
         bare_env["BENCH_BARE_BOXES"] = str(boxes)
     bare = [*BARE_STDIO, "--transport", "http", "--port", str(bare_port)]
     async with (

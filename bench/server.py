@@ -505,7 +505,7 @@ def make_box(kind: str, where: Path) -> Path:
 async def bench_reload_ours(box: Path, log: Path, edits: int, say: Callable[[str], None]) -> ReloadTimes:
     """File written → list_changed at a connected client, and → tools/list holding the new tool."""
     times = ReloadTimes()
-    argv = [PYTHON, "-m", "mcp_box_server", "serve", "--boxes", str(box)]
+    argv = [PYTHON, "-m", "mcp_box_server", "serve", "--boxes", str(box), "--no-bundled"]
     async with stdio_server(argv, log) as (_, client):
         await client.handshake()
         await client.tool_names()

@@ -133,7 +133,7 @@ def main() -> None:
         make_box(boxes, "calc", {"arith": ARITH})
         env = dict(os.environ, MCP_BOX_CACHE="off", BENCH_BARE_BOXES=str(boxes))
         serve = [sys.executable, "-m", "mcp_box_server", "serve", "--transport", "http", "--no-reload"]
-        serve += ["--boxes", str(boxes)]
+        serve += ["--boxes", str(boxes), "--no-bundled"]
         unbounded = ["--max-sessions", str(args.sessions + 10), "--session-idle-timeout", "3600"]
         bare = [sys.executable, str(ROOT / "bench" / "_bare_server.py"), "--transport", "http"]
         rows = []

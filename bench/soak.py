@@ -199,7 +199,7 @@ async def soak(seconds: float, clients: int) -> dict[str, Any]:
         base = f"http://127.0.0.1:{port}"
         log = Path(scratch) / "server.log"
         command = [sys.executable, "-m", "mcp_box_server", "serve", "--transport", "http"]
-        command += ["--port", str(port), "--boxes", str(root)]
+        command += ["--port", str(port), "--boxes", str(root), "--no-bundled"]
         with log.open("wb") as sink:
             process = subprocess.Popen(command, stderr=sink, stdout=sink, start_new_session=True)
         try:

@@ -10,16 +10,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcp_box_server.cli.common import setup_logging
+from mcp_box_server.cli.common import (
+    add_boxes_option,
+    box_names,
+    box_roots,
+    boxes_by_name,
+    bundled_dir,
+    setup_logging,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "check",
         help="run a box's examples.jsonl through a real worker and report pass/fail",
-        description="BOX is a box directory or the name of a bundled box.",
+        description="BOX is a box directory, or the name of a box in the --boxes folders or bundled.",
     )
-    parser.add_argument("box", metavar="BOX")
+    parser.add_argument("target", metavar="BOX")
+    add_boxes_option(parser)
     parser.add_argument("--verbose", "-v", action="store_true", help="print every case, not only failures")
     parser.set_defaults(run=run)
 
@@ -32,19 +40,22 @@ class Outcome:
     detail: str
 
 
-def resolve_box(name_or_path: str) -> Path:
-    from mcp_box_server.box import MANIFEST, bundled_boxes_dir
+def resolve_box(name_or_path: str, args: argparse.Namespace) -> Path:
+    """A box directory as given, else the box of that name (the --boxes folders first)."""
+    from mcp_box_server.box import MANIFEST
 
     path = Path(name_or_path)
     if (path / MANIFEST).is_file():
         return path.resolve()
-    bundled = bundled_boxes_dir() / name_or_path
-    if (bundled / MANIFEST).is_file():
-        return bundled
-    bundled_names = ", ".join(sorted(p.parent.name for p in bundled_boxes_dir().glob(f"*/{MANIFEST}")))
+    found = boxes_by_name(box_roots(args))
+    if name_or_path in found:
+        return found[name_or_path]
+    where = [] if args.no_bundled else [f"bundled: {', '.join(sorted(box_names([bundled_dir()])))}"]
+    if args.boxes:
+        where.append(f"--boxes: {', '.join(sorted(box_names(args.boxes))) or 'none'}")
     raise SystemExit(
-        f"mcp-box check: '{name_or_path}' is neither a box directory nor a bundled box "
-        f"(bundled: {bundled_names})"
+        f"mcp-box check: '{name_or_path}' is neither a box directory nor a box name ({'; '.join(where)}); "
+        "a box of your own: add its folder with --boxes DIR"
     )
 
 
@@ -107,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     setup_logging("ERROR")  # load errors are printed below, once
-    box_dir = resolve_box(args.box)
+    box_dir = resolve_box(args.target, args)
     problems, outcomes = asyncio.run(check_box(box_dir))
     console = Console(soft_wrap=True)  # a file:line is never cut at the terminal's width
     for problem in problems:

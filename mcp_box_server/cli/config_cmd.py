@@ -43,9 +43,10 @@ def add_entry_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=Path,
         metavar="DIR",
-        help="a box directory, or a folder of boxes, to serve; one per flag, repeatable "
-        "(default: the bundled boxes)",
+        help="a box directory, or a folder of boxes, to serve beside the bundled boxes; one per flag, "
+        "repeatable",
     )
+    parser.add_argument("--no-bundled", action="store_true", help="serve only the --boxes folders")
     parser.add_argument("--box", action="append", metavar="NAME", help="serve only this box (repeatable)")
     parser.add_argument("--name", default="mcp-box", help="the server's name in the client (default mcp-box)")
     runner = parser.add_mutually_exclusive_group()

@@ -1,5 +1,7 @@
-"""`mcp-box pack mcpb`: this install and its boxes as one Claude Desktop extension (`.mcpb`).
+"""`mcp-box pack mcpb|skill`: boxes packed for clients that do not start `mcp-box serve`.
 
+`pack skill BOX --out DIR` writes the box as an Agent Skill (see `skill_pack`).
+`pack mcpb` writes this install and its boxes as one Claude Desktop extension (`.mcpb`).
 The bundle holds this install's own `mcp_box_server` source, the boxes (bundled ones and
 any `--boxes`), and a `pyproject.toml` of its dependencies: `server.type = "uv"` lets the
 host fetch Python and those dependencies, so nothing compiled is shipped. Tools change at
@@ -36,7 +38,7 @@ sys.path.insert(0, str(HERE))  # the bundled mcp_box_server, whatever else is in
 
 from mcp_box_server.cli import main  # noqa: E402
 
-args = ["serve", "--boxes", str(HERE / "boxes")]
+args = ["serve", "--no-bundled", "--boxes", str(HERE / "boxes")]
 for folder in sys.argv[1:]:
     if folder and not folder.startswith("${"):  # an unset user_config may come through as is
         args += ["--boxes", folder]
@@ -47,23 +49,95 @@ sys.exit(main(args))
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "pack",
-        help="pack this install and its boxes as a Claude Desktop extension (.mcpb)",
-        description="Write a .mcpb bundle (a zip with manifest.json) of this install: its source, "
+        help="pack boxes as Agent Skills (skill) or as a Claude Desktop extension (mcpb)",
+        description="skill: write each BOX as an Agent Skill folder, OUT/<box>/ with SKILL.md, "
+        "scripts/call.py (runs a tool through mcp-box's box runtime), references/ (every tool) and "
+        "assets/ (the box); check it with `agentskills validate OUT/<box>`. "
+        "mcpb: write a .mcpb bundle (a zip with manifest.json) of this install: its source, "
         "the bundled boxes and any --boxes (--box NAME keeps only the boxes named), and its "
-        "dependencies for uv. "
-        "Check it with `npx @anthropic-ai/mcpb info FILE`; open it with Claude Desktop to install.",
+        "dependencies for uv; check it with `npx @anthropic-ai/mcpb info FILE`, open it with "
+        "Claude Desktop to install.",
     )
-    parser.add_argument("format", choices=("mcpb",), help="bundle format")
-    parser.add_argument("--out", type=Path, metavar="FILE", help=f"default ./mcp-box-{__version__}.mcpb")
+    parser.add_argument("format", choices=("mcpb", "skill"), help="what to write")
+    parser.add_argument("names", nargs="*", metavar="BOX", help="skill: the boxes to pack, by name")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="PATH",
+        help=f"mcpb: the file (default ./mcp-box-{__version__}.mcpb); "
+        "skill: the folder the skill folders go in (default .)",
+    )
     add_box_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from mcp_box_server.box import ManifestError, bundled_boxes_dir, find_boxes, read_manifest
-
     setup_logging("WARNING")
-    args.boxes = [bundled_boxes_dir(), *(args.boxes or [])]  # the bundled boxes are always there
+    if args.format == "skill":
+        return run_skill(args)
+    if args.names:
+        print("mcp-box pack mcpb: choose boxes with --box NAME (the bundle takes no BOX)", file=sys.stderr)
+        return 2
+    return run_mcpb(args)
+
+
+def run_skill(args: argparse.Namespace) -> int:
+    """One skill folder per BOX, each box loaded in a real worker for its tools."""
+    from mcp_box_server.cli.common import boxes_by_name
+    from mcp_box_server.cli.skill_pack import SkillError, write_skill
+
+    if not args.names:
+        print("mcp-box pack skill: name the box(es) to pack, e.g. `mcp-box pack skill math`", file=sys.stderr)
+        return 2
+    found = boxes_by_name(box_roots(args))
+    unknown = [name for name in args.names if name not in found]
+    if unknown:
+        print(
+            f"mcp-box pack skill: no box named {', '.join(unknown)} (boxes: {', '.join(sorted(found))}; "
+            "a box of your own: add its folder with --boxes DIR)",
+            file=sys.stderr,
+        )
+        return 2
+    out: Path = args.out or Path(".")
+    for name in args.names:
+        try:
+            info = asyncio.run(box_info(found[name]))
+            folder = write_skill(info, out)
+        except SkillError as error:
+            print(f"mcp-box pack skill: {error}", file=sys.stderr)
+            return 1
+        print(f"mcp-box: wrote {folder} ({len(info.tools)} tools; check: agentskills validate {folder})")
+    return 0
+
+
+async def box_info(box_dir: Path) -> Any:
+    """The box's manifest, card, examples and tools, the tools from a real worker (as `ls` does)."""
+    from mcp_box_server.box import ManifestError, read_examples, read_manifest
+    from mcp_box_server.cli.skill_pack import BoxInfo, SkillError
+    from mcp_box_server.server.registry import BoxRegistry
+
+    try:
+        manifest = read_manifest(box_dir)
+    except ManifestError as error:
+        raise SkillError(str(error)) from None
+    registry = BoxRegistry([box_dir], {manifest.name})
+    await registry.start()
+    try:
+        errors = [error for box in registry.status() for error in box["errors"]]
+        tools = sorted(registry.tools.values(), key=lambda spec: spec.function)
+    finally:
+        await registry.close()
+    if errors or not tools:
+        raise SkillError(f"box {manifest.name} does not load: {'; '.join(errors) or 'no tools'}")
+    card_path = box_dir / "README.md"
+    card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
+    examples, _ = read_examples(box_dir)
+    return BoxInfo(manifest, card, tools, examples)
+
+
+def run_mcpb(args: argparse.Namespace) -> int:
+    from mcp_box_server.box import ManifestError, find_boxes, read_manifest
+
     roots = box_roots(args)
     boxes: dict[str, Path] = {}
     for box_dir in find_boxes(roots):

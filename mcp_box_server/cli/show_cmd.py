@@ -13,7 +13,7 @@ import sys
 import textwrap
 from typing import Any
 
-from mcp_box_server.cli.common import add_box_options, box_roots, setup_logging
+from mcp_box_server.cli.common import add_box_options, box_names, box_roots, setup_logging
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -85,7 +85,10 @@ async def load(args: argparse.Namespace, names: list[str]) -> list[dict[str, Any
     for name in names:
         picked = [spec for spec in specs if name in (spec.name, spec.box)]
         if not picked:
-            raise SystemExit(f"mcp-box show: no tool or box named '{name}'{await unknown_hint(args, name)}")
+            hint = await unknown_hint(args, name)
+            if name.split("_", 1)[0] not in box_names(box_roots(args)):
+                hint += "; a box of your own: add its folder with --boxes DIR"
+            raise SystemExit(f"mcp-box show: no tool or box named '{name}'{hint}")
         found += [{"name": s.name, "description": s.description, "parameters": s.parameters} for s in picked]
     return found
 

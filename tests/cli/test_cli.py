@@ -111,7 +111,7 @@ def test_boxes_takes_one_folder_per_flag_and_keeps_positionals(boxes, tmp_path):
     assert done.returncode == 0 and json.loads(done.stdout) == 3
     more = tmp_path / "more"
     make_box(more, "extra", {"e": 'def hi() -> str:\n    """Hi."""\n    return "hi"\n'})
-    done = mcp_box("ls", "--boxes", str(boxes), "--boxes", str(more), "--json")
+    done = mcp_box("ls", "--boxes", str(boxes), "--boxes", str(more), "--no-bundled", "--json")
     assert {box["box"] for box in json.loads(done.stdout)} == {"calc", "broken", "extra"}
     done = mcp_box("ls", "--boxes", str(boxes), str(more))
     assert done.returncode == 2 and "unrecognized arguments" in done.stderr
@@ -121,7 +121,7 @@ def test_boxes_takes_one_folder_per_flag_and_keeps_positionals(boxes, tmp_path):
     "command", [("serve",), ("ls",), ("call", "maths_solve_24", "{}"), ("show", "maths_solve_24")]
 )
 def test_an_unknown_box_name_is_an_error_that_lists_the_boxes(command, boxes):
-    done = mcp_box(*command, "--boxes", str(boxes), "--box", "maths", timeout=60)
+    done = mcp_box(*command, "--boxes", str(boxes), "--no-bundled", "--box", "maths", timeout=60)
     assert done.returncode == 1
     assert f"no box named maths in {boxes} (boxes there: broken, calc)" in done.stderr
 

@@ -169,7 +169,7 @@ def test_no_zygote_or_worker_outlives_a_killed_server(tmp_path):
     make_box(tmp_path, "hang", {"slow": "import time\ntime.sleep(600)\n"})
     make_box(tmp_path, "jailed", {"probe": PROBE}, manifest='trust = "sandboxed"\n')
     server = subprocess.Popen(
-        [*MCP_BOX, "serve", "--boxes", str(tmp_path), "--no-reload"],
+        [*MCP_BOX, "serve", "--boxes", str(tmp_path), "--no-bundled", "--no-reload"],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -97,7 +97,7 @@ class Replica:
     def start(cls, name: str, root: Path, **env: str) -> Replica:
         """`mcp-box serve` on `root` as replica `name` (spec cache off), with `env` added."""
         port = free_port()
-        command = [*SERVE, "--transport", "http", "--port", str(port), "--boxes", str(root)]
+        command = [*SERVE, "--transport", "http", "--port", str(port), "--boxes", str(root), "--no-bundled"]
         command += ["--replica-id", name, "--log-level", "WARNING"]
         environment = os.environ | {"REPLICA": name, "MCP_BOX_CACHE": "off"} | env
         return cls(name, port, subprocess.Popen(command, env=environment, start_new_session=True))

@@ -144,7 +144,16 @@ def serve_http(boxes: Path, port: int, log: Path, *extra: str) -> subprocess.Pop
     command = [sys.executable, "-m", "mcp_box_server", "serve", "--transport", "http", "--port", str(port)]
     with log.open("ab") as stderr:
         process = subprocess.Popen(
-            [*command, "--boxes", str(boxes), "--no-reload", "--log-level", "WARNING", *extra],
+            [
+                *command,
+                "--boxes",
+                str(boxes),
+                "--no-bundled",
+                "--no-reload",
+                "--log-level",
+                "WARNING",
+                *extra,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -1,0 +1,86 @@
+"""`mcp-box install skill BOX --client CLIENT`: a box as an Agent Skill, where that client looks.
+
+Each client reads skills from a project folder and a folder in the home directory; the
+skill is packed straight into the one `--scope` picks (see `skill_pack`). Locations as
+each client documents them (checked December 2026):
+
+- claude-code: `.claude/skills/`, `~/.claude/skills/` (Claude Code docs; VS Code's skills reference)
+- codex: `.agents/skills/`, `~/.agents/skills/` (developers.openai.com/codex/skills; VS Code's reference)
+- cursor: `.cursor/skills/`, `~/.cursor/skills/` (cursor.com/docs/context/skills)
+- vscode (GitHub Copilot): `.github/skills/`, `~/.copilot/skills/` (VS Code's skills reference, GitHub docs)
+- gemini: `.gemini/skills/`, `~/.gemini/skills/` (geminicli.com/docs/cli/using-agent-skills)
+- agents: `.agents/skills/`, `~/.agents/skills/`, the shared folder Codex, Gemini CLI and
+  Copilot read in both scopes (Cursor in project scope)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+SKILL_DIRS: dict[str, tuple[str, str]] = {  # client: (project folder, folder under the home directory)
+    "claude-code": (".claude/skills", ".claude/skills"),
+    "codex": (".agents/skills", ".agents/skills"),
+    "cursor": (".cursor/skills", ".cursor/skills"),
+    "vscode": (".github/skills", ".copilot/skills"),
+    "gemini": (".gemini/skills", ".gemini/skills"),
+    "agents": (".agents/skills", ".agents/skills"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The parts of `install skill` that `install CLIENT` does not have."""
+    parser.add_argument("skill_boxes", nargs="*", metavar="BOX", help="with `skill`: the boxes to install")
+    parser.add_argument(
+        "--client",
+        dest="skill_client",
+        choices=sorted(SKILL_DIRS),
+        help="with `skill`: the client whose skills folder gets the skill",
+    )
+
+
+def skills_dir(client: str, scope: str, home: Path | None = None, project: Path | None = None) -> Path:
+    project_dir, user_dir = SKILL_DIRS[client]
+    if scope == "project":
+        return (project or Path.cwd()) / project_dir
+    return (home or Path(os.environ.get("HOME") or Path.home())) / user_dir
+
+
+def run(args: argparse.Namespace) -> int:
+    from mcp_box_server.cli.common import box_roots, boxes_by_name, setup_logging
+    from mcp_box_server.cli.pack_cmd import box_info
+    from mcp_box_server.cli.skill_pack import SkillError, write_skill
+
+    setup_logging("WARNING")
+    if not args.skill_boxes or not args.skill_client:
+        print(
+            "mcp-box install skill: name the box(es) and the client, e.g. "
+            "`mcp-box install skill math --client claude-code`",
+            file=sys.stderr,
+        )
+        return 2
+    if args.url or args.print:
+        print("mcp-box install skill: --url and --print are for `install CLIENT`", file=sys.stderr)
+        return 2
+    found = boxes_by_name(box_roots(args))
+    unknown = [name for name in args.skill_boxes if name not in found]
+    if unknown:
+        print(
+            f"mcp-box install skill: no box named {', '.join(unknown)} (boxes: {', '.join(sorted(found))}; "
+            "a box of your own: add its folder with --boxes DIR)",
+            file=sys.stderr,
+        )
+        return 2
+    target = skills_dir(args.skill_client, args.scope)
+    for name in args.skill_boxes:
+        try:
+            folder = write_skill(asyncio.run(box_info(found[name])), target)
+        except (SkillError, OSError) as error:
+            print(f"mcp-box install skill: {error}", file=sys.stderr)
+            return 1
+        print(f"mcp-box: installed skill {folder.name} in {folder} ({args.skill_client}, {args.scope} scope)")
+    print("next: start a new session of the client; it lists skills when it starts")
+    return 0
