@@ -1,4 +1,9 @@
-"""`mcp-box doctor`: which sandbox layers this machine enforces, seen from real workers."""
+"""`mcp-box doctor`: which sandbox layers this machine enforces, seen from real workers.
+
+What is probed depends on the OS (`runtime.platform`): Landlock's ABI on Linux,
+Seatbelt on macOS; where workers cannot run at all (Windows) it says so and
+where to run instead, without starting one.
+"""
 
 from __future__ import annotations
 
@@ -33,10 +38,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 async def probe() -> dict[str, Any]:
     """Start one worker per trust level on a throwaway box; their confinement reports."""
     from mcp_box_server.box import read_manifest
-    from mcp_box_server.runtime import BoxPool
-    from mcp_box_server.runtime.confine import landlock
+    from mcp_box_server.runtime import BoxPool, platform
 
-    report: dict[str, Any] = {"landlock_abi": landlock.abi()}
+    system = platform.current()
+    report: dict[str, Any] = {"platform": system.NAME, **system.kernel_layers()}
+    if system.SERVE_REFUSAL:
+        part = {"enforced": [], "missing": {}, "required_missing": {}, "serving": False}
+        return report | {
+            trust: part | {"errors": [system.SERVE_REFUSAL]} for trust in ("trusted", "sandboxed")
+        }
     with tempfile.TemporaryDirectory(prefix="mcp-box-doctor-") as root:
         for trust in ("trusted", "sandboxed"):
             box = Path(root) / trust
@@ -70,7 +80,11 @@ def _print(report: dict[str, Any]) -> None:
     from rich.console import Console
 
     console = Console(file=sys.stdout, highlight=False)
-    console.print(f"Landlock ABI: {report['landlock_abi'] or 'none'}")
+    console.print(f"Platform: {report['platform']}")
+    if "landlock_abi" in report:
+        console.print(f"Landlock ABI: {report['landlock_abi'] or 'none'}")
+    if "seatbelt" in report:
+        console.print(f"Seatbelt: {report['seatbelt']}")
     for trust in ("trusted", "sandboxed"):
         part = report[trust]
         console.print(f"\n[bold]{trust}[/bold] workers")

@@ -120,6 +120,11 @@ def count(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mcp_box_server.runtime.platform import current
+
+    if refusal := current().SERVE_REFUSAL:  # before the server's imports: nothing else starts
+        print(f"mcp-box serve: {refusal}", file=sys.stderr)
+        return 2
     from mcp_box_server.server.app import ServerConfig
     from mcp_box_server.server.app import run as run_server
     from mcp_box_server.server.binding import TOKEN_ENV, is_loopback

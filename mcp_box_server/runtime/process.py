@@ -3,6 +3,8 @@
 The zygote is started with `subprocess.Popen`, so it can be launched before an
 event loop exists: the server starts it before importing FastMCP and the two
 imports overlap. Workers are forked by the zygote on request (see `worker.py`).
+Where forking a preloaded process is unsound (macOS), `Zygote(...)` is a
+`Spawner`, which starts each worker as a fresh process (see `runtime.platform`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from mcp_box_server.box.content import Rich
 from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.loader import tool_files
 from mcp_box_server.box.spec import ToolSpec
-from mcp_box_server.runtime import protocol
+from mcp_box_server.runtime import platform, protocol
 from mcp_box_server.runtime.conversation import ASK_TIMEOUT, ClientCannot, Conversation
 from mcp_box_server.runtime.errors import (
     InputNeeded,
@@ -81,6 +83,14 @@ def worker_env(sandboxed: bool, workdir: Path | None = None) -> dict[str, str]:
 
 class Zygote:
     """A process that has imported a box's heavy dependencies and forks workers."""
+
+    def __new__(cls, preload: list[str], sandboxed: bool, label: str) -> Zygote:
+        """The platform's kind of zygote, as `pathlib.Path()` is a `PosixPath` or a `WindowsPath`."""
+        if cls is Zygote and not platform.current().FORKS_WORKERS:
+            from mcp_box_server.runtime.spawner import Spawner
+
+            cls = Spawner
+        return super().__new__(cls)
 
     def __init__(self, preload: list[str], sandboxed: bool, label: str) -> None:
         self.label = label
@@ -256,12 +266,8 @@ def _requests(asks: Any) -> dict[str, tuple[str, dict[str, Any]]] | None:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used (from /proc; 0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU time a process has used (0 when it is gone or the OS does not say)."""
+    return platform.current().cpu_seconds(pid)
 
 
 def _installed(distribution: str) -> bool:

@@ -11,7 +11,6 @@ the kernel still says no.
 from __future__ import annotations
 
 import os
-import resource
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +40,9 @@ class SandboxViolation(PermissionError):
 
 
 def limit_memory(megabytes: int) -> None:
-    """Cap the address space: past it allocations fail with MemoryError."""
+    """Cap the address space: past it allocations fail with MemoryError (Linux; see `runtime.platform`)."""
+    import resource  # POSIX only: imported where it is used, so this module imports anywhere
+
     limit = megabytes * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:

@@ -1,11 +1,13 @@
 """Inside the worker processes: the zygote that forks workers, and the worker loop.
 
-`python -m mcp_box_server.runtime.worker PRELOAD_JSON` starts a zygote: it imports
+`python -m mcp_box_server.runtime.worker FD PRELOAD_JSON` starts a zygote: it imports
 what every worker needs (pydantic, the box loader, the box's heavy `requires`)
 once, then forks a worker per request. A fork costs milliseconds, so a reload,
 a replacement after a timeout or a pool growing under load never waits for
 sympy or Bio to import again. Each worker loads the box and runs one call at a
 time. Results never raise across the process boundary: every outcome is a message.
+Where workers are not forked (see `runtime.platform`), `--spawned FD` starts one
+worker, which reads its config from its channel.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from fractions import Fraction
@@ -31,7 +34,7 @@ from typing import Any
 from mcp_box_server.box import content, context
 from mcp_box_server.box.loader import LoadedTool, load_box
 from mcp_box_server.box.schema import SchemaError, validate_arguments
-from mcp_box_server.runtime import confine, protocol, sandbox
+from mcp_box_server.runtime import confine, platform, protocol, sandbox
 from mcp_box_server.runtime.confine import _libc
 from mcp_box_server.runtime.confine.fds import close_inherited
 from mcp_box_server.runtime.confine.namespaces import CLONE_NEWPID, Entered
@@ -39,6 +42,7 @@ from mcp_box_server.runtime.protocol import WorkerConfig
 
 # Import names of distributions whose name differs from their module.
 _PR_SET_CHILD_SUBREAPER = 36
+_SPAWNED = "a spawned worker has a process group of its own, no namespaces"
 _MODULE_OF = {"biopython": "Bio", "scikit-learn": "sklearn", "pyyaml": "yaml", "pillow": "PIL"}
 
 
@@ -68,8 +72,13 @@ def _tool_traceback(exc: BaseException, box_dir: Path) -> str:
     return "".join(traceback.format_list(frames[-5:]))
 
 
-def serve(config: WorkerConfig, channel: socket.socket, entered: Entered | None = None) -> None:
-    """The worker loop: confine, load the box, report its tools, answer calls until EOF."""
+def serve(
+    config: WorkerConfig, channel: socket.socket, entered: Entered | None = None, reader: Any = None
+) -> None:
+    """The worker loop: confine, load the box, report its tools, answer calls until EOF.
+
+    `reader`: the channel's reader, where one already read from it (a spawned worker's config).
+    """
     inherited = set(sys.modules)  # what the zygote had already imported
     workdir = Path(config.workdir)
     box_dir = Path(config.box_dir)
@@ -78,8 +87,9 @@ def serve(config: WorkerConfig, channel: socket.socket, entered: Entered | None 
     if config.sandboxed:
         os.environ.clear()
         os.environ.update(config.env)
-        policy = confine.sandbox_policy(str(box_dir), str(workdir), config.memory_mb)
-        report = confine.confine(policy, entered, channel.fileno())
+        report = platform.current().confine_worker(
+            str(box_dir), str(workdir), config.memory_mb, entered, channel.fileno()
+        )
         if report.required_missing and not config.unsafe_weak_sandbox:
             send(_refusal(box_dir, report))
             return
@@ -90,7 +100,7 @@ def serve(config: WorkerConfig, channel: socket.socket, entered: Entered | None 
     else:
         report = confine.Confinement.of_namespaces(entered)
         os.chdir(workdir)
-        sandbox.limit_memory(config.memory_mb)
+        platform.current().limit_memory(config.memory_mb)
 
     box = load_box(box_dir, config.known_modules)
     by_function = {tool.spec.function: tool for tool in box.tools.values()}
@@ -106,7 +116,7 @@ def serve(config: WorkerConfig, channel: socket.socket, entered: Entered | None 
             }
         )
     )
-    reader = channel.makefile("rb")
+    reader = reader or channel.makefile("rb")
     while line := reader.readline():
         request = protocol.decode(line)
         tool = by_function.get(request["tool"])
@@ -395,5 +405,35 @@ def _reap(control: socket.socket, workers: set[int]) -> None:
             control.sendall(protocol.encode({"op": "exit", "pid": pid, "code": code}))
 
 
+def spawned(channel_fd: int) -> None:
+    """A worker started as a fresh process: its config is the first frame on its channel.
+
+    It ends when the server does: a spawned worker has no zygote to kill it.
+    """
+    channel = socket.socket(fileno=channel_fd)
+    reader = channel.makefile("rb")
+    line = reader.readline()
+    if not line:
+        return
+    config = WorkerConfig.from_json(json.dumps(protocol.decode(line)["config"]))
+    _exit_with_parent(os.getppid())
+    close_inherited([channel_fd])
+    serve(config, channel, Entered(refused={"pid": _SPAWNED}), reader)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this process once its parent (the server) is gone, even in the middle of a call."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="mcp-box parent watch", daemon=True).start()
+
+
 if __name__ == "__main__":
-    zygote(int(sys.argv[1]), json.loads(sys.argv[2]))
+    if sys.argv[1] == "--spawned":
+        spawned(int(sys.argv[2]))
+    else:
+        zygote(int(sys.argv[1]), json.loads(sys.argv[2]))

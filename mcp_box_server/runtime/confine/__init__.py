@@ -60,6 +60,17 @@ class Confinement:
                 report.missing[f"{name} namespace"] = entered.refused[name]
         return report
 
+    def attempt(self, name: str, step: Callable[..., object], *args: object, required: bool = True) -> None:
+        """Apply one layer; where it fails, note why (and, if `required`, that the worker may not run)."""
+        try:
+            step(*args)
+        except OSError as exc:
+            self.missing[name] = str(exc)
+            if required:
+                self.required_missing[name] = str(exc)
+        else:
+            self.enforced.append(name)
+
     def describe(self) -> str:
         return "; ".join(f"{layer}: {why}" for layer, why in self.required_missing.items())
 
@@ -87,17 +98,7 @@ def confine(policy: Policy, entered: namespaces.Entered, channel_fd: int) -> Con
     allowed it (see `unsafe_allowed`). Namespaces are reported, not required.
     """
     report = Confinement.of_namespaces(entered)
-
-    def layer(name: str, step: Callable[..., object], *args: object, required: bool = True) -> None:
-        try:
-            step(*args)
-        except OSError as exc:
-            report.missing[name] = str(exc)
-            if required:
-                report.required_missing[name] = str(exc)
-        else:
-            report.enforced.append(name)
-
+    layer = report.attempt
     layer("descriptors", fds.close_inherited, [channel_fd])
     as_root = os.geteuid() == 0
     paths = (*policy.read, *policy.write)

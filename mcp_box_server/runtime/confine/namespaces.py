@@ -130,7 +130,7 @@ def drop_capabilities() -> None:
 
     data = (ctypes.c_uint32 * 6)()  # two zeroed {effective, permitted, inheritable} sets
     header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
-    _libc.check(_libc._libc.capset(ctypes.byref(header), data), "capset")
+    _libc.check(_libc.function("capset")(ctypes.byref(header), data), "capset")
 
 
 def _bind(fd: int, target: str, read_only: bool) -> None:

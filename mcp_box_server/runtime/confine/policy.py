@@ -50,10 +50,17 @@ class Policy:
     temp_mb: int = 0  # size of the temp dir's tmpfs (0: the memory cap)
 
 
-def sandbox_policy(box_dir: str, workdir: str, memory_mb: int) -> Policy:
-    """The box's snapshot and Python's libraries read-only; its temp dir read-write."""
-    read = [box_dir, *python_paths(), *SYSTEM_READ]
-    worker_id = WORKER_ID_BASE + host_pid()
+def sandbox_policy(
+    box_dir: str,
+    workdir: str,
+    memory_mb: int,
+    system: tuple[str, ...] = SYSTEM_READ,
+    pid: int | None = None,
+) -> Policy:
+    """The box's snapshot, Python's libraries and the OS's `system` paths read-only; its temp
+    dir read-write. `pid` is this process's pid on the host (read from /proc by default)."""
+    read = [box_dir, *python_paths(), *system]
+    worker_id = WORKER_ID_BASE + (host_pid() if pid is None else pid)
     return Policy(tuple(dict.fromkeys(read)), (workdir, *SYSTEM_WRITE), memory_mb, worker_id, worker_id)
 
 

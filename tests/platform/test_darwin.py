@@ -1,0 +1,173 @@
+"""macOS, stood in for: the real server, with macOS's Python-level APIs (see `emulate.py`),
+as an unprivileged user, spoken to by the official clients."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from tests.platform.emulate import UNPRIVILEGED, clean_env
+from tests.support.boxes import make_box
+from tests.support.servers import free_port, http_get, stop_group, wait_healthy
+
+HOG = '''
+def hog(megabytes: int) -> int:
+    """Hold `megabytes` of memory, touched."""
+    block = bytearray(megabytes << 20)
+    for at in range(0, len(block), 4096):
+        block[at] = 1
+    return len(block) >> 20
+
+
+def probe() -> str:
+    """Answer."""
+    return "ok"
+'''
+JAILED = '''
+def probe() -> str:
+    """Answer, if it ever loads."""
+    return "ok"
+'''
+
+
+def mcp_box(python: Path, *args: str) -> list[str]:
+    return [*UNPRIVILEGED, str(python), "-m", "mcp_box_server", *args]
+
+
+def run(python: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = mcp_box(python, *args)
+    return subprocess.run(command, capture_output=True, text=True, timeout=180, env=clean_env(home))
+
+
+def test_the_emulation_takes_the_linux_apis_away(darwin_python, tmp_path):
+    check = textwrap.dedent(
+        """
+        import ctypes, errno, os, resource, socket, sys
+        from mcp_box_server.runtime.platform import current
+        assert sys.platform == "darwin" and current().NAME == "darwin" and os.geteuid() != 0
+        try:
+            socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        except OSError as exc:
+            assert exc.errno == errno.EPROTONOSUPPORT
+        else:
+            raise AssertionError("SOCK_SEQPACKET")
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("RLIMIT_AS")
+        for path in ("/proc/self/stat", "/sys/fs/cgroup/cpu.max"):
+            try:
+                open(path)
+            except FileNotFoundError:
+                pass
+            else:
+                raise AssertionError(path)
+        for name in ("prctl", "mount", "unshare"):
+            try:
+                getattr(ctypes.CDLL(None), name)
+            except AttributeError:
+                pass
+            else:
+                raise AssertionError(name)
+        print("emulated")
+        """
+    )
+    done = subprocess.run(
+        [*UNPRIVILEGED, str(darwin_python), "-c", check],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(tmp_path),
+    )
+    assert done.stdout.strip() == "emulated", done.stderr
+
+
+async def test_stdio_serves_the_bundled_boxes_with_the_official_client(darwin_python, tmp_path):
+    command, *args = mcp_box(darwin_python, "serve", "--no-reload")
+    params = StdioServerParameters(command=command, args=args, env=clean_env(tmp_path))
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        assert {"math_gcd", "math_solve_24", "bio_gc_content", "bio_translate"} <= names
+        gcd = await session.call_tool("math_gcd", {"numbers": [12, 18]})
+        assert not gcd.is_error and gcd.structured_content["gcd"] == 6
+        gc = await session.call_tool("bio_gc_content", {"sequence": "GGCCAATT"})
+        assert not gc.is_error and "50" in gc.content[0].text
+
+
+def test_http_health_reports_both_bundled_boxes_serving(darwin_python, tmp_path):
+    port = free_port()
+    command = mcp_box(darwin_python, "serve", "--transport", "http", "--port", str(port), "--no-reload")
+    with (tmp_path / "log").open("w+") as log:
+        server = subprocess.Popen(command, stderr=log, env=clean_env(tmp_path), start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(base, server, timeout=120)
+            status, body = http_get(f"{base}/health")
+        finally:
+            stop_group(server)
+        log.seek(0)
+        assert "Traceback" not in log.read()
+    health = json.loads(body)
+    assert status == 200 and health["status"] == "ok"
+    assert health["boxes"]["math"]["serving"] and health["boxes"]["bio"]["serving"], health
+
+
+@pytest.fixture
+def boxes(tmp_path):
+    make_box(tmp_path, "open", {"tools": HOG}, manifest="memory_mb = 200\ntimeout = 30\n")
+    make_box(tmp_path, "jailed", {"tools": JAILED}, manifest='trust = "sandboxed"\n')
+    return tmp_path
+
+
+async def test_a_trusted_box_serves_beside_a_sandboxed_one_refused_for_want_of_seatbelt(
+    darwin_python, boxes, tmp_path
+):
+    """Seatbelt cannot be applied (no `sandbox_init`): the sandboxed box is refused with the
+    designed message, the trusted one serves, and its memory cap holds without RLIMIT_AS."""
+    command, *args = mcp_box(darwin_python, "serve", "--boxes", str(boxes), "--no-reload")
+    params = StdioServerParameters(command=command, args=args, env=clean_env(tmp_path))
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        assert "open_probe" in names and not any(name.startswith("jailed_") for name in names)
+        status = json.loads((await session.read_resource("box://status")).contents[0].text)
+        jailed = next(box for box in status if box["box"] == "jailed")
+        (error,) = jailed["errors"]
+        assert not jailed["serving"]
+        assert "jailed: sandbox not enforced here (seatbelt: " in error and "sandbox_init" in error
+        assert "Traceback" not in error
+
+        small = await session.call_tool("open_hog", {"megabytes": 20})
+        assert not small.is_error and small.structured_content == {"result": 20}
+        big = await session.call_tool("open_hog", {"megabytes": 600})
+        assert big.is_error and "ran out of memory (cap 200 MB)" in big.content[0].text
+        assert (await session.call_tool("open_probe", {})).structured_content == {"result": "ok"}
+
+
+def test_doctor_says_which_layers_hold_without_a_traceback(darwin_python, tmp_path):
+    done = run(darwin_python, tmp_path, "doctor", "--json")
+    assert "Traceback" not in done.stderr
+    report = json.loads(done.stdout)
+    assert done.returncode == 1 and report["platform"] == "darwin"
+    assert report["seatbelt"].startswith("missing")
+    assert report["trusted"]["serving"] and not report["sandboxed"]["serving"]
+    assert "seatbelt" in report["sandboxed"]["required_missing"]
+    assert {"descriptors", "rlimits", "memory watch"} <= set(report["sandboxed"]["enforced"])
+
+    text = run(darwin_python, tmp_path, "doctor")
+    assert "Seatbelt: missing" in text.stdout and "Traceback" not in text.stderr
+
+
+def test_install_claude_desktop_print_answers(darwin_python, tmp_path):
+    done = run(darwin_python, tmp_path, "install", "claude-desktop", "--print")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "mcp-box" in done.stdout
