@@ -20,6 +20,7 @@ ORDER = (
     "ls",
     "show",
     "check",
+    "new",
     "call",
     "install",
     "uninstall",

@@ -102,6 +102,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--force", action="store_true", help="replace --out even if distill did not make it")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--skill",
+        type=Path,
+        metavar="DIR",
+        help="also write the new box as an Agent Skill, DIR/<name>/ (as `mcp-box pack skill`)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -204,6 +210,16 @@ def run(args: argparse.Namespace) -> int:
         if not result.emitted:
             print("mcp-box distill: no tool survived; the report says why", file=sys.stderr)
             return 1
+        if args.skill:
+            from mcp_box_server.cli.pack_cmd import box_info
+            from mcp_box_server.cli.skill_pack import SkillError, write_skill
+
+            try:
+                skill = write_skill(await box_info(result.box), args.skill)
+            except SkillError as error:
+                print(f"mcp-box distill: the box is written, its skill is not: {error}", file=sys.stderr)
+                return 1
+            print(f"mcp-box distill: skill: {skill}", file=sys.stderr)
         print(result.box)
         return 0
 

@@ -188,3 +188,25 @@ def test_install_skill_needs_a_box_and_a_client(tmp_path):
     assert done.returncode == 2 and "name the box(es) and the client" in done.stderr
     done = mcp_box("install", "vscode", "math", cwd=tmp_path)
     assert done.returncode == 1 and "BOX and --client go with `install skill`" in done.stderr
+
+
+def test_distill_writes_the_new_box_as_a_skill_too(tmp_path, capsys):
+    from mcp_box_server.cli import main
+    from tests.distill import family
+    from tests.distill.conftest import write_tasks
+    from tests.support.scripted_openai import ScriptedOpenAI
+
+    tasks = write_tasks(tmp_path / "tasks.jsonl", [r for r in family.TRAIN if r[0] in ("t01", "t04")])
+    out, skills = tmp_path / "boxes" / "units", tmp_path / "skills"
+    with ScriptedOpenAI(family.teacher) as llm:
+        teacher = ["--teacher", "scripted", "--base-url", llm.base_url, "--api-key", "x"]
+        where = ["--out", str(out), "--cache", str(tmp_path / "cache"), "--quiet", "--skill", str(skills)]
+        code = main(["distill", str(tasks), *teacher, *where])
+    assert code == 0, capsys.readouterr().err
+    assert f"mcp-box distill: skill: {skills / 'units'}" in capsys.readouterr().err
+    valid = subprocess.run(
+        [str(VALIDATOR), "validate", str(skills / "units")], capture_output=True, text=True
+    )
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    packed = sorted(p.name for p in (skills / "units" / "assets" / "box" / "tools").iterdir())
+    assert packed == sorted(p.name for p in (out / "tools").iterdir())
