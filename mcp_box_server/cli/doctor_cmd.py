@@ -82,7 +82,8 @@ def _print(report: dict[str, Any]) -> None:
     console = Console(file=sys.stdout, highlight=False)
     console.print(f"Platform: {report['platform']}")
     if "landlock_abi" in report:
-        console.print(f"Landlock ABI: {report['landlock_abi'] or 'none'}")
+        why = f" ({report['landlock_unavailable']})" if report.get("landlock_unavailable") else ""
+        console.print(f"Landlock ABI: {report['landlock_abi'] or 'none'}{why}")
     if "seatbelt" in report:
         console.print(f"Seatbelt: {report['seatbelt']}")
     for trust in ("trusted", "sandboxed"):

@@ -131,15 +131,18 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
 
     @server.custom_route("/health", methods=["GET"])
     async def health(request: Request) -> JSONResponse:
-        """Answers at once: 503 "starting" until every box has loaded or failed, then 200 "ok".
+        """Answers at once: 503 "starting" until every box has loaded or failed, then 200 "ok",
+        or 503 "degraded" while a box that should serve does not (its load failed, or its
+        sandbox was refused): a container's or a load balancer's health check then fails.
 
         With a token set, only a request that presents it sees the details (box names,
         errors, paths); any other gets the bare status, all a liveness probe needs.
         """
         states = registry.states
         starting = registry.starting
-        status = {"status": "starting" if starting else "ok"}
-        code = 503 if starting else 200
+        down = [s.name for s in states if not s.serving and s.errors and s.shadowed_by is None]
+        status = {"status": "starting" if starting else "degraded" if down else "ok"}
+        code = 200 if status["status"] == "ok" else 503
         if token is not None and not presents(request.headers.get("authorization"), token):
             return JSONResponse(status, status_code=code)
         refused = catalog.failures()

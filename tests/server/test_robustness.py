@@ -98,7 +98,7 @@ class Server:
 
     def wait_ready(self, timeout: float = 30) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
-        while (answer := self.health()) is None or answer[0] != 200:
+        while (answer := self.health()) is None or answer[1].get("status") not in ("ok", "degraded"):
             assert time.monotonic() < deadline, f"not ready: {answer}"
             time.sleep(0.05)
         return answer[1]
@@ -200,7 +200,8 @@ async def test_hostile_folders_are_load_errors_of_their_box_at_start_and_on_relo
             (live / "tools" / "escape.txt").unlink()
             write_tool(live, "m", VERSION.format(n=3))
             await wait_for(lambda: call(client, "live_version", {}), lambda r: r == (False, 3))
-        assert running.health()[0] == 200
+        status, health = running.health()  # up; a box that fails to load degrades /health
+        assert (status, health["status"]) == (503, "degraded")
 
 
 async def test_a_box_that_hangs_at_import_delays_no_other_box(tmp_path, boxes):
@@ -220,7 +221,8 @@ async def test_a_box_that_hangs_at_import_delays_no_other_box(tmp_path, boxes):
             await wait_for(lambda: call(client, "calc_version", {}), lambda r: r == (False, 7))
             assert time.monotonic() - started < 3  # well before `hang`'s reload gives up (4 s)
             await calc_answers(client)
-        assert running.health()[0] == 200
+        status, health = running.health()  # up; `hang` never loads
+        assert (status, health["status"]) == (503, "degraded")
 
 
 async def test_same_named_boxes_the_first_found_serves(tmp_path, boxes):
@@ -337,7 +339,8 @@ def forever() -> str:
             assert any("positive, finite number of seconds, got inf" in e for e in errors["greedy"])
             assert "'timeout': must be a positive number of seconds, got inf" in errors["inf"][0]
             await calc_answers(client)
-        assert running.health()[0] == 200
+        status, health = running.health()  # up; `inf` does not load
+        assert (status, health["status"]) == (503, "degraded")
 
 
 async def test_sessions_are_bounded_and_expire_when_idle(tmp_path, boxes):

@@ -1,6 +1,7 @@
 """Run a command as if the kernel lacked some system calls (a real seccomp filter: ENOSYS).
 
-This is how a machine without Landlock looks to mcp-box, made on a machine that has it.
+This is how a machine without Landlock looks to mcp-box, made on a machine that has it;
+with `errno=1` (EPERM), how a container whose seccomp profile refuses the calls looks.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ LANDLOCK = (444, 445, 446)  # landlock_create_ruleset, _add_rule, _restrict_self
 _LAUNCHER = """
 import ctypes, json, os, sys
 
-numbers = json.loads(sys.argv[1])
+numbers, errno = json.loads(sys.argv[1])
 code = [(0x20, 0, 0, 0)]  # load the syscall number
 for number in numbers:
-    code += [(0x15, 0, 1, number), (0x06, 0, 0, 0x00050000 | 38)]  # == number: ENOSYS
+    code += [(0x15, 0, 1, number), (0x06, 0, 0, 0x00050000 | errno)]  # == number: that errno
 code.append((0x06, 0, 0, 0x7FFF0000))  # allow
 
 
@@ -38,6 +39,6 @@ os.execv(sys.argv[2], sys.argv[2:])
 """
 
 
-def without_syscalls(numbers: tuple[int, ...], argv: list[str]) -> list[str]:
-    """`argv` run under a filter that answers ENOSYS to `numbers`."""
-    return [sys.executable, "-c", _LAUNCHER, json.dumps(list(numbers)), *argv]
+def without_syscalls(numbers: tuple[int, ...], argv: list[str], errno: int = 38) -> list[str]:
+    """`argv` run under a filter that answers `errno` (ENOSYS unless told) to `numbers`."""
+    return [sys.executable, "-c", _LAUNCHER, json.dumps([list(numbers), errno]), *argv]

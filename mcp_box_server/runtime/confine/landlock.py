@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import stat
 from collections.abc import Iterable
@@ -60,10 +61,28 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
+# Why the version probe fails, by errno: a container's seccomp profile answers EPERM (Docker's
+# and podman's default errno), which is not the kernel's doing and is fixed by another profile.
+_UNAVAILABLE = {
+    errno.ENOSYS: "the kernel lacks it (ENOSYS)",
+    errno.EOPNOTSUPP: "disabled at boot (EOPNOTSUPP): add landlock to the kernel's lsm= list",
+    errno.EPERM: "blocked by seccomp (EPERM): the seccomp profile in use refuses landlock_create_ruleset; "
+    "run with one that allows the three landlock_* calls (see deploy/seccomp.py)",
+}
+
+
 def abi() -> int:
     """The Landlock ABI version this kernel offers; 0 where it offers none."""
+    return probe()[0]
+
+
+def probe() -> tuple[int, str]:
+    """The ABI version, and where it is 0, why: the errno of the probe, in words."""
     version = _libc.syscall(_CREATE_RULESET, None, 0, _CREATE_RULESET_VERSION)
-    return max(version, 0)
+    if version >= 1:
+        return version, ""
+    code = ctypes.get_errno()
+    return 0, _UNAVAILABLE.get(code, f"the probe failed: {os.strerror(code)} (errno {code})")
 
 
 def handled_fs(version: int) -> int:
@@ -81,9 +100,9 @@ def prepare(read: Iterable[str], write: Iterable[str]) -> int:
 
     Paths that do not exist are skipped: a rule can only name what is there.
     """
-    version = abi()
+    version, why = probe()
     if version < 1:
-        raise OSError("Landlock is not available (kernel without it, or disabled at boot)")
+        raise OSError(f"Landlock is not available: {why}")
     handled = handled_fs(version)
     attr = _RulesetAttr(handled, 0, 0)
     fields = 1

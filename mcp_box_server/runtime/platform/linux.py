@@ -40,4 +40,5 @@ def cpu_seconds(pid: int) -> float:
 
 
 def kernel_layers() -> dict[str, Any]:
-    return {"landlock_abi": landlock.abi()}
+    version, why = landlock.probe()
+    return {"landlock_abi": version} | ({"landlock_unavailable": why} if why else {})
