@@ -1,5 +1,6 @@
 """`--boxes` adds to the bundled boxes, `--no-bundled` leaves them out, the bundled boxes of
-a checkout are the checkout's own, and a port in use is one clear line."""
+a checkout are the checkout's own; and newcomer edges: a port in use is one clear line, the
+two progress bars of `eval --compare-no-box` are told apart."""
 
 import json
 import socket
@@ -130,3 +131,16 @@ def test_a_port_in_use_is_one_clear_line_before_anything_starts(mine):
         f"mcp-box serve: cannot listen on 127.0.0.1:{port}: the port is in use (another server, "
         "or an earlier mcp-box serve?); choose another --port"
     )
+
+
+def test_the_two_eval_progress_bars_are_labelled_apart():
+    from rich.console import Console
+
+    from mcp_box_server.student.report import ArmProgress, make_progress
+
+    console = Console(width=100, record=True, force_terminal=False)
+    with make_progress(console) as progress:
+        for arm in ("box", "no-box"):
+            ArmProgress(progress, f"game24 [{arm}]", 3)
+    lines = console.export_text().splitlines()
+    assert [line.split()[:2] for line in lines[-2:]] == [["game24", "[box]"], ["game24", "[no-box]"]]

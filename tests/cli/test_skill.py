@@ -166,6 +166,8 @@ def test_pack_skill_replaces_its_own_skill_but_no_other_folder(skills, tmp_path)
         ("codex", "user", ".agents/skills"),
         ("cursor", "project", ".cursor/skills"),
         ("vscode", "user", ".copilot/skills"),
+        ("gemini", "project", ".gemini/skills"),
+        ("agents", "user", ".agents/skills"),
     ],
 )
 def test_install_skill_puts_it_where_the_client_looks(client, scope, folder, tmp_path):
