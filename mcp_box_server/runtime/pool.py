@@ -276,7 +276,7 @@ class BoxPool:
         self.workers_started += 1
         number = self.workers_started
         workdir = self._root / f"work-{number}"
-        workdir.mkdir()
+        workdir.mkdir(mode=0o700)  # private, as the snapshot is (a sandboxed worker gets it chowned)
         sandboxed = self.manifest.trust == "sandboxed"
         config = WorkerConfig(
             box_dir=str(self._snapshot),

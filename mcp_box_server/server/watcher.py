@@ -1,8 +1,9 @@
 """Watch the box roots and hand each batch of changed paths to the registry.
 
 watchfiles batches events with a short debounce; the registry then decides what
-each path means (new box, edited box, removed box). Bytecode caches, editor swap
-files and hidden files are ignored.
+each path means (new box, edited box, removed box). What is ignored is what the
+snapshot leaves out (`box.ignore`): one rule, so every file a snapshot copies is a
+file whose change reloads its box.
 
 Each real folder under the roots is watched on its own, never recursively: the
 notify crate follows links when it recurses, so a box holding a link to `/` would
@@ -18,8 +19,9 @@ import logging
 import os
 from pathlib import Path
 
-from watchfiles import DefaultFilter, awatch
+from watchfiles import Change, awatch
 
+from mcp_box_server.box.ignore import ignored
 from mcp_box_server.server.registry import BoxRegistry
 
 log = logging.getLogger("mcp_box.server")
@@ -27,17 +29,11 @@ log = logging.getLogger("mcp_box.server")
 DEBOUNCE_MS = 30
 STEP_MS = 10
 MAX_FOLDERS = 4096
-_SKIPPED = {"__pycache__", "node_modules"}
 
 
-class BoxFilter(DefaultFilter):
-    """watchfiles' default ignores, plus `.pyc` and hidden files."""
-
-    def __call__(self, change: object, path: str) -> bool:
-        name = Path(path).name
-        if name.startswith(".") or name.endswith((".pyc", ".tmp")):
-            return False
-        return super().__call__(change, path)  # type: ignore[arg-type]
+def box_filter(change: Change, path: str) -> bool:
+    """Whether a change matters: it does unless the snapshot leaves its name out."""
+    return not ignored(os.path.basename(path))
 
 
 def folders(roots: list[Path]) -> list[str]:
@@ -51,7 +47,7 @@ def folders(roots: list[Path]) -> list[str]:
             if len(found) >= MAX_FOLDERS:
                 log.warning("watching only the first %d folders under the box roots", MAX_FOLDERS)
                 return found
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED)
+            dirs[:] = sorted(d for d in dirs if not ignored(d))
     return found
 
 
@@ -68,7 +64,7 @@ async def watch(registry: BoxRegistry) -> None:
         watched = now
         try:
             async for changes in awatch(
-                *watched, watch_filter=BoxFilter(), debounce=DEBOUNCE_MS, step=STEP_MS, recursive=False
+                *watched, watch_filter=box_filter, debounce=DEBOUNCE_MS, step=STEP_MS, recursive=False
             ):
                 paths = {Path(path) for _, path in changes}
                 log.info("change in %d file(s): reloading affected boxes", len(paths))

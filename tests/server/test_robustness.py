@@ -363,12 +363,12 @@ async def test_sessions_are_bounded_and_expire_when_idle(tmp_path, boxes):
 def test_shutdown_removes_snapshots_and_stops_every_process(tmp_path, boxes, sig):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    env = dict(os.environ, TMPDIR=str(scratch))
+    env = dict(os.environ, TMPDIR=str(scratch), XDG_RUNTIME_DIR="")  # snapshots go under TMPDIR
     running = Server(tmp_path, "--boxes", str(boxes), env=env)
     try:
         running.wait_answering()
         running.wait_ready()
-        assert list(scratch.glob("mcp-box-*"))
+        assert list(scratch.glob("mcp-box-*/*"))  # roots in the private runtime folder
         family = descendants(running.process.pid)
         assert family  # the zygote and calc's worker
     finally:
@@ -380,13 +380,13 @@ def test_shutdown_removes_snapshots_and_stops_every_process(tmp_path, boxes, sig
 def test_a_stdio_server_stops_on_a_signal_while_its_client_is_connected(tmp_path, boxes, sig):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    env = dict(os.environ, TMPDIR=str(scratch))
+    env = dict(os.environ, TMPDIR=str(scratch), XDG_RUNTIME_DIR="")  # snapshots go under TMPDIR
     process = subprocess.Popen(
         [*SERVE, "--boxes", str(boxes)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
     )
     try:
         deadline = time.monotonic() + 30
-        while len(family := descendants(process.pid)) < 2 or not list(scratch.glob("mcp-box-*/box")):
+        while len(family := descendants(process.pid)) < 2 or not list(scratch.glob("mcp-box-*/*/box")):
             assert time.monotonic() < deadline, "the stdio server never started its worker"
             time.sleep(0.1)
         process.send_signal(sig)
@@ -403,7 +403,7 @@ def assert_gone(family: list[int], scratch: Path) -> None:
     while any(alive(pid) for pid in family) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [pid for pid in family if alive(pid)] == []
-    assert list(scratch.glob("mcp-box-*")) == []
+    assert list(scratch.glob("mcp-box-*/*")) == []
 
 
 async def wait_for(probe: Any, predicate: Any, timeout: float = 15) -> Any:

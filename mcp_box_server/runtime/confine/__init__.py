@@ -115,7 +115,7 @@ def confine(policy: Policy, entered: namespaces.Entered, channel_fd: int) -> Con
     layer("rlimits", limits.apply, policy.memory_mb, policy.threads, policy.open_files)
     ruleset = _prepare_landlock(policy, report)
     if as_root:
-        layer("unprivileged uid", namespaces.drop_identity, policy.uid, policy.gid)
+        layer("unprivileged uid", namespaces.drop_identity, policy.uid, policy.gid, policy.groups)
     elif entered.user:
         layer("no capabilities", namespaces.drop_capabilities)
     layer("no_new_privs", _libc.prctl, _PR_SET_NO_NEW_PRIVS, 1)

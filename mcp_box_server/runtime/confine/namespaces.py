@@ -113,9 +113,9 @@ def check_reachable(paths: Iterable[str], uid: int, gid: int) -> None:
             raise OSError(f"{path} is behind {closed}, closed to uid {uid}, and no mount namespace binds it")
 
 
-def drop_identity(uid: int, gid: int) -> None:
-    """Become `uid`/`gid` with no supplementary groups: root's capabilities go with it."""
-    os.setgroups([])
+def drop_identity(uid: int, gid: int, groups: tuple[int, ...] = ()) -> None:
+    """Become `uid`/`gid` with only `groups` besides: root's capabilities go with it."""
+    os.setgroups(list(groups))
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     if os.getresuid() != (uid, uid, uid):

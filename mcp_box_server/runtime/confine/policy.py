@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mcp_box_server
+from mcp_box_server.runtime import snapshot
 
 # Under root each worker gets a uid and gid of its own, so that workers of other boxes
 # cannot touch its files (chmod, utimes) nor share its process count. 2.1e9 + pid stays
@@ -38,7 +39,11 @@ _SITE_DIRS = ("site-packages", "dist-packages")
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """Read-only paths, read-write paths (the temp dir first), limits, and the uid under root."""
+    """Read-only paths, read-write paths (the temp dir first), limits, and the uid under root.
+
+    `groups` are its supplementary groups under root: its snapshot's group, through
+    which it reads its box (the snapshot has no world bits).
+    """
 
     read: tuple[str, ...]
     write: tuple[str, ...]
@@ -48,6 +53,7 @@ class Policy:
     threads: int = 256  # RLIMIT_NPROC for the worker's own uid
     open_files: int = 256
     temp_mb: int = 0  # size of the temp dir's tmpfs (0: the memory cap)
+    groups: tuple[int, ...] = ()
 
 
 def sandbox_policy(
@@ -61,7 +67,11 @@ def sandbox_policy(
     dir read-write. `pid` is this process's pid on the host (read from /proc by default)."""
     read = [box_dir, *python_paths(), *system]
     worker_id = WORKER_ID_BASE + (host_pid() if pid is None else pid)
-    return Policy(tuple(dict.fromkeys(read)), (workdir, *SYSTEM_WRITE), memory_mb, worker_id, worker_id)
+    group = snapshot.box_group(box_dir)
+    groups = (group,) if group is not None else ()
+    return Policy(
+        tuple(dict.fromkeys(read)), (workdir, *SYSTEM_WRITE), memory_mb, worker_id, worker_id, groups=groups
+    )
 
 
 def host_pid() -> int:
