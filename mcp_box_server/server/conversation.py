@@ -7,6 +7,11 @@ the call ends with an `InputRequiredResult` carrying the question and a signed
 answers of every earlier round. The state is sealed with an HMAC, so a client cannot
 forge answers the tool never got, and any replica sharing the key can take the next
 round (MCP_BOX_STATE_KEY; a random key per process otherwise).
+
+A state is bound to its call (tool and arguments), to the session it was asked in
+where there is one (an HTTP session id), and to the version of the tool that asked:
+answers given to one version are never fed to another after a reload, and a state
+seen in one session cannot be replayed in another.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import json
 import os
 import secrets
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types
 from fastmcp.server.context import Context
@@ -28,6 +33,9 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_box_server.box.context import LEVELS
 from mcp_box_server.runtime import ClientCannot, InputNeeded
+
+if TYPE_CHECKING:
+    from mcp_box_server.server.registry import BoxRegistry
 
 # Logging, sampling and roots are deprecated in 2026-07-28, not gone: handshake-era clients
 # still get them. Filtered once here: `catch_warnings` around each send reset the warning
@@ -45,10 +53,15 @@ _METHOD = {"elicit": "elicitation/create", "sample": "sampling/createMessage", "
 class ClientConversation:
     """Delivers one call's notes and questions through FastMCP's request context."""
 
-    def __init__(self, ctx: Context, tool: str, arguments: dict[str, Any]) -> None:
+    def __init__(
+        self, ctx: Context, tool: str, arguments: dict[str, Any], registry: BoxRegistry | None = None
+    ) -> None:
         self._ctx = ctx
         self._tool, self._arguments = tool, arguments
         context = ctx.request_context
+        request = context.request if context is not None else None
+        self._session = request.headers.get("mcp-session-id") if request is not None else None
+        self._version = served_version(registry, tool) if registry is not None else None
         self.modern = context is not None and context.protocol_version in MODERN_PROTOCOL_VERSIONS
         self.interactive = not self.modern
         self.capabilities = frozenset(kind for kind in _CAPABILITY if self._declared(kind))
@@ -105,7 +118,14 @@ class ClientConversation:
                 requests[key] = _request(kind, params)
             except ClientCannot:
                 return None
-        state = seal(self._tool, self._arguments, self.answers, asked=sorted(requests))
+        state = seal(
+            self._tool,
+            self._arguments,
+            self.answers,
+            asked=sorted(requests),
+            session=self._session,
+            version=self._version,
+        )
         return mcp_types.InputRequiredResult(input_requests=requests, request_state=state)
 
     def _declared(self, kind: str) -> bool:
@@ -130,23 +150,48 @@ class ClientConversation:
         A response to anything else (a question never asked, or asked without state) is
         ignored: a client cannot answer in the user's place what the tool has yet to ask.
         """
-        answers, asked = unseal(self._ctx.request_state, self._tool, self._arguments)
+        answers, asked = unseal(
+            self._ctx.request_state, self._tool, self._arguments, session=self._session, version=self._version
+        )
         for key, response in (self._ctx.input_responses or {}).items():
             if str(key) in asked:
                 answers[str(key)] = _plain(response)
         return answers
 
 
-def seal(tool: str, arguments: dict[str, Any], answers: dict[str, Any], asked: list[str]) -> str:
-    """The round state: answers so far and the keys just asked, bound to this call, signed."""
-    payload = {"tool": tool, "arguments": _digest(arguments), "answers": answers, "asked": asked}
+def seal(
+    tool: str,
+    arguments: dict[str, Any],
+    answers: dict[str, Any],
+    asked: list[str],
+    *,
+    session: str | None = None,
+    version: str | None = None,
+) -> str:
+    """The round state: answers so far and the keys just asked, bound to this call, its
+    session (None: sessionless) and the tool's version (None: unknown), signed."""
+    payload = {
+        "tool": tool,
+        "arguments": _digest(arguments),
+        "answers": answers,
+        "asked": asked,
+        "session": session and _digest(session),
+        "version": version,
+    }
     body = base64.urlsafe_b64encode(json.dumps(payload, sort_keys=True).encode()).decode()
     return f"{body}.{_sign(body)}"
 
 
-def unseal(state: str | None, tool: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """The answers in a round state and the keys it asked; a forged, altered or foreign one is an
-    invalid-params error."""
+def unseal(
+    state: str | None,
+    tool: str,
+    arguments: dict[str, Any],
+    *,
+    session: str | None = None,
+    version: str | None = None,
+) -> tuple[dict[str, Any], set[str]]:
+    """The answers in a round state and the keys it asked; a forged, altered or foreign one
+    (another call, another session, another version of the tool) is an invalid-params error."""
     if not state:
         return {}, set()
     body, _, signature = state.partition(".")
@@ -156,7 +201,32 @@ def unseal(state: str | None, tool: str, arguments: dict[str, Any]) -> tuple[dic
     payload = json.loads(base64.urlsafe_b64decode(body))
     if payload.get("tool") != tool or payload.get("arguments") != _digest(arguments):
         raise MCPError(INVALID_PARAMS, "request_state belongs to another call (tool or arguments differ)")
+    if payload.get("session") != (session and _digest(session)):
+        raise MCPError(
+            INVALID_PARAMS, "request_state belongs to another session: answer in the session that asked"
+        )
+    sealed = payload.get("version")
+    if sealed is not None and version is not None and sealed != version:
+        problem = (
+            f"request_state was sealed for version {sealed} of tool '{tool}', which now serves {version} "
+            "(its box was reloaded): call the tool again without request_state"
+        )
+        raise MCPError(INVALID_PARAMS, problem)
     return dict(payload.get("answers") or {}), {str(key) for key in payload.get("asked") or []}
+
+
+def served_version(registry: BoxRegistry, tool: str) -> str | None:
+    """The version of `tool` serving now: its box's declared version and a digest of its spec.
+
+    Made of content only (no path, no time), so every replica serving the same box agrees;
+    None while the tool is not listed (its box still loading).
+    """
+    spec = registry.tools.get(tool)
+    if spec is None:
+        return None
+    declared = next((s.pool.manifest.version for s in registry.states if s.name == spec.box and s.pool), "")
+    shape = [spec.description, spec.parameters, spec.output, spec.annotations, spec.timeout]
+    return f"{declared}+{_digest(shape)[:12]}"
 
 
 def _request(kind: str, params: dict[str, Any]) -> mcp_types.InputRequest:
@@ -190,8 +260,8 @@ def _plain(response: Any) -> Any:
     return dump(by_alias=True, mode="json", exclude_none=True) if dump else response
 
 
-def _digest(arguments: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(arguments, sort_keys=True, default=str).encode()).hexdigest()
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _sign(body: str) -> str:

@@ -77,7 +77,7 @@ class BoxPrompt(Prompt):
     async def _written(self, values: dict[str, str]) -> str | InputRequiredPromptResult:
         """The text the prompt's function writes, in a worker; its questions go to the client."""
         tool = exposed_name(self.content.box, self.spec.function)
-        conversation = ClientConversation(get_context(), tool, values)
+        conversation = ClientConversation(get_context(), tool, values, self.registry)
         try:
             value = await self.registry.call(tool, values, conversation)
         except InputNeeded as needed:  # 2026-07-28: the questions end this round
