@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         distill,
     )
     from mcp_box_server.distill.cluster import DEFAULT_THRESHOLD
+    from mcp_box_server.distill.validate import ValidationUnavailable
     from mcp_box_server.llm import ChatModel, ModelError, resolve_model
 
     setup_logging("WARNING")
@@ -225,6 +226,6 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(main())
-    except (TaskFileError, EmitError, ModelError) as exc:
+    except (TaskFileError, EmitError, ModelError, ValidationUnavailable) as exc:
         print(f"mcp-box distill: {exc}", file=sys.stderr)
-        return 2 if not isinstance(exc, ModelError) else 1
+        return 1 if isinstance(exc, ModelError | ValidationUnavailable) else 2

@@ -5,6 +5,10 @@ cap, a short timeout, one worker) run through the same `BoxPool` the server
 uses, so a tool that passes here behaves the same once served. Reasons are
 normalised (temp paths reduced to file names) because they go back into
 teacher prompts, and the reply cache needs prompts that repeat exactly.
+
+Where sandboxed workers cannot run (no Seatbelt or Landlock, Windows), nothing can
+be validated: entering a `Validator` checks that first and raises
+`ValidationUnavailable`, which says so plainly, before any teacher is asked.
 """
 
 from __future__ import annotations
@@ -22,12 +26,22 @@ from mcp_box_server.box import exposed_name, read_manifest
 from mcp_box_server.distill.extract import Call
 from mcp_box_server.distill.gate import DEFAULT_ALLOW_IMPORTS, check_source, public_functions
 from mcp_box_server.distill.tasks import Task, score
-from mcp_box_server.runtime import BoxPool, BoxRuntimeError, ToolFailed
+from mcp_box_server.runtime import BoxPool, BoxRuntimeError, ToolFailed, platform
 from mcp_box_server.runtime.process import Zygote
 
 CANDIDATE_BOX = "candidate"
 MAX_TOOL_NAME = 64  # box.spec.TOOL_NAME: what OpenAI and Anthropic accept as a function name
 _TEMP_PATH = re.compile(re.escape(tempfile.gettempdir()) + r"/[^\s'\"]*")
+_CANNOT = "distill cannot validate candidate tools on this machine: they run in sandboxed workers, and"
+_PROBE = '''
+def probe() -> str:
+    """Answer, to show a sandboxed worker runs here."""
+    return "ok"
+'''
+
+
+class ValidationUnavailable(RuntimeError):
+    """Sandboxed workers do not run here, so no candidate can be validated (and none is tried)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +104,7 @@ class Validator:
         self._zygote: Zygote | None = None
 
     async def __aenter__(self) -> Validator:
+        await self.check()
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -99,6 +114,32 @@ class Validator:
         zygote, self._zygote = self._zygote, None
         if zygote is not None:
             await zygote.close()
+
+    async def check(self) -> None:
+        """Raise `ValidationUnavailable` where a sandboxed worker cannot load a box here."""
+        if refusal := platform.current().SERVE_REFUSAL:
+            raise ValidationUnavailable(f"{_CANNOT} {refusal}")
+        box_dir = self.scratch / "sandbox-check"
+        (box_dir / "tools").mkdir(parents=True, exist_ok=True)
+        (box_dir / "tools" / "probe.py").write_text(_PROBE, encoding="utf-8")
+        (box_dir / "box.toml").write_text(self._manifest("sandbox-check"), encoding="utf-8")
+        pool = BoxPool(read_manifest(box_dir), zygote=self._zygote)
+        self._zygote = pool.zygote
+        try:
+            await pool.start()
+            if not pool.specs:
+                why = "; ".join(normalise(failure.message) for failure in pool.failures)
+                raise ValidationUnavailable(f"{_CANNOT} none starts here: {why}")
+        finally:
+            await pool.close(keep_zygote=True)
+            await asyncio.to_thread(shutil.rmtree, box_dir, True)
+
+    def _manifest(self, name: str) -> str:
+        """A candidate box's box.toml: sandboxed, one worker, the candidate's limits."""
+        return (
+            f'name = "{name}"\ntrust = "sandboxed"\nworkers = 1\n'
+            f"timeout = {self.limits.timeout}\nmemory_mb = {self.limits.memory_mb}\n"
+        )
 
     async def validate(self, source: str, checks: list[tuple[Task, Call]]) -> Verdict:
         """Gate `source`, load it, run each call and score it against its task."""
@@ -128,11 +169,7 @@ class Validator:
         box_dir = self.scratch / f"candidate-{self._count}"
         (box_dir / "tools").mkdir(parents=True)
         (box_dir / "tools" / f"{function}.py").write_text(source, encoding="utf-8")
-        (box_dir / "box.toml").write_text(
-            f'name = "{self.box}"\ntrust = "sandboxed"\nworkers = 1\n'
-            f"timeout = {self.limits.timeout}\nmemory_mb = {self.limits.memory_mb}\n",
-            encoding="utf-8",
-        )
+        (box_dir / "box.toml").write_text(self._manifest(self.box), encoding="utf-8")
         pool = BoxPool(read_manifest(box_dir), zygote=self._zygote)
         self._zygote = pool.zygote
         try:

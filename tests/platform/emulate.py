@@ -65,6 +65,7 @@ REMOVED_OS = ("sched_getaffinity", "sched_setaffinity", "O_PATH", "pidfd_open", 
 import ctypes, platform, resource, selectors, socket, sysconfig, types
 
 sysconfig.get_config_vars()  # read while its data module is still named for Linux
+import truststore  # its macOS branch calls the Security framework: the real one only
 
 LINUX_ONLY = {"prctl", "mount", "umount2", "unshare", "setns", "capset", "capget", "syscall"}
 _getitem = ctypes.CDLL.__getitem__
@@ -117,7 +118,7 @@ _WINDOWS = (
 import asyncio, platform, selectors, signal, socket, subprocess, sysconfig, urllib.request
 # Libraries whose Windows branches need Windows itself (msvcrt, _winapi, its DLLs) are
 # imported while this is still Linux: the emulation is of the platform the package meets.
-import anyio, fastmcp, mcp, mcp.client.stdio, platformdirs, rich.console, uvicorn, watchfiles
+import anyio, fastmcp, mcp, mcp.client.stdio, platformdirs, rich.console, truststore, uvicorn, watchfiles
 
 sysconfig.get_config_vars()  # read (and the modules above imported) while still on Linux
 HIDDEN = ("/proc", "/sys")

@@ -3,9 +3,11 @@ as an unprivileged user, spoken to by the official clients."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,28 @@ def probe() -> str:
     """Answer, if it ever loads."""
     return "ok"
 '''
+
+
+async def tool_names(session: ClientSession, wanted: set[str], timeout: float = 60) -> set[str]:
+    """The listed tools once `wanted` are among them: boxes load in the background, and spawned
+    workers under load take a while."""
+    deadline = time.monotonic() + timeout
+    while True:
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        if wanted <= names or time.monotonic() > deadline:
+            return names
+        await asyncio.sleep(0.2)
+
+
+async def box_status(session: ClientSession, box: str, timeout: float = 60) -> dict:
+    """The box's entry in box://status once it has loaded or failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = json.loads((await session.read_resource("box://status")).contents[0].text)
+        entry = next((entry for entry in status if entry["box"] == box), {})
+        if entry.get("serving") or entry.get("errors") or time.monotonic() > deadline:
+            return entry
+        await asyncio.sleep(0.2)
 
 
 def mcp_box(python: Path, *args: str) -> list[str]:
@@ -95,8 +119,8 @@ async def test_stdio_serves_the_bundled_boxes_with_the_official_client(darwin_py
     params = StdioServerParameters(command=command, args=args, env=clean_env(tmp_path))
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
-        names = {tool.name for tool in (await session.list_tools()).tools}
-        assert {"math_gcd", "math_solve_24", "bio_gc_content", "bio_translate"} <= names
+        wanted = {"math_gcd", "math_solve_24", "bio_gc_content", "bio_translate"}
+        assert wanted <= await tool_names(session, wanted)
         gcd = await session.call_tool("math_gcd", {"numbers": [12, 18]})
         assert not gcd.is_error and gcd.structured_content["gcd"] == 6
         gc = await session.call_tool("bio_gc_content", {"sequence": "GGCCAATT"})
@@ -137,10 +161,9 @@ async def test_a_trusted_box_serves_beside_a_sandboxed_one_refused_for_want_of_s
     params = StdioServerParameters(command=command, args=args, env=clean_env(tmp_path))
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
-        names = {tool.name for tool in (await session.list_tools()).tools}
+        names = await tool_names(session, {"open_probe", "math_gcd", "bio_translate"})
         assert "open_probe" in names and not any(name.startswith("jailed_") for name in names)
-        status = json.loads((await session.read_resource("box://status")).contents[0].text)
-        jailed = next(box for box in status if box["box"] == "jailed")
+        jailed = await box_status(session, "jailed")
         (error,) = jailed["errors"]
         assert not jailed["serving"]
         assert "jailed: sandbox not enforced here (seatbelt: " in error and "sandbox_init" in error
