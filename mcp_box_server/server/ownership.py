@@ -16,7 +16,8 @@ before every box. A refusal is the declaring box's error, shown with its status.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import AnyUrl, ValidationError
 
@@ -48,21 +49,52 @@ class _Claim:
     prefix: str
 
 
+@dataclass(slots=True)
+class _Claims:
+    """What is served so far: static URIs by URI (most claims, compared by equality), templates."""
+
+    uris: dict[str, _Claim] = field(default_factory=dict)
+    templates: list[_Claim] = field(default_factory=list)
+
+    def add(self, claim: _Claim) -> None:
+        if claim.template:
+            self.templates.append(claim)
+        else:
+            self.uris.setdefault(claim.text, claim)
+
+    def overlapping(self, mine: _Claim) -> tuple[_Claim, str] | None:
+        """The first claim that names a URI `mine` names too, and that URI."""
+        same = None if mine.template else self.uris.get(mine.text)
+        if same is not None:
+            return same, mine.text
+        others = self.templates if not mine.template else [*self.templates, *self.uris.values()]
+        for claim in others:
+            if claim.prefix.startswith(mine.prefix) or mine.prefix.startswith(claim.prefix):
+                both = overlap(claim.text, mine.text, a_template=claim.template, b_template=mine.template)
+                if both is not None:
+                    return claim, both
+        return None
+
+
 def refusals(boxes: Iterable[Declared]) -> dict[str, dict[str, str]]:
     """For each box that may not serve some of its URIs or templates: each one, and why."""
     ordered = sorted(boxes, key=lambda d: (not d.trusted, d.box))
-    claims = [_claim(SERVER, STATUS_URI, False)] + [_claim(SERVER, readme_uri(d.box), False) for d in ordered]
+    claims = _Claims()
+    for uri in [STATUS_URI, *(readme_uri(d.box) for d in ordered)]:
+        claims.add(_claim(SERVER, uri, False))
     refused: dict[str, dict[str, str]] = {}
     for declared in ordered:
         mine: list[_Claim] = []
         declares = [(uri, False) for uri in declared.uris] + [(t, True) for t in declared.templates]
         for text, template in declares:
-            reason = _outside(declared, text) or _taken(claims, _claim(declared.box, text, template))
+            claim = _claim(declared.box, text, template)
+            reason = _outside(declared, text) or _taken(claims, claim)
             if reason:
                 refused.setdefault(declared.box, {})[text] = reason
             else:
-                mine.append(_claim(declared.box, text, template))
-        claims += mine  # a box's own URIs may overlap each other: it answers both
+                mine.append(claim)
+        for claim in mine:  # after the box: its own URIs may overlap each other, it answers both
+            claims.add(claim)
     return refused
 
 
@@ -73,20 +105,17 @@ def _outside(declared: Declared, text: str) -> str | None:
     return f"{_kind(text)} {text!r} is not served: a sandboxed box serves URIs only under {home}"
 
 
-def _taken(claims: list[_Claim], mine: _Claim) -> str | None:
-    for claim in claims:
-        if not (claim.prefix.startswith(mine.prefix) or mine.prefix.startswith(claim.prefix)):
-            continue
-        both = overlap(claim.text, mine.text, a_template=claim.template, b_template=mine.template)
-        if both is None:
-            continue
-        who = SERVER if claim.owner == SERVER else f"box '{claim.owner}'"
-        same = "" if both == mine.text == claim.text else f" (both name {both!r})"
-        return (
-            f"{_kind(mine.text)} {mine.text!r} is not served: it overlaps {claim.text!r} of {who}{same}, "
-            "which comes first (the server, then trusted boxes, then sandboxed ones, each by name)"
-        )
-    return None
+def _taken(claims: _Claims, mine: _Claim) -> str | None:
+    found = claims.overlapping(mine)
+    if found is None:
+        return None
+    claim, both = found
+    who = SERVER if claim.owner == SERVER else f"box '{claim.owner}'"
+    same = "" if both == mine.text == claim.text else f" (both name {both!r})"
+    return (
+        f"{_kind(mine.text)} {mine.text!r} is not served: it overlaps {claim.text!r} of {who}{same}, "
+        "which comes first (the server, then trusted boxes, then sandboxed ones, each by name)"
+    )
 
 
 def _claim(owner: str, text: str, template: bool) -> _Claim:
@@ -95,6 +124,7 @@ def _claim(owner: str, text: str, template: bool) -> _Claim:
     return _Claim(owner, text, template, literal_prefix(text, template))
 
 
+@lru_cache(maxsize=8192)
 def _served(uri: str) -> str:
     """A static URI as FastMCP serves and looks it up: normalized by pydantic's `AnyUrl`."""
     try:

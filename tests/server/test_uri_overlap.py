@@ -120,7 +120,7 @@ def test_trusted_boxes_come_first_then_names_and_never_both_lose():
         ]
     )
     assert set(found) == {"zed", "aaa"}
-    assert "overlaps 'data://item/7' of box 'items'" in found["zed"]["data://{kind}/{id}"]
+    assert "of box 'items'" in found["zed"]["data://{kind}/{id}"]
     assert "of box 'bbb'" in found["aaa"]["box://aaa/item/{id}"]  # trusted before sandboxed, not by name
 
 
@@ -134,3 +134,14 @@ def test_a_box_may_overlap_itself():
     assert (
         refusals([Declared("m", trusted=True, uris=("d://a/1",), templates=("d://a/{x}", "d://{y}/1"))]) == {}
     )
+
+
+def test_one_static_uri_in_two_boxes_is_served_by_the_first_as_written_or_normalized():
+    found = refusals(
+        [
+            Declared("b", trusted=True, uris=("DATA://x/a b",)),
+            Declared("a", trusted=True, uris=("data://x/a%20b",)),
+        ]
+    )
+    assert list(found) == ["b"]
+    assert "overlaps 'data://x/a%20b' of box 'a'" in found["b"]["DATA://x/a b"]
