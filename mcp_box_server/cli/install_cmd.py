@@ -19,7 +19,6 @@ from mcp_box_server.cli import skill_install
 from mcp_box_server.cli.clients import (
     ConfigFileError,
     config_file,
-    host_platform,
     read_config,
     servers,
     write_config,
@@ -129,11 +128,15 @@ def _warn_where_it_cannot_start(entry: dict[str, Any], args: argparse.Namespace)
             "install it where clients find it (`pipx install .` or `uv tool install .` in a checkout)",
             file=sys.stderr,
         )
-    if host_platform() == "win32" and not (args.url or args.docker or args.wsl):
+    if args.url or args.docker or args.wsl:
+        return
+    from mcp_box_server.runtime.platform import current  # what `serve` itself asks before it starts
+
+    if current().SERVE_REFUSAL:
         print(
-            "mcp-box: note: `mcp-box serve` does not serve boxes on Windows; for the client to use "
-            f"them, run `mcp-box install {args.client} --wsl` (mcp-box installed in WSL2) or "
-            f"`--docker` (the image of this repository's Dockerfile) instead",
+            "mcp-box: note: this entry runs `mcp-box serve` on this system, where it refuses to serve "
+            f"boxes; `mcp-box install {args.client} --wsl` (mcp-box installed in WSL2) or `--docker` "
+            "(the image of this repository's Dockerfile) writes one that runs it there",
             file=sys.stderr,
         )
 

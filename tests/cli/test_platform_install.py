@@ -63,7 +63,9 @@ def test_install_claude_desktop_writes_under_appdata_and_says_where_serve_runs(w
     assert f"added 'mcp-box' to {path}" in result.stdout
     entry = json.loads(path.read_text())["mcpServers"]["mcp-box"]
     assert entry == {"command": sys.executable, "args": ["-m", "mcp_box_server", "serve"]}
-    assert "--wsl" in result.stderr and "--docker" in result.stderr  # serve itself refuses on Windows
+    assert (
+        "refuses to serve boxes" in result.stderr and "--wsl" in result.stderr and "--docker" in result.stderr
+    )
     assert list(windows.home.iterdir()) == []  # nothing in ~/.config or anywhere else
 
     result = windows("uninstall", "claude-desktop")
@@ -89,7 +91,7 @@ def test_docker_and_wsl_entries_for_claude_desktop(windows, tmp_path):
     assert windows("install", "claude-desktop", "--docker", "--boxes", str(boxes)).returncode == 0
     result = windows("install", "claude-desktop", "--wsl", "--name", "wsl")
     assert result.returncode == 0, result.stderr
-    assert "does not serve boxes on Windows" not in result.stderr
+    assert "refuses to serve" not in result.stderr  # this one runs the server where it serves
     written = json.loads((windows.appdata / "Claude" / "claude_desktop_config.json").read_text())[
         "mcpServers"
     ]
