@@ -234,7 +234,7 @@ def manifest(boxes: dict[str, Path], tools: list[dict[str, str]]) -> dict[str, A
             }
         },
         "compatibility": {
-            "platforms": ["darwin", "linux"],
+            "platforms": ["darwin", "linux"],  # not win32: serve refuses there (runtime.platform.windows)
             "runtimes": {"python": about["Requires-Python"] or ">=3.11"},
         },
     }

@@ -57,6 +57,7 @@ def test_manifest(bundle):
         "args": ["run", "--directory", "${__dirname}", "server/main.py", "${user_config.box_folders}"],
     }
     assert manifest["tools_generated"] is True
+    assert manifest["compatibility"]["platforms"] == ["darwin", "linux"]  # Windows: serve refuses
     names = {tool["name"] for tool in manifest["tools"]}
     assert names == {"calc_add", "calc_slow", "calc_crash", "calc_fail"}
     assert next(t for t in manifest["tools"] if t["name"] == "calc_add")["description"] == "Add two integers."
