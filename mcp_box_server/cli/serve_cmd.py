@@ -9,6 +9,7 @@ import re
 import sys
 
 from mcp_box_server.cli.common import add_box_options, box_roots, setup_logging
+from mcp_box_server.server.binding import origin
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,9 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--allow-origin",
         action="append",
+        type=_origin,
         default=[],
         metavar="ORIGIN",
-        help="browser Origin accepted over HTTP (repeatable)",
+        help="browser Origin accepted over HTTP besides the server's own host and port "
+        "(repeatable; e.g. https://app.example.com)",
     )
     parser.add_argument(
         "--max-timeout",
@@ -159,3 +162,12 @@ def run(args: argparse.Namespace) -> int:
     )
     run_server(config)
     return 0
+
+
+def _origin(text: str) -> str:
+    """An `--allow-origin` value, checked at once: a typo is an error, not an origin never matched."""
+    try:
+        origin(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text

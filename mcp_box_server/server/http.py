@@ -14,7 +14,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from mcp_box_server.server.binding import is_loopback
+from mcp_box_server.server.binding import is_loopback, origin
 
 log = logging.getLogger("mcp_box.server")
 
@@ -81,33 +81,22 @@ class OriginGuard:
         if host in ("", "0.0.0.0", "::") or is_loopback(host):
             names += LOOPBACK_NAMES
         self.own = {("http", _host(name), port) for name in names if "*" not in name}
-        self.allowed = set()
-        for origin in allowed:
-            parsed = _origin(origin)
-            if parsed is None:
-                raise ValueError(f"--allow-origin {origin!r}: not an origin (scheme://host[:port])")
-            self.allowed.add(parsed)
+        self.allowed = {origin(text) for text in allowed}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = Headers(scope=scope).get("origin") if scope["type"] == "http" else None
-        if origin is not None and _origin(origin) not in self.own | self.allowed:
-            message = f"Forbidden Origin: {origin!r} is not this server's; allow it with --allow-origin"
+        sent = Headers(scope=scope).get("origin") if scope["type"] == "http" else None
+        if sent is not None and _parsed(sent) not in self.own | self.allowed:
+            message = f"Forbidden Origin: {sent!r} is not this server's; allow it with --allow-origin"
             await PlainTextResponse(message, status_code=403)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
 
-def _origin(text: str) -> tuple[str, str, int] | None:
-    """`scheme://host[:port]` as (scheme, host, port), the port made explicit; None if not one."""
+def _parsed(text: str) -> tuple[str, str, int] | None:
     try:
-        parts = urlsplit(text.strip())
-        port = parts.port
-    except ValueError:
+        return origin(text)
+    except ValueError:  # "null", or anything a browser would not send: never allowed
         return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-        return None
-    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
 
 
 def _host(name: str) -> str:

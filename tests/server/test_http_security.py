@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -89,6 +91,13 @@ def test_a_page_on_another_local_port_cannot_call_a_tool(server, tmp_path):
         assert call_mark(server, session, allowed, marker) == 200
         assert marker.read_text() == "ran"
     assert mcp_post(f"{server}/mcp", INITIALIZE)[0] == 200  # no Origin: not a browser
+
+
+def test_an_allowed_origin_that_is_not_one_is_refused_at_start():
+    serve = [sys.executable, "-m", "mcp_box_server", "serve", "--transport", "http"]
+    done = subprocess.run([*serve, "--allow-origin", "localhost:3000/app"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "--allow-origin: 'localhost:3000/app' is not an origin (http[s]://host[:port])" in done.stderr
 
 
 def test_a_stalled_request_head_is_cut_off_and_others_are_served(server):
