@@ -61,10 +61,11 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-# Why the version probe fails, by errno: a container's seccomp profile answers EPERM (Docker's
-# and podman's default errno), which is not the kernel's doing and is fixed by another profile.
+# Why the version probe fails, by errno. A container's seccomp profile refuses with its default
+# errno: EPERM in Docker's, which no kernel answers here; ENOSYS in podman's, which a kernel
+# without Landlock answers too, so that one names both.
 _UNAVAILABLE = {
-    errno.ENOSYS: "the kernel lacks it (ENOSYS)",
+    errno.ENOSYS: "the kernel lacks it, or a seccomp profile refuses it as podman's does (ENOSYS)",
     errno.EOPNOTSUPP: "disabled at boot (EOPNOTSUPP): add landlock to the kernel's lsm= list",
     errno.EPERM: "blocked by seccomp (EPERM): the seccomp profile in use refuses landlock_create_ruleset; "
     "run with one that allows the three landlock_* calls (see deploy/seccomp.py)",
