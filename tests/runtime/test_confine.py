@@ -7,6 +7,7 @@ The attacks on a sandboxed box are in tests/server/test_sandbox_attacks.py.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import subprocess
@@ -114,7 +115,7 @@ def test_doctor_reports_the_layers_and_fails_without_landlock():
     done = subprocess.run([*MCP_BOX, "doctor", "--json"], capture_output=True, text=True, timeout=120)
     report = json.loads(done.stdout)
     assert done.returncode == 0, report
-    assert report["landlock_abi"] >= 1
+    assert report["platform"] == "linux" and report["landlock_abi"] >= 1
     for layer in ("landlock", "seccomp", "no_new_privs", "rlimits", "descriptors"):
         assert layer in report["sandboxed"]["enforced"]
     assert "pid namespace" in report["trusted"]["enforced"]
@@ -216,3 +217,29 @@ async def test_a_box_toml_cannot_lift_the_servers_ceilings(tmp_path):
         assert address_space[3] == address_space[4] == str(MAX_MEMORY_MB << 20)
     finally:
         await pool.close()
+
+
+def test_a_libc_symbol_this_system_lacks_is_an_os_error_when_used_never_at_import():
+    """`prctl`, `mount`, `unshare` exist only in Linux's libc: a layer that needs a missing one
+    is reported as not enforced (see tests/platform for the whole server without them)."""
+    from mcp_box_server.runtime.confine import _libc
+
+    with pytest.raises(OSError) as missing:
+        _libc.function("mcp_box_no_such_symbol")
+    assert missing.value.errno == errno.ENOSYS and "mcp_box_no_such_symbol" in str(missing.value)
+    assert _libc.function("getpid")() == os.getpid()
+
+
+def test_rlimits_without_a_memory_cap_leave_the_address_space_alone():
+    """Where RLIMIT_AS does not hold (macOS), the other limits are still fixed."""
+    check = (
+        "import resource\n"
+        "from mcp_box_server.runtime.confine import limits\n"
+        "before = resource.getrlimit(resource.RLIMIT_AS)\n"
+        "limits.apply(None, 64, 128)\n"
+        "assert resource.getrlimit(resource.RLIMIT_AS) == before\n"
+        "assert resource.getrlimit(resource.RLIMIT_NOFILE) == (128, 128)\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
