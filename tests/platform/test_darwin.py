@@ -4,10 +4,12 @@ as an unprivileged user, spoken to by the official clients."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,16 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.platform.emulate import UNPRIVILEGED, clean_env
-from tests.support.boxes import make_box
-from tests.support.servers import free_port, http_get, stop_group, wait_healthy
+from tests.support.boxes import ARITH, make_box
+from tests.support.servers import (
+    free_port,
+    http_get,
+    legacy_client,
+    stop_group,
+    wait_for_tools,
+    wait_healthy,
+    write_tool,
+)
 
 HOG = '''
 def hog(megabytes: int) -> int:
@@ -127,22 +137,47 @@ async def test_stdio_serves_the_bundled_boxes_with_the_official_client(darwin_py
         assert not gc.is_error and "50" in gc.content[0].text
 
 
-def test_http_health_reports_both_bundled_boxes_serving(darwin_python, tmp_path):
+@contextlib.contextmanager
+def http_server(python: Path, home: Path, *args: str) -> Iterator[str]:
+    """`serve --transport http` on a free loopback port, once /health answers; no traceback logged."""
     port = free_port()
-    command = mcp_box(darwin_python, "serve", "--transport", "http", "--port", str(port), "--no-reload")
-    with (tmp_path / "log").open("w+") as log:
-        server = subprocess.Popen(command, stderr=log, env=clean_env(tmp_path), start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
+    command = mcp_box(python, "serve", "--transport", "http", "--port", str(port), *args)
+    with (home / "log").open("w+") as log:
+        server = subprocess.Popen(command, stderr=log, env=clean_env(home), start_new_session=True)
         try:
-            wait_healthy(base, server, timeout=120)
-            status, body = http_get(f"{base}/health")
+            wait_healthy(f"http://127.0.0.1:{port}", server, timeout=120)
+            yield f"http://127.0.0.1:{port}"
         finally:
             stop_group(server)
         log.seek(0)
         assert "Traceback" not in log.read()
+
+
+def test_http_health_reports_both_bundled_boxes_serving(darwin_python, tmp_path):
+    with http_server(darwin_python, tmp_path, "--no-reload") as base:
+        status, body = http_get(f"{base}/health")
     health = json.loads(body)
     assert status == 200 and health["status"] == "ok"
     assert health["boxes"]["math"]["serving"] and health["boxes"]["bio"]["serving"], health
+
+
+async def test_over_http_timeouts_crashes_and_hot_reload_work(darwin_python, tmp_path):
+    """Spawned workers are stopped on a timeout and replaced; an edited box reloads into new ones."""
+    box = make_box(tmp_path / "boxes", "calc", {"arith": ARITH}, manifest="timeout = 2\n")
+    with http_server(darwin_python, tmp_path, "--boxes", str(box), "--no-bundled") as base:
+        async with legacy_client(f"{base}/mcp") as (client, changes):
+            await wait_for_tools(client, lambda names: "calc_add" in names, timeout=60)
+            hung = await client.call_tool("calc_slow", {"seconds": 60}, raise_on_error=False)
+            assert hung.is_error and "timed out after 2 s" in hung.content[0].text
+            crashed = await client.call_tool("calc_crash", {"code": 9}, raise_on_error=False)
+            assert crashed.is_error and "exit code 9" in crashed.content[0].text
+            assert (await client.call_tool("calc_add", {"a": 1})).structured_content == {"result": 3}
+            write_tool(
+                box, "more", 'def triple(x: int) -> int:\n    """Three times x."""\n    return 3 * x\n'
+            )
+            await changes.wait(timeout=60)
+            await wait_for_tools(client, lambda names: "calc_triple" in names, timeout=60)
+            assert (await client.call_tool("calc_triple", {"x": 5})).structured_content == {"result": 15}
 
 
 @pytest.fixture
