@@ -29,13 +29,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def named_only(serve_args: tuple[str, ...]) -> list[str]:
+    """A test server serves exactly the boxes its test names: `--boxes` adds to the bundled
+    boxes, so the helpers below leave those out with `--no-bundled` (start `SERVE` yourself
+    to serve both)."""
+    return [*serve_args, "--no-bundled"] if "--boxes" in serve_args else list(serve_args)
+
+
 def stdio_transport(*serve_args: str, env: dict[str, str] | None = None) -> StdioTransport:
-    return StdioTransport(command=SERVE[0], args=[*SERVE[1:], *serve_args], env=env, keep_alive=False)
+    args = [*SERVE[1:], *named_only(serve_args)]
+    return StdioTransport(command=SERVE[0], args=args, env=env, keep_alive=False)
 
 
 def stdio_args(*serve_args: str) -> tuple[str, list[str]]:
     """(command, args) for the mcp SDK's StdioServerParameters."""
-    return SERVE[0], [*SERVE[1:], *serve_args]
+    return SERVE[0], [*SERVE[1:], *named_only(serve_args)]
 
 
 @contextlib.contextmanager
@@ -57,7 +65,7 @@ def server_process(
     """`http_server` that also yields the process (its pid), with a chosen environment and folder;
     its stderr goes to `log_file` when given, for a test to read."""
     port = free_port()
-    command = [*SERVE, "--transport", transport, "--port", str(port), *serve_args]
+    command = [*SERVE, "--transport", transport, "--port", str(port), *named_only(serve_args)]
     if token:
         command += ["--token", token]
     # Its log goes to a file: a pipe nobody reads would stop the server once 64 KB are written.
