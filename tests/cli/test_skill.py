@@ -212,3 +212,24 @@ def test_distill_writes_the_new_box_as_a_skill_too(tmp_path, capsys):
     assert valid.returncode == 0, valid.stdout + valid.stderr
     packed = sorted(p.name for p in (skills / "units" / "assets" / "box" / "tools").iterdir())
     assert packed == sorted(p.name for p in (out / "tools").iterdir())
+
+
+def test_any_box_name_and_description_give_valid_front_matter(tmp_path):
+    from skills_ref.parser import parse_frontmatter
+    from skills_ref.validator import validate_metadata
+
+    from mcp_box_server.box import Manifest, ToolSpec
+    from mcp_box_server.cli.skill_pack import BoxInfo, skill_md, skill_name
+
+    assert skill_name("Calc--Two-") == "calc-two"
+    about = 'Says "hi" --- or: a colon, a # and ünïcode; ' * 60  # far over 1024 characters
+    tools = [
+        ToolSpec(f"Calc--Two-_f{i}", f"f{i}", "Calc--Two-", "Do it.", {"properties": {}}, 1.0, "t.py", 1)
+        for i in range(200)
+    ]
+    info = BoxInfo(Manifest(name="Calc--Two-", path=tmp_path, description=about), "", tools, [])
+    front, body = parse_frontmatter(skill_md(info))
+    (tmp_path / "calc-two").mkdir()
+    assert validate_metadata(front, tmp_path / "calc-two") == []
+    assert front["description"].startswith('Says "hi" — or') and len(front["description"]) <= 1024
+    assert len(body.splitlines()) < 500
