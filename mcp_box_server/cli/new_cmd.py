@@ -51,7 +51,7 @@ timeout = 10  # seconds per call
 CARD = """# {name} box
 
 Counts the words of a text. This card is what clients are shown about the box (the
-resource `box://{name}/README.md`); say here what the tools are for and when to use them.
+resource `box://{name}/readme`); say here what the tools are for and when to use them.
 
 | Tool | What it does |
 |---|---|
