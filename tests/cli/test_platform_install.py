@@ -1,58 +1,44 @@
-"""`install`, `uninstall` and `config` on Windows, emulated on Linux by taking its APIs away.
+"""`install`, `uninstall` and `config` on Windows, stood in for on Linux.
 
-Each command is the real CLI in a process of its own whose `sitecustomize` makes Python
-look like Windows's: `sys.platform` is "win32", and `os` has no O_NOFOLLOW, O_NONBLOCK,
-O_DIRECTORY, descriptor-relative calls or `fchmod`. Standard modules that choose an
-implementation by platform when imported (asyncio, subprocess, ...) are imported first,
-as they would have chosen their Windows one, which needs Windows itself.
+Each command is the real CLI in a process of its own, run by the interpreter of
+`tests/platform/emulate.py` whose every process sees Windows's Python-level APIs
+(`sys.platform` is "win32"; `os` has no O_NOFOLLOW, O_NONBLOCK, fork, ...; no `resource`,
+`fcntl`, `pwd`), so the code picks its platform as production does, from `sys.platform`.
 """
 
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.cli.test_install import snapshot
+from tests.platform.emulate import clean_env, emulated_python
 
-WINDOWS = """
-import asyncio, ctypes, logging, mimetypes, multiprocessing, os, pathlib, platform, selectors
-import shutil, signal, socket, subprocess, sys, sysconfig, tempfile, uuid
-import importlib.metadata
-sysconfig.get_config_vars()
-try:
-    import rich.console  # rich would drive the Windows console API, which only Windows has
-except ImportError:
-    pass
-sys.platform = "win32"
-for name in ("O_NOFOLLOW", "O_NONBLOCK", "O_DIRECTORY", "fchmod"):
-    if hasattr(os, name):
-        delattr(os, name)
-os.supports_dir_fd = set()
-"""
+
+@pytest.fixture(scope="module")
+def windows_python(tmp_path_factory):
+    return emulated_python(tmp_path_factory.mktemp("windows") / "env", "windows")
 
 
 @pytest.fixture
-def windows(tmp_path):
+def windows(windows_python, tmp_path):
     """Run the real `mcp-box` as on Windows, with %APPDATA% and a home folder of its own."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(WINDOWS)
     home, appdata, project = tmp_path / "home", tmp_path / "AppData" / "Roaming", tmp_path / "project"
     for folder in (home, appdata, project):
         folder.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR")}
-    env.update(PYTHONPATH=str(site), HOME=str(home), APPDATA=str(appdata))
+    env = clean_env(home) | {"APPDATA": str(appdata)}
+    for name in ("XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR"):
+        env.pop(name, None)
 
     def run(*args: str, cwd: Path = project, code: str | None = None) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-c", code] if code else [sys.executable, "-m", "mcp_box_server", *args]
+        command = [str(windows_python), *(["-c", code] if code else ["-m", "mcp_box_server", *args])]
         return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
     probe = run(code="import os, sys; print(sys.platform, hasattr(os, 'O_NOFOLLOW'))")
     assert probe.stdout.split() == ["win32", "False"], probe.stderr
-    run.home, run.appdata, run.project = home, appdata, project  # type: ignore[attr-defined]
+    run.home, run.appdata, run.project, run.python = home, appdata, project, windows_python  # type: ignore[attr-defined]
     return run
 
 
@@ -62,7 +48,7 @@ def test_install_claude_desktop_writes_under_appdata_and_says_where_serve_runs(w
     path = windows.appdata / "Claude" / "claude_desktop_config.json"
     assert f"added 'mcp-box' to {path}" in result.stdout
     entry = json.loads(path.read_text())["mcpServers"]["mcp-box"]
-    assert entry == {"command": sys.executable, "args": ["-m", "mcp_box_server", "serve"]}
+    assert entry == {"command": str(windows.python), "args": ["-m", "mcp_box_server", "serve"]}
     assert (
         "refuses to serve boxes" in result.stderr and "--wsl" in result.stderr and "--docker" in result.stderr
     )
