@@ -38,7 +38,8 @@ def windows(windows_python, tmp_path):
 
     probe = run(code="import os, sys; print(sys.platform, hasattr(os, 'O_NOFOLLOW'))")
     assert probe.stdout.split() == ["win32", "False"], probe.stderr
-    run.home, run.appdata, run.project, run.python = home, appdata, project, windows_python  # type: ignore[attr-defined]
+    run.home, run.appdata, run.project = home, appdata, project  # type: ignore[attr-defined]
+    run.python = windows_python  # type: ignore[attr-defined]
     return run
 
 
