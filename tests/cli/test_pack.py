@@ -89,6 +89,7 @@ async def test_the_bundle_serves_its_boxes_and_the_users_folders(bundle, tmp_pat
     unpacked, _ = bundle
     names = await list_tools(unpacked, "${user_config.box_folders}", cwd=tmp_path)  # as when left unset
     assert "calc_add" in names and not any(name.startswith("more_") for name in names)
+    assert not any(name.startswith(("math_", "bio_")) for name in names)  # only what it packed
     make_box(tmp_path / "extra", "more", {"m": 'def hello() -> str:\n    """Hi."""\n    return "hi"\n'})
     names = await list_tools(unpacked, str(tmp_path / "extra"), cwd=tmp_path)
     assert {"calc_add", "more_hello"} <= names
@@ -109,4 +110,10 @@ def test_a_box_that_does_not_load_is_not_packed(tmp_path, capsys):
     make_box(tmp_path / "mine", "broken", {"bad": "def f(:\n"})
     code = main(["pack", "mcpb", "--out", str(tmp_path / "x.mcpb"), "--boxes", str(tmp_path / "mine")])
     assert code == 1 and "bad.py:1" in capsys.readouterr().err
+    assert not (tmp_path / "x.mcpb").exists()
+
+
+def test_mcpb_takes_no_box_names(tmp_path, capsys):
+    assert main(["pack", "mcpb", "math", "--out", str(tmp_path / "x.mcpb")]) == 2
+    assert "choose boxes with --box NAME" in capsys.readouterr().err
     assert not (tmp_path / "x.mcpb").exists()
