@@ -141,6 +141,7 @@ class Catalog:
                 c.pool.manifest.trust == "trusted",
                 tuple(c.resources),
                 tuple(t.uri_template for t in c.templates),
+                readme=c.pool.readme is not None,
             )
             for c in contents
         )

@@ -9,8 +9,8 @@ so a sandboxed box's `data://{kind}/{id}` answered reads meant for a trusted box
   matching, `uri_overlap`) is refused on the box that comes later: trusted boxes
   before sandboxed ones, then by name. One of the two always keeps serving it.
 
-The server's own URIs (`box://status`, each box's `box://<name>/readme`) come
-before every box. A refusal is the declaring box's error, shown with its status.
+The server's own URIs (`box://status`, the `box://<name>/readme` of each box
+with a README) come before every box. A refusal is the declaring box's error, shown with its status.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Declared:
     trusted: bool
     uris: tuple[str, ...] = ()
     templates: tuple[str, ...] = ()
+    readme: bool = False  # the server serves its README at box://<box>/readme
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ def refusals(boxes: Iterable[Declared]) -> dict[str, dict[str, str]]:
     """For each box that may not serve some of its URIs or templates: each one, and why."""
     ordered = sorted(boxes, key=lambda d: (not d.trusted, d.box))
     claims = _Claims()
-    for uri in [STATUS_URI, *(readme_uri(d.box) for d in ordered)]:
+    for uri in [STATUS_URI, *(readme_uri(d.box) for d in ordered if d.readme)]:
         claims.add(_claim(SERVER, uri, False))
     refused: dict[str, dict[str, str]] = {}
     for declared in ordered:

@@ -125,9 +125,12 @@ def test_trusted_boxes_come_first_then_names_and_never_both_lose():
 
 
 def test_the_servers_own_uris_come_before_every_box():
-    found = refusals([Declared("m", trusted=True, uris=("box://status", "box://m/readme", "box://m/ok"))])
+    found = refusals(
+        [Declared("m", True, uris=("box://status", "box://m/readme", "box://m/ok"), readme=True)]
+    )
     assert set(found["m"]) == {"box://status", "box://m/readme"}
     assert "of the server" in found["m"]["box://status"]
+    assert refusals([Declared("m", trusted=True, templates=("box://m/{page}",))]) == {}  # no README: free
 
 
 def test_a_box_may_overlap_itself():
