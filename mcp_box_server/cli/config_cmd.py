@@ -96,7 +96,7 @@ def server_entry(client: str, args: argparse.Namespace, scope: str = "user") -> 
     box_roots(args)  # every --boxes exists and every --box names a box there
     folders = [_box_folder(folder, client, scope, wsl=args.wsl) for folder in args.boxes or []]
     chosen = [arg for name in args.box or [] for arg in ("--box", name)]
-    if getattr(args, "no_bundled", False):
+    if args.no_bundled:
         chosen.append("--no-bundled")
     if args.docker:
         mounts = [arg for i, folder in enumerate(folders) for arg in ("-v", f"{folder}:/boxes/{i}:ro")]
@@ -138,11 +138,11 @@ def wsl_path(path: str) -> str:
 def install_line(client: str, args: argparse.Namespace) -> str:
     """The `mcp-box install` command that writes what `config` printed, options included."""
     words = ["mcp-box", "install", client]
-    if getattr(args, "scope", "user") != "user":
+    if args.scope != "user":
         words += ["--scope", args.scope]
     words += [arg for folder in args.boxes or [] for arg in ("--boxes", str(folder))]
     words += [arg for name in args.box or [] for arg in ("--box", name)]
-    if getattr(args, "no_bundled", False):
+    if args.no_bundled:
         words.append("--no-bundled")
     if args.name != "mcp-box":
         words += ["--name", args.name]
@@ -164,7 +164,7 @@ def client_entry(
     if not args.url:
         entry = server_entry(client, args, scope)
         return ({"type": "stdio", **entry} if client in ("vscode", "claude-code") else entry), []
-    if args.boxes or args.box or getattr(args, "no_bundled", False):
+    if args.boxes or args.box or args.no_bundled:
         raise SystemExit(
             "mcp-box: --boxes, --no-bundled and --box choose what this install serves; not with --url"
         )
