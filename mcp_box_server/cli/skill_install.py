@@ -62,8 +62,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.url or args.print:
-        print("mcp-box install skill: --url and --print are for `install CLIENT`", file=sys.stderr)
+    if args.url or args.print or args.docker or args.wsl or args.bearer:
+        print(
+            "mcp-box install skill: --url, --docker, --wsl, --bearer and --print are for `install CLIENT`",
+            file=sys.stderr,
+        )
         return 2
     found = boxes_by_name(box_roots(args))
     unknown = [name for name in args.skill_boxes if name not in found]

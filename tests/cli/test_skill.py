@@ -188,6 +188,14 @@ def test_install_skill_puts_it_where_the_client_looks(client, scope, folder, tmp
 def test_install_skill_needs_a_box_and_a_client(tmp_path):
     done = mcp_box("install", "skill", "--client", "codex", cwd=tmp_path)
     assert done.returncode == 2 and "name the box(es) and the client" in done.stderr
+    done = mcp_box(
+        "install", "skill", "math", "--client", "codex", "--scope", "project", "--docker", cwd=tmp_path
+    )
+    assert (
+        done.returncode == 2
+        and "--docker, --wsl, --bearer and --print are for `install CLIENT`" in done.stderr
+    )
+    assert not (tmp_path / ".agents").exists()
     done = mcp_box("install", "vscode", "math", cwd=tmp_path)
     assert done.returncode == 1 and "BOX and --client go with `install skill`" in done.stderr
 
