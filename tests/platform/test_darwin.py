@@ -18,6 +18,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.platform.emulate import UNPRIVILEGED, clean_env
 from tests.support.boxes import ARITH, make_box
+from tests.support.scripted_openai import Script, ScriptedOpenAI
 from tests.support.servers import (
     free_port,
     http_get,
@@ -229,3 +230,27 @@ def test_install_claude_desktop_print_answers(darwin_python, tmp_path):
     done = run(darwin_python, tmp_path, "install", "claude-desktop", "--print")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "mcp-box" in done.stdout
+
+
+async def test_ask_uses_the_bundled_math_box(darwin_python, tmp_path):
+    """The student harness starts the server over stdio with this (emulated) interpreter.
+
+    A first server run fills the tool-list cache, so the server `ask` starts lists the math box
+    at once: a box that takes longer than the start-up grace to load (a fresh interpreter
+    importing sympy on a loaded machine may) is listed only once it has, and `ask` does not wait.
+    """
+    command, *args = mcp_box(darwin_python, "serve", "--no-reload")
+    params = StdioServerParameters(command=command, args=args, env=clean_env(tmp_path))
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        assert "math_solve_24" in await tool_names(session, {"math_solve_24"})
+    call = {"tool_calls": [{"name": "math_solve_24", "arguments": {"numbers": [4, 9, 10, 13]}}]}
+    with ScriptedOpenAI(Script.sequence([call, "Final answer: (4 - 10) * (9 - 13)"])) as llm:
+        question = "Use the numbers 4 9 10 13 and + - * / to make 24 (Game of 24)."
+        done = run(
+            darwin_python, tmp_path, "ask", question, "--model", "scripted", "--base-url", llm.base_url
+        )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout == "(4 - 10) * (9 - 13)\n"
+    (tool_reply,) = [m for m in llm.requests[1]["messages"] if m["role"] == "tool"]
+    assert json.loads(tool_reply["content"])["expression"] == "(4 - 10) * (9 - 13)"
