@@ -81,6 +81,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="an idle worker retires after this long; 'keep_warm = true' in box.toml keeps one (default 30)",
     )
     parser.add_argument(
+        "--max-result-mb",
+        type=result_mb,
+        default=64,
+        metavar="N",
+        help="no tool result is larger, whatever its box's max_result_mb; and results larger than 1 MB "
+        "being passed on hold at most this much at once, the others wait (default and most 64)",
+    )
+    parser.add_argument(
         "--replica-id",
         type=replica_id,
         default=os.environ.get("MCP_BOX_REPLICA_ID") or None,
@@ -122,6 +130,12 @@ def count(text: str) -> int:
     return int(text)
 
 
+def result_mb(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number of MB from 1 to 64, got {text!r}")
+    return int(text)
+
+
 def run(args: argparse.Namespace) -> int:
     from mcp_box_server.runtime.platform import current
 
@@ -158,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         session_idle_timeout=args.session_idle_timeout,
         max_workers=args.max_workers,
         worker_idle=args.worker_idle,
+        max_result_mb=args.max_result_mb,
         replica_id=args.replica_id,
     )
     run_server(config)

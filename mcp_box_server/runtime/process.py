@@ -30,7 +30,7 @@ from mcp_box_server.box.content import Rich
 from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.loader import tool_files
 from mcp_box_server.box.spec import ToolSpec
-from mcp_box_server.runtime import platform, protocol
+from mcp_box_server.runtime import platform, protocol, result_budget
 from mcp_box_server.runtime.conversation import ASK_TIMEOUT, ClientCannot, Conversation
 from mcp_box_server.runtime.errors import (
     InputNeeded,
@@ -542,7 +542,7 @@ class Worker:
         """One newline-ended frame (b"" at end of stream), read in pieces: never more than `limit`."""
         assert self._reader is not None
         pieces: list[bytes] = []
-        size = 0
+        size = reserved = 0
         while True:
             try:
                 piece = await self._reader.readuntil(b"\n")
@@ -550,11 +550,14 @@ class Worker:
                 return b""
             except asyncio.LimitOverrunError as exc:
                 piece = await self._reader.readexactly(exc.consumed)
+                if not pieces:  # a long frame: room in the server's result budget first
+                    reserved = await result_budget.reserve(limit)
             size += len(piece)
             if size > limit:
                 raise FrameTooLarge(limit)
             pieces.append(piece)
             if piece.endswith(b"\n"):
+                result_budget.settle(reserved, size)
                 return b"".join(pieces)
 
     async def _death_reason(self) -> str:

@@ -68,6 +68,7 @@ class Lease:
     def __init__(self, budget: ResultBudget) -> None:
         self.budget = budget
         self.held = 0
+        self.closed = False  # a task started within its block may outlive it: it then takes its own
 
     async def take(self, size: int) -> int:
         taken = await self.budget.take(size)
@@ -80,6 +81,7 @@ class Lease:
         self.budget.give(size)
 
     def close(self) -> None:
+        self.closed = True
         self.give(self.held)
 
 
@@ -93,7 +95,8 @@ def holding(budget: ResultBudget | None) -> Iterator[None]:
     An enclosing lease (an HTTP request's) is kept, and given back by its owner; otherwise
     a lease of this block's own is given back at its end. `None`: no budget.
     """
-    if budget is None or _current.get() is not None:
+    enclosing = _current.get()
+    if budget is None or (enclosing is not None and not enclosing.closed):
         yield
         return
     lease = Lease(budget)
@@ -118,7 +121,7 @@ def leased(lease: Lease) -> Iterator[None]:
 async def reserve(size: int) -> int:
     """Room for a reply frame of up to `size` bytes, from the current lease (0 if none)."""
     lease = _current.get()
-    return await lease.take(size) if lease is not None else 0
+    return await lease.take(size) if lease is not None and not lease.closed else 0
 
 
 def settle(reserved: int, size: int) -> None:

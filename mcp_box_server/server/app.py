@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_box_server.runtime import snapshot
 from mcp_box_server.runtime.budget import DEFAULT_IDLE, WorkerBudget, usable_cpus
-from mcp_box_server.runtime.pool import MAX_TIMEOUT
+from mcp_box_server.runtime.pool import MAX_RESULT_MB, MAX_TIMEOUT
+from mcp_box_server.runtime.process import MB
+from mcp_box_server.runtime.result_budget import ResultBudget
 from mcp_box_server.server.registry import BoxRegistry, BoxState
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ class ServerConfig:
     allowed_hosts: list[str] = field(default_factory=list)
     allowed_origins: list[str] = field(default_factory=list)
     max_timeout: float = MAX_TIMEOUT
+    max_result_mb: int = MAX_RESULT_MB  # no result is larger; nor are the result bytes in flight at once
     max_sessions: int = MAX_SESSIONS
     session_idle_timeout: float = SESSION_IDLE_TIMEOUT
     max_workers: int | None = None  # workers of all boxes together; None: 2 per usable core
@@ -179,6 +182,7 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
 
     from mcp_box_server.server.http import ExplainMissingToken, HeadTimeout, OriginGuard
     from mcp_box_server.server.replica import ReplicaSessionIds
+    from mcp_box_server.server.result_flow import ResultFlow, lean_sse_events
     from mcp_box_server.server.sessions import SessionLimits
 
     server = create_server(registry, config)
@@ -190,6 +194,7 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
             )
         await server.run_stdio_async(show_banner=False)
         return
+    lean_sse_events()
     await server.run_http_async(
         show_banner=False,
         transport=config.transport,
@@ -203,6 +208,7 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
             Middleware(ExplainMissingToken),
             Middleware(SessionLimits, config.max_sessions, config.session_idle_timeout),
             *([Middleware(ReplicaSessionIds, config.replica_id)] if config.replica_id else []),
+            *([Middleware(ResultFlow, registry.results)] if registry.results else []),
         ],
         uvicorn_config={"log_config": None, "timeout_graceful_shutdown": 3, "http": HeadTimeout},
     )
@@ -231,6 +237,8 @@ def run(config: ServerConfig) -> None:
         cache=SpecCache.from_env(),
         max_timeout=config.max_timeout,
         budget=WorkerBudget(config.max_workers, config.worker_idle),
+        max_result_mb=config.max_result_mb,
+        results=ResultBudget(config.max_result_mb * MB),
     )
     if usable_cpus() > 1:
         registry.prestart()

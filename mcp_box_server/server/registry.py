@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from mcp_box_server.box import LoadFailure, Manifest, ManifestError, ToolSpec, find_boxes, read_manifest
-from mcp_box_server.runtime import BoxPool, Conversation, UnknownTool
+from mcp_box_server.runtime import BoxPool, Conversation, UnknownTool, result_budget
 from mcp_box_server.runtime.budget import WorkerBudget
-from mcp_box_server.runtime.pool import MAX_TIMEOUT
+from mcp_box_server.runtime.pool import MAX_RESULT_MB, MAX_TIMEOUT
 from mcp_box_server.runtime.process import Zygote
+from mcp_box_server.runtime.result_budget import ResultBudget
 from mcp_box_server.server.spec_cache import Entry, SpecCache, fingerprint
 from mcp_box_server.server.suggest import NameIndex
 
@@ -87,12 +89,16 @@ class BoxRegistry:
         *,
         max_timeout: float = MAX_TIMEOUT,
         budget: WorkerBudget | None = None,
+        max_result_mb: int = MAX_RESULT_MB,
+        results: ResultBudget | None = None,
     ) -> None:
         self.roots = [root.resolve() for root in roots]
         self.budget = budget or WorkerBudget()  # every box's workers, together
         self.only = only
         self.cache = cache  # the server lists unchanged boxes from it at start
         self.max_timeout = max_timeout
+        self.max_result_mb = max_result_mb  # no box's results are larger, whatever it asks
+        self.results = results  # result bytes in flight, every box together (None: unbounded)
         self._states: dict[Path, BoxState] = {}
         self._tools: dict[str, tuple[ToolSpec, BoxState]] = {}
         self._specs: dict[str, ToolSpec] = {}
@@ -208,7 +214,8 @@ class BoxRegistry:
         pool = state.pool
         if pool is None:
             raise UnknownTool(f"unknown tool '{name}'")
-        return await pool.call(spec.function, arguments, conversation=conversation)
+        with result_budget.holding(self.results):  # or the HTTP request's lease, until its response is out
+            return await pool.call(spec.function, arguments, conversation=conversation)
 
     async def rescan(self, changed: set[Path] | None = None) -> list[asyncio.Task[None]]:
         """Bring the registry in line with the disk: new, changed and removed boxes.
@@ -312,7 +319,7 @@ class BoxRegistry:
         sandboxed = manifest.trust == "sandboxed"
         zygote = self._zygotes.get(sandboxed)
         pool = BoxPool(
-            manifest,
+            self._within_ceilings(manifest),
             zygote=zygote,
             previous=state.pool if state else None,
             max_timeout=self.max_timeout,
@@ -341,6 +348,16 @@ class BoxRegistry:
             before = self._tool_signature()
             self._swap(path, manifest, pool, key, started)
             await self._publish(before)
+
+    def _within_ceilings(self, manifest: Manifest) -> Manifest:
+        """The box's limits cut to the server's: a box.toml is its author's word, not the server's."""
+        ceilings = {"max_result_mb": self.max_result_mb, "workers": self.budget.limit}
+        cut = {key: limit for key, limit in ceilings.items() if getattr(manifest, key) > limit}
+        for key, limit in cut.items():
+            log.info(
+                "box %s: %s = %s cut to the server's %s", manifest.name, key, getattr(manifest, key), limit
+            )
+        return dataclasses.replace(manifest, **cut) if cut else manifest
 
     def _swap(self, path: Path, manifest: Manifest, pool: BoxPool, key: str | None, started: float) -> None:
         """Serve the freshly loaded `pool`, unless it loads worse than the version serving now."""

@@ -2,7 +2,9 @@
 
 Success: a readable text (a string result as is, anything else as compact JSON:
 what models read) plus structured content (a dict result as is, anything else
-under "result"). Failure: an `isError` result whose
+under "result"). A result whose text is over `ONCE_OVER` goes to the client once:
+both would hold it twice in every copy the server makes on the way (the JSON reply,
+its SSE event, their bytes). Failure: an `isError` result whose
 text names the kind of failure and what was wrong, never a protocol error.
 """
 
@@ -38,12 +40,21 @@ _PREFIX: dict[type[BoxRuntimeError], str] = {
 }
 
 
-def success(value: Any) -> ToolResult:
+ONCE_OVER = 1024 * 1024  # characters
+
+
+def success(value: Any, *, schema: bool = False) -> ToolResult:
+    """`schema`: the tool declares an output schema, so structured content must be sent."""
     if isinstance(value, Rich):
         return ToolResult(content=[_block(block) for block in value.blocks])
     structured = value if isinstance(value, dict) else {"result": value}
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    return ToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+    if len(text) <= ONCE_OVER:
+        return ToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+    if not schema:  # the text alone: what every client reads
+        return ToolResult(content=[TextContent(type="text", text=text)])
+    note = f"(a result of {len(text) / 1024 / 1024:.1f} MB, sent once: in structuredContent, not as text)"
+    return ToolResult(content=[TextContent(type="text", text=note)], structured_content=structured)
 
 
 def failure(error: BoxRuntimeError | str) -> ToolResult:

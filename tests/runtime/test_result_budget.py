@@ -86,6 +86,17 @@ async def test_an_enclosing_lease_is_kept_for_its_owner():
     assert budget.held == 0
 
 
+async def test_a_closed_enclosing_lease_is_not_taken_from():
+    budget = ResultBudget(100)
+    request = Lease(budget)
+    with result_budget.leased(request):
+        request.close()  # its response is written; a task it started goes on
+        with result_budget.holding(budget):
+            await result_budget.reserve(40)
+            assert request.held == 0 and budget.held == 40
+    assert budget.held == 0
+
+
 def test_a_budget_needs_a_positive_size():
     with pytest.raises(ValueError, match="positive"):
         ResultBudget(0)
