@@ -98,7 +98,9 @@ def _print(report: dict[str, Any]) -> None:
         for error in part["errors"]:
             console.print(f"  [red]{error}[/red]")
     sandboxed = report["sandboxed"]
-    if sandboxed["serving"] and not sandboxed["required_missing"]:
+    if "workers" in report:  # no worker runs on this OS at all
+        console.print("\nNo box serves natively here, trusted or sandboxed (see above).")
+    elif sandboxed["serving"] and not sandboxed["required_missing"]:
         console.print("\nSandboxed boxes are confined by the kernel and will serve.")
     elif sandboxed["serving"]:
         console.print("\n[red]UNSAFE[/red]: sandboxed boxes serve without every layer (as asked).")

@@ -39,3 +39,4 @@ def test_doctor_answers_without_a_traceback(windows_python, tmp_path):
         assert not report[trust]["serving"] and "WSL2" in report[trust]["errors"][0]
     text = run(windows_python, tmp_path, "doctor")
     assert "Platform: windows" in text.stdout and "Traceback" not in text.stderr
+    assert "No box serves natively here" in text.stdout
