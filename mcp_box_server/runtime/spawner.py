@@ -66,10 +66,12 @@ class Spawner(Zygote):
                 env=worker_env(self.sandboxed),
                 start_new_session=True,
             )
-        except OSError as exc:
+        except BaseException as exc:
             ours.close()
             os.close(err_read)
-            raise WorkerCrashed(f"could not start a worker for {self.label}: {exc}") from None
+            if isinstance(exc, OSError):
+                raise WorkerCrashed(f"could not start a worker for {self.label}: {exc}") from None
+            raise
         finally:
             theirs.close()
             os.close(err_write)
@@ -81,9 +83,13 @@ class Spawner(Zygote):
         worker = Worker(process.pid, label, exit_code)
         ours.setblocking(False)
         request = protocol.encode({"op": protocol.FORK, "config": json.loads(config.to_json())})
-        with contextlib.suppress(OSError):  # it died at start: `ready()` reports how
-            await loop.sock_sendall(ours, request)
-        await worker.attach(ours, err_read)
+        try:
+            with contextlib.suppress(OSError):  # it died at start: `ready()` reports how
+                await loop.sock_sendall(ours, request)
+            await worker.attach(ours, err_read)
+        except BaseException:  # cancelled: nobody will own this worker
+            worker.kill()
+            raise
         return worker
 
     def preload(self, modules: Sequence[str]) -> None:
