@@ -59,5 +59,7 @@ class Stages:
         task = progress.add_task(name, total=max(total, 0))
         try:
             yield lambda: progress.advance(task)
-        finally:
-            progress.update(task, completed=total)
+        except BaseException:  # the run stopped here: the bar stays where it was
+            progress.update(task, description=f"{name} (stopped)")
+            raise
+        progress.update(task, completed=total)
