@@ -139,10 +139,10 @@ async def test_stdio_serves_the_bundled_boxes_with_the_official_client(darwin_py
 
 
 @contextlib.contextmanager
-def http_server(python: Path, home: Path, *args: str) -> Iterator[str]:
-    """`serve --transport http` on a free loopback port, once /health answers; no traceback logged."""
+def http_server(python: Path, home: Path, *args: str, transport: str = "http") -> Iterator[str]:
+    """`serve --transport http|sse` on a free loopback port, once /health answers; no traceback logged."""
     port = free_port()
-    command = mcp_box(python, "serve", "--transport", "http", "--port", str(port), *args)
+    command = mcp_box(python, "serve", "--transport", transport, "--port", str(port), *args)
     with (home / "log").open("w+") as log:
         server = subprocess.Popen(command, stderr=log, env=clean_env(home), start_new_session=True)
         try:
@@ -160,6 +160,20 @@ def test_http_health_reports_both_bundled_boxes_serving(darwin_python, tmp_path)
     health = json.loads(body)
     assert status == 200 and health["status"] == "ok"
     assert health["boxes"]["math"]["serving"] and health["boxes"]["bio"]["serving"], health
+
+
+async def test_over_sse_one_worker_budget_is_shared_by_two_boxes(darwin_python, tmp_path):
+    """With room for one worker, each box's call reclaims the other's idle spawned worker."""
+    box = make_box(tmp_path / "boxes", "calc", {"arith": ARITH})
+    with http_server(
+        darwin_python, tmp_path, "--boxes", str(box), "--max-workers", "1", transport="sse"
+    ) as base:
+        async with legacy_client(f"{base}/sse") as (client, _):
+            await wait_for_tools(client, lambda names: {"calc_add", "math_gcd"} <= set(names), timeout=60)
+            for _ in range(2):
+                assert (await client.call_tool("calc_add", {"a": 1})).structured_content == {"result": 3}
+                gcd = await client.call_tool("math_gcd", {"numbers": [12, 18]})
+                assert gcd.structured_content["gcd"] == 6
 
 
 async def test_over_http_timeouts_crashes_and_hot_reload_work(darwin_python, tmp_path):
