@@ -9,6 +9,7 @@ import json
 import subprocess
 import textwrap
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -240,10 +241,17 @@ def test_doctor_says_which_layers_hold_without_a_traceback(darwin_python, tmp_pa
     assert "Seatbelt: missing" in text.stdout and "Traceback" not in text.stderr
 
 
-def test_install_claude_desktop_print_answers(darwin_python, tmp_path):
+def test_install_claude_desktop_print_and_pack_mcpb_answer(darwin_python, tmp_path):
     done = run(darwin_python, tmp_path, "install", "claude-desktop", "--print")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "mcp-box" in done.stdout
+    bundle = tmp_path / "mcp-box.mcpb"
+    packed = run(darwin_python, tmp_path, "pack", "mcpb", "--out", str(bundle))
+    assert packed.returncode == 0 and "Traceback" not in packed.stderr, packed.stderr
+    with zipfile.ZipFile(bundle) as unpacked:
+        manifest = json.loads(unpacked.read("manifest.json"))
+    assert "darwin" in manifest["compatibility"]["platforms"]
+    assert {"math_gcd", "bio_translate"} <= {tool["name"] for tool in manifest["tools"]}
 
 
 async def test_ask_uses_the_bundled_math_box(darwin_python, tmp_path):
