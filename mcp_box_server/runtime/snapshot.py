@@ -78,7 +78,8 @@ def runtime_dir() -> Path:
     try:
         fd = _open_folder(base)
     except OSError as exc:
-        raise SnapshotError(base, f"cannot use it for snapshots: {_why(exc)}") from None
+        why = "not a folder (a link?)" if exc.errno in (errno.ELOOP, errno.ENOTDIR) else exc.strerror
+        raise SnapshotError(base, f"cannot use it for snapshots: {why}") from None
     try:
         info = os.fstat(fd)
         if info.st_uid != uid:

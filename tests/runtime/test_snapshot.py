@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,3 +208,38 @@ def test_the_snapshot_and_the_watcher_leave_out_the_same_names(tmp_path, name):
         reloads = str(box / path.parent) in watched and box_filter(Change.modified, str(box / path))
         assert reloads == (path in copied), path
     assert Path("data.txt") in copied and Path(name) not in copied
+
+
+def test_a_runtime_folder_someone_else_could_enter_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    base = tmp_path / f"mcp-box-{os.geteuid()}"
+    assert runtime_dir() == base and mode(base) == 0o700  # made private
+    base.chmod(0o755)
+    with pytest.raises(SnapshotError, match="has mode 0755, not 0700"):
+        make_root("b")
+    base.rmdir()
+    elsewhere = tmp_path / "planted"
+    elsewhere.mkdir(mode=0o700)
+    base.symlink_to(elsewhere)  # a link planted in the temp dir before the server started
+    with pytest.raises(SnapshotError, match=r"cannot use it for snapshots: not a folder \(a link\?\)"):
+        make_root("b")
+    assert list(elsewhere.iterdir()) == []
+    if os.geteuid() == 0:
+        base.unlink()
+        base.mkdir(mode=0o700)
+        os.chown(base, 65534, 65534)  # made by another user first
+        with pytest.raises(SnapshotError, match="owned by uid 65534"):
+            make_root("b")
+
+
+def test_the_runtime_folder_is_xdg_runtime_dir_when_it_is_ours(tmp_path, monkeypatch):
+    xdg = tmp_path / "run"
+    xdg.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(xdg))
+    root = make_root("b")
+    assert root.parent == xdg / "mcp-box" and mode(xdg / "mcp-box") == mode(root) == 0o700
+    if os.geteuid() == 0:
+        os.chown(xdg, 65534, 65534)  # not ours: the temp dir instead
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        assert runtime_dir() == tmp_path / "mcp-box-0"
