@@ -13,7 +13,13 @@ reports `ru_maxrss` in bytes as macOS does. `sandbox_init` does not exist on
 Linux, so Seatbelt is missing, as on a Mac where it cannot be applied. For
 Windows it removes the POSIX-only modules and calls the runtime would need.
 
+Libraries whose own macOS or Windows branches call that OS itself (truststore, rich,
+platformdirs, anyio's and the SDK's Windows parts) are imported before the switch: the
+emulation is of the platform the package meets, not of the libraries' ports.
+
 The code under test picks its platform the way production does, from `sys.platform`.
+`UNPRIVILEGED` runs a command as uid 65534 in a user namespace of its own: no capability
+on the host, and `os.geteuid() != 0` for the code under test.
 """
 
 from __future__ import annotations
