@@ -136,6 +136,23 @@ def result_mb(text: str) -> int:
     return int(text)
 
 
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why HOST:PORT cannot be bound, found before the server starts (and logs its banner), if so."""
+    import errno
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server's own bind does
+            probe.bind((host, port))
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            return "the port is in use (another server, or an earlier mcp-box serve?); choose another --port"
+        return error.strerror or str(error)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from mcp_box_server.runtime.platform import current
 
@@ -154,6 +171,9 @@ def run(args: argparse.Namespace) -> int:
             f"could run the box tools. Pass --token or set ${TOKEN_ENV}, or bind 127.0.0.1.",
             file=sys.stderr,
         )
+        return 2
+    if args.transport != "stdio" and (problem := cannot_listen(args.host, args.port)):
+        print(f"mcp-box serve: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
         return 2
     allowed_hosts = list(args.allow_host)
     allowed_hosts += [h for h in os.environ.get("MCP_BOX_ALLOWED_HOSTS", "").split(",") if h]

@@ -26,7 +26,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.boxes import ARITH, make_box
 from tests.support.processes import alive, descendants
-from tests.support.servers import INITIALIZE, SERVE, free_port, mcp_post, write_tool
+from tests.support.servers import INITIALIZE, SERVE, free_port, mcp_post, named_only, write_tool
 
 FAULTS = '''
 import gc
@@ -72,7 +72,7 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / f"server-{self.port}.log"
-        command = [*SERVE, "--transport", "http", "--port", str(self.port), *args]
+        command = [*SERVE, "--transport", "http", "--port", str(self.port), *named_only(args)]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 command, stderr=log, stdout=log, start_new_session=True, env=env or None
@@ -382,7 +382,10 @@ def test_a_stdio_server_stops_on_a_signal_while_its_client_is_connected(tmp_path
     scratch.mkdir()
     env = dict(os.environ, TMPDIR=str(scratch), XDG_RUNTIME_DIR="")  # snapshots go under TMPDIR
     process = subprocess.Popen(
-        [*SERVE, "--boxes", str(boxes)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        [*SERVE, "--boxes", str(boxes), "--no-bundled"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 30
