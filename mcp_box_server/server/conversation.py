@@ -12,6 +12,10 @@ A state is bound to its call (tool and arguments), to the session it was asked i
 where there is one (an HTTP session id), and to the version of the tool that asked:
 answers given to one version are never fed to another after a reload, and a state
 seen in one session cannot be replayed in another.
+
+A client may also answer a first round before it is asked (`inputResponses` with no
+`request_state`): those answers count for the questions the tool asks in that round and
+no later one; keys the tool does not ask are ignored.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 import mcp_types
+import pydantic
 from fastmcp.server.context import Context
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.jsonrpc import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY
@@ -48,6 +53,11 @@ STATE_KEY_ENV = "MCP_BOX_STATE_KEY"
 _KEY = os.environ.get(STATE_KEY_ENV, "").encode() or secrets.token_bytes(32)
 _CAPABILITY = {"elicit": "elicitation", "sample": "sampling", "roots": "roots"}
 _METHOD = {"elicit": "elicitation/create", "sample": "sampling/createMessage", "roots": "roots/list"}
+_ANSWER: dict[str, type[pydantic.BaseModel]] = {
+    "elicit": mcp_types.ElicitResult,
+    "sample": mcp_types.CreateMessageResult,
+    "roots": mcp_types.ListRootsResult,
+}
 
 
 class ClientConversation:
@@ -66,6 +76,7 @@ class ClientConversation:
         self.interactive = not self.modern
         self.capabilities = frozenset(kind for kind in _CAPABILITY if self._declared(kind))
         self.answers: dict[str, Any] = self._earlier_answers() if self.modern else {}
+        self._offered = self._unasked_answers() if self.modern else {}
 
     async def note(self, kind: str, params: dict[str, Any]) -> None:
         if kind == "progress":
@@ -128,6 +139,21 @@ class ClientConversation:
         )
         return mcp_types.InputRequiredResult(input_requests=requests, request_state=state)
 
+    def adopt(self, needed: InputNeeded) -> bool:
+        """Take answers the client gave with no request_state for what this first round asks.
+
+        True when one fits a question (the round then runs again with it); once only, so a
+        later round's question still needs the sealed state of the round before it.
+        """
+        offered, self._offered = self._offered, {}
+        adopted = False
+        for key, (kind, _) in needed.requests.items():
+            answer = _valid_answer(kind, offered.get(key))
+            if answer is not None:
+                self.answers[key] = answer
+                adopted = True
+        return adopted
+
     def _declared(self, kind: str) -> bool:
         declared = mcp_types.ClientCapabilities.model_validate({_CAPABILITY[kind]: {}})
         return self._ctx.session.check_client_capability(declared)
@@ -157,6 +183,12 @@ class ClientConversation:
             if str(key) in asked:
                 answers[str(key)] = _plain(response)
         return answers
+
+    def _unasked_answers(self) -> dict[str, Any]:
+        """The client's responses on a first round (no request_state), kept for `adopt`."""
+        if self._ctx.request_state:
+            return {}
+        return {str(key): _plain(response) for key, response in (self._ctx.input_responses or {}).items()}
 
 
 def seal(
@@ -253,6 +285,18 @@ def _request(kind: str, params: dict[str, Any]) -> mcp_types.InputRequest:
     except (KeyError, TypeError, ValueError) as exc:
         raise ClientCannot(f"malformed {kind} request: {exc}") from None
     raise ClientCannot(f"unknown request kind '{kind}'")
+
+
+def _valid_answer(kind: str, response: Any) -> dict[str, Any] | None:
+    """`response` as an answer to a question of `kind`; None when it is none (absent, or
+    the result of another kind of request, or malformed)."""
+    model = _ANSWER.get(kind)
+    if model is None or not isinstance(response, dict):
+        return None
+    try:
+        return _plain(model.model_validate(response))
+    except pydantic.ValidationError:
+        return None
 
 
 def _plain(response: Any) -> Any:

@@ -55,7 +55,12 @@ class BoxTool(Tool):
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
         conversation = ClientConversation(get_context(), self.name, arguments, self.registry)
         try:
-            value = await self.registry.call(self.name, arguments, conversation)
+            try:
+                value = await self.registry.call(self.name, arguments, conversation)
+            except InputNeeded as needed:
+                if not conversation.adopt(needed):  # answered before asked: the round runs again
+                    raise
+                value = await self.registry.call(self.name, arguments, conversation)
             return results.success(value, schema=self.output_schema is not None)
         except InputNeeded as needed:  # 2026-07-28: the questions end this round
             required = conversation.input_required(needed)
