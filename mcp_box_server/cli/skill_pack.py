@@ -102,8 +102,13 @@ def skill_md(info: BoxInfo) -> str:
     front = {
         "name": skill_name(manifest.name),
         "description": description(info),
-        "compatibility": "Python 3.11+ with mcp-box installed (the tools run in mcp-box box workers); "
-        + ("Linux with Landlock and seccomp: the box is sandboxed." if _sandboxed(manifest) else "any OS."),
+        "compatibility": "Python 3.11+ with mcp-box installed: the tools run in its box workers, "
+        "on the platforms mcp-box serves"
+        + (
+            "; the box is sandboxed, and refused where the kernel cannot confine it."
+            if _sandboxed(manifest)
+            else "."
+        ),
     }
     meta = {"mcp-box-version": __version__, "box-version": manifest.version, "trust": manifest.trust}
     lines = ["---", *(f"{key}: {_yaml(value)}" for key, value in front.items()), "metadata:"]
