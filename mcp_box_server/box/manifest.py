@@ -83,6 +83,7 @@ class Manifest:
     memory_mb: int = DEFAULT_MEMORY_MB
     workers: int = DEFAULT_WORKERS
     keep_warm: bool = False  # keep one worker when idle: no fork and box import on the next call
+    code_mode: bool = True  # its tools are offered to code-mode programs (`execute`)
     allow_imports: tuple[str, ...] = ()
     load_timeout: float = DEFAULT_LOAD_TIMEOUT
     max_result_mb: int = DEFAULT_MAX_RESULT_MB
@@ -134,6 +135,7 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         "memory_mb",
         "workers",
         "keep_warm",
+        "code_mode",
         "allow_imports",
         "load_timeout",
         "max_result_mb",
@@ -171,6 +173,9 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     keep_warm = data.get("keep_warm", False)
     if not isinstance(keep_warm, bool):
         raise fail("keep_warm", f"must be true or false, got {keep_warm!r}")
+    code_mode = data.get("code_mode", True)
+    if not isinstance(code_mode, bool):
+        raise fail("code_mode", f"must be true or false, got {code_mode!r}")
     return Manifest(
         name=name,
         path=path.parent,
@@ -182,6 +187,7 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         memory_mb=memory_mb,
         workers=workers,
         keep_warm=keep_warm,
+        code_mode=code_mode,
         allow_imports=_strings(
             data.get("allow_imports", []), fail("allow_imports", "must be a list of module names")
         ),

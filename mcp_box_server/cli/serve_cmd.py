@@ -97,6 +97,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "so the balancer can route a session to its replica (default: $MCP_BOX_REPLICA_ID; "
         "see docs/replicas.md)",
     )
+    code = parser.add_mutually_exclusive_group()
+    code.add_argument(
+        "--code-mode",
+        action="store_const",
+        const="on",
+        dest="code_mode",
+        default="off",
+        help="also offer execute (a Python program against the boxes, in the sandbox) and get_schema "
+        "(see docs/code_mode.md)",
+    )
+    code.add_argument(
+        "--code-mode-only",
+        action="store_const",
+        const="only",
+        dest="code_mode",
+        help="offer only find_tools, get_schema and execute (for clients with many tools)",
+    )
+    parser.add_argument(
+        "--code-timeout",
+        type=seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="code mode: wall time of one program, its tool calls included (default 30)",
+    )
+    parser.add_argument(
+        "--code-memory-mb",
+        type=count,
+        default=512,
+        metavar="MB",
+        help="code mode: memory cap of a program's worker (default 512)",
+    )
     parser.add_argument("--no-reload", action="store_true", help="do not watch boxes for changes")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.set_defaults(run=run)
@@ -194,6 +225,9 @@ def run(args: argparse.Namespace) -> int:
         worker_idle=args.worker_idle,
         max_result_mb=args.max_result_mb,
         replica_id=args.replica_id,
+        code_mode=args.code_mode,
+        code_timeout=args.code_timeout,
+        code_memory_mb=args.code_memory_mb,
     )
     run_server(config)
     return 0

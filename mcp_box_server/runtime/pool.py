@@ -75,8 +75,10 @@ class BoxPool:
         *,
         max_timeout: float = MAX_TIMEOUT,
         budget: WorkerBudget | None = None,
+        single_use: bool = False,
     ) -> None:
         self.manifest = manifest
+        self.single_use = single_use  # each worker serves one call, then goes (code mode's programs)
         self.budget = budget or WorkerBudget(manifest.workers)
         self.source = manifest.path
         self.max_timeout = max_timeout
@@ -199,6 +201,8 @@ class BoxPool:
             finally:
                 ran = loop.time() - started - waited
                 self._run_time[function] = 0.8 * self._run_time.get(function, ran) + 0.2 * ran
+                if self.single_use:
+                    worker.kill()  # decided here, not by the worker: nothing it did reaches the next call
                 self._free(worker)
         finally:
             self._in_flight -= 1

@@ -35,6 +35,7 @@ from mcp_box_server.box import content, context
 from mcp_box_server.box.loader import LoadedTool, load_box
 from mcp_box_server.box.schema import SchemaError, validate_arguments
 from mcp_box_server.runtime import confine, platform, protocol, sandbox
+from mcp_box_server.runtime import program as _code_mode_runner  # noqa: F401 (imported for code mode's workers)
 from mcp_box_server.runtime.confine import _libc
 from mcp_box_server.runtime.confine.fds import close_inherited
 from mcp_box_server.runtime.confine.namespaces import CLONE_NEWPID, Entered

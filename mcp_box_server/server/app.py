@@ -61,6 +61,9 @@ class ServerConfig:
     max_workers: int | None = None  # workers of all boxes together; None: 2 per usable core
     worker_idle: float = DEFAULT_IDLE  # seconds before an idle worker retires
     replica_id: str | None = None  # names this replica in its session ids (docs/replicas.md)
+    code_mode: Literal["off", "on", "only"] = "off"  # execute/get_schema; "only": no box tool listed
+    code_timeout: float = 30.0  # seconds one program may run, its tool calls included
+    code_memory_mb: int = 512  # a program's worker's memory cap
 
 
 def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
@@ -72,13 +75,16 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     from mcp_box_server import __version__
     from mcp_box_server.server.auth import SharedTokenVerifier, presents
     from mcp_box_server.server.catalog import Catalog
+    from mcp_box_server.server.code_mode import ProgramLimits
     from mcp_box_server.server.completion import Completer
-    from mcp_box_server.server.meta_tools import META_TOOLS, register_meta_tools
+    from mcp_box_server.server.meta_tools import META_TOOLS, register_code_mode, register_meta_tools
     from mcp_box_server.server.metrics import Metrics
     from mcp_box_server.server.notify import ChangeNotifier
     from mcp_box_server.server.provider import BoxProvider
     from mcp_box_server.server.replica import shared_request_state
     from mcp_box_server.server.schemas import SchemaDialect
+    from mcp_box_server.server.task_store import store_from_env
+    from mcp_box_server.server.tasks import TasksExtension
     from mcp_box_server.server.watcher import watch
 
     notifier = ChangeNotifier()
@@ -109,6 +115,8 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
             notifier.close()
+            if code_mode is not None:
+                await code_mode.close()
             await registry.close()
 
     auth = SharedTokenVerifier(config.token) if config.token and config.transport != "stdio" else None
@@ -124,12 +132,17 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
         request_state_security=shared_request_state(),  # MCP_BOX_STATE_KEY: one key for all replicas
     )
     notifier.install(server)
+    server.add_extension(TasksExtension(registry, store_from_env()))  # long calls as MCP tasks
     server.add_middleware(SchemaDialect())
     metrics = Metrics(registry, config.token if auth else None)  # a log line per call; /metrics
     server.add_middleware(metrics.call_log())
     server.custom_route("/metrics", methods=["GET"])(metrics.scrape)
     server.add_completion_handler(Completer(catalog))
     register_meta_tools(server, registry, catalog.status)
+    code_mode = None
+    if config.code_mode != "off":
+        limits = ProgramLimits(timeout=config.code_timeout, memory_mb=config.code_memory_mb)
+        code_mode = register_code_mode(server, registry, only=config.code_mode == "only", limits=limits)
     token = config.token if auth else None
 
     @server.custom_route("/health", methods=["GET"])

@@ -22,6 +22,16 @@ from mcp_box_server.box.schema import describe_function, validate_arguments
 from mcp_box_server.box.search import Document, rank
 from mcp_box_server.runtime import BoxRuntimeError
 from mcp_box_server.server import results
+from mcp_box_server.server.code_mode import (
+    CODE_MODE_TOOLS,
+    CodeMode,
+    CodeModeOnly,
+    ProgramLimit,
+    ProgramLimits,
+    answer,
+    client_conversation,
+    schema_text,
+)
 from mcp_box_server.server.registry import BoxRegistry
 
 META_TOOLS = ("find_tools", "call_tool", "box_status")
@@ -78,7 +88,7 @@ class UnknownToolHint(Middleware):
 
     async def on_call_tool(self, context: MiddlewareContext[Any], call_next: Any) -> Any:
         name = context.message.name
-        if name not in META_TOOLS and not await self.registry.knows(name):
+        if name not in META_TOOLS + CODE_MODE_TOOLS and not await self.registry.knows(name):
             return results.failure(unknown_tool_message(name, self.registry))
         return await call_next(context)
 
@@ -121,7 +131,7 @@ def register_meta_tools(
             name: exact tool name, as returned by find_tools.
             arguments: the tool's arguments as an object.
         """
-        if name in META_TOOLS:
+        if name in META_TOOLS or name in CODE_MODE_TOOLS:
             return results.failure(f"call_tool cannot call the meta-tool '{name}'; call it directly")
         if not await registry.knows(name):
             return results.failure(unknown_tool_message(name, registry))
@@ -141,3 +151,58 @@ def register_meta_tools(
     server.add_tool(MetaTool.build(find_tools, read_only=True))
     server.add_tool(MetaTool.build(call_tool))
     server.add_tool(MetaTool.build(box_status, read_only=True))
+
+
+def register_code_mode(
+    server: FastMCP, registry: BoxRegistry, *, only: bool = False, limits: ProgramLimits | None = None
+) -> CodeMode:
+    """Add `execute` and `get_schema` (serve --code-mode); with `only`, hide every other tool
+    but `find_tools` (serve --code-mode-only). The caller closes the returned `CodeMode`."""
+    code_mode = CodeMode(registry, limits)
+    limit = code_mode.limits
+
+    async def execute(code: str) -> ToolResult:
+        """Run a Python program against the box tools, in a sandbox; returns what it prints and its result.
+
+        Each box is a module of functions: `math.solve_24(numbers=[4, 9, 10, 13])`,
+        `bio.gc_content(sequence="ATGC")`; `help(bio)` lists them, get_schema gives their
+        signatures. Loop, filter and combine in Python, then print what you need or end
+        with an expression or `final_answer(value)`; a failing tool raises `ToolError`.
+        No network, no files but the program's temp dir.
+
+        Args:
+            code: the Python program.
+        """
+        try:
+            outcome = await code_mode.run(code, client_conversation(registry, code))
+        except ProgramLimit as stop:
+            return results.failure(str(stop))
+        except BoxRuntimeError as error:
+            return results.failure(error)
+        return answer(outcome)
+
+    execute.__doc__ = (execute.__doc__ or "") + (
+        f"\n        Limits: {limit.timeout:g} s, {limit.memory_mb} MB, {limit.tool_calls} tool calls, "
+        f"{limit.output:,} characters of output.\n"
+    )
+
+    async def get_schema(names: list[str]) -> ToolResult:
+        """The Python signatures and docstrings of box tools, to call them from `execute`.
+
+        Example: get_schema(names=["math_solve_24", "bio.gc_content"]).
+
+        Args:
+            names: tool names, as find_tools gives them (math_solve_24) or as in a program (math.solve_24).
+        """
+        await registry.started()
+        text, unknown = schema_text(code_mode, names)
+        if unknown:
+            hints = "; ".join(unknown_tool_message(name, registry) for name in unknown)
+            return results.failure(f"{hints} (or a tool kept out of code mode)")
+        return results.success(text)
+
+    if only:
+        server.add_middleware(CodeModeOnly())
+    server.add_tool(MetaTool.build(execute))
+    server.add_tool(MetaTool.build(get_schema, read_only=True))
+    return code_mode
