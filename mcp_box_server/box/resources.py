@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
+from mcp_box_server.box.demos import DEMOS, DEMOS_DESCRIPTION, demos_uri
 from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.files import MAX_FILES, BoxFileError, check_file, list_files, mime_type, relative_path
 from mcp_box_server.box.manifest import MANIFEST, Manifest
@@ -50,6 +51,11 @@ def read_resources(box_dir: Path, manifest: Manifest) -> tuple[list[ResourceFile
         description = f"{relative.name} from the '{manifest.name}' box."
         found[uri] = ResourceFile(
             uri, relative, f"{manifest.name}/{relative.name}", description, mime_type(relative)
+        )
+    if (box_dir / DEMOS).is_file():  # worked examples, for clients that show demonstrations
+        uri = demos_uri(manifest.name)
+        found[uri] = ResourceFile(
+            uri, PurePosixPath(DEMOS), f"{manifest.name}/demos", DEMOS_DESCRIPTION, "text/plain"
         )
     for uri, entry in manifest.resources.items():
         try:

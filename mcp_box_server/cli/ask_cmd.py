@@ -48,7 +48,7 @@ async def _ask(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from mcp_box_server.student.agent import Agent
+    from mcp_box_server.student.evaluation import make_agent
     from mcp_box_server.student.options import build_agent_config, build_connection, build_model
     from mcp_box_server.student.steps import ActionStep, EndReason, FinalAnswerStep
 
@@ -56,8 +56,10 @@ async def _ask(args: argparse.Namespace) -> int:
     config = build_agent_config(args)
     async with contextlib.AsyncExitStack() as stack:
         model = await stack.enter_async_context(build_model(args))
-        box = None if args.no_box else await stack.enter_async_context(build_connection(args))
-        agent = Agent(model, box, config)
+        needs_box = not args.no_box or config.shots > 0  # the demos come from the boxes, over MCP
+        box = await stack.enter_async_context(build_connection(args)) if needs_box else None
+        demos = await box.demos() if box is not None and config.shots > 0 else []
+        agent = make_agent(args.api, model, None if args.no_box else box, config, demos)
         async for step in agent.run(args.question):
             if isinstance(step, ActionStep) and args.verbose:
                 _show_step(err, step)
@@ -100,3 +102,4 @@ def _show_step(console: Console, step: ActionStep) -> None:
             f"→ {call.name}({call.arguments})  [{status}, {result.latency_s * 1000:.0f} ms]", markup=False
         )
         console.print(f"  {result.text[:500]}", markup=False)
+

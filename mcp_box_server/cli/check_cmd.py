@@ -38,6 +38,7 @@ class Outcome:
     line: int
     passed: bool
     detail: str
+    file: str = "examples.jsonl"
 
 
 def resolve_box(name_or_path: str, args: argparse.Namespace) -> Path:
@@ -72,6 +73,7 @@ def box_label(box_dir: Path) -> str:
 async def check_box(box_dir: Path) -> tuple[list[str], list[Outcome]]:
     """Load problems and one outcome per example; the box is run in a real worker."""
     from mcp_box_server.box import ManifestError, mismatch, read_examples, read_manifest
+    from mcp_box_server.box.demos import read_demos
     from mcp_box_server.runtime import BoxPool, BoxRuntimeError
 
     try:
@@ -109,9 +111,26 @@ async def check_box(box_dir: Path) -> tuple[list[str], list[Outcome]]:
                 continue
             problem = mismatch(example.expect, result)
             outcomes.append(Outcome(example.tool, example.line, problem is None, problem or "ok"))
+        demos = read_demos(box_dir, manifest.name)
+        problems += [str(failure) for failure in demos.failures]
+        for demo in demos.demos:  # each demo's calls must still return what the demo shows
+            outcomes += [await _check_demo_call(pool, call, demo.line, prefix) for call in demo.calls]
     finally:
         await pool.close()
     return problems, outcomes
+
+
+async def _check_demo_call(pool: Any, call: Any, line: int, prefix: str) -> Outcome:
+    """One call of a demo (`demos.jsonl`), run again: it passes when the result is the one shown."""
+    from mcp_box_server.box import mismatch
+    from mcp_box_server.runtime import BoxRuntimeError
+
+    try:
+        result = await pool.call(call.tool.removeprefix(prefix), call.arguments)
+    except BoxRuntimeError as error:
+        return Outcome(call.tool, line, False, f"{type(error).__name__}: {error}", "demos.jsonl")
+    problem = mismatch(call.result, result)
+    return Outcome(call.tool, line, problem is None, problem or "ok", "demos.jsonl")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,11 +146,11 @@ def run(args: argparse.Namespace) -> int:
         if args.verbose or not outcome.passed:
             mark = "[green]PASS[/]" if outcome.passed else "[red]FAIL[/]"
             console.print(
-                f"{mark} {outcome.tool} (examples.jsonl:{outcome.line}) {outcome.detail}", highlight=False
+                f"{mark} {outcome.tool} ({outcome.file}:{outcome.line}) {outcome.detail}", highlight=False
             )
     passed = sum(outcome.passed for outcome in outcomes)
     failed = len(outcomes) - passed
     if not outcomes:
-        console.print("[yellow]no examples to run[/] (add examples.jsonl)")
+        console.print("[yellow]no examples to run[/] (add examples.jsonl or demos.jsonl)")
     print(f"{box_label(box_dir)}: {passed} passed, {failed} failed", file=sys.stdout)
     return 0 if not problems and not failed and outcomes else 1

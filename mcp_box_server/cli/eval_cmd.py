@@ -41,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_agent_options(parser)
     parser.add_argument("-j", "--concurrency", type=positive, default=4, help="tasks in flight (default 4)")
     parser.add_argument("--traces", type=Path, help="trace folder (default mcp-box-traces/BENCHMARK-MODEL)")
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="also write the summary as JSON to FILE: per arm accuracy, tasks, answered, stuck, "
+        "step_limit, errors, mean model tokens (probe tokens apart), mean steps, wall time",
+    )
     runs = parser.add_mutually_exclusive_group()
     runs.add_argument("--resume", action="store_true", help="continue an interrupted run from its traces")
     runs.add_argument("--overwrite", action="store_true", help="start over, replacing existing traces")
@@ -92,7 +99,11 @@ async def _eval(args: argparse.Namespace) -> int:
     results: list[ArmResult] = []
     async with contextlib.AsyncExitStack() as stack:
         model = await stack.enter_async_context(build_model(args))
-        box = None if arms == ["no-box"] else await stack.enter_async_context(build_connection(args))
+        needs_box = arms != ["no-box"] or config.shots > 0  # the demos come from the boxes, over MCP
+        box = await stack.enter_async_context(build_connection(args)) if needs_box else None
+        demos = await box.demos() if box is not None and config.shots > 0 else []
+        if config.shots > 0 and not demos:
+            print("mcp-box eval: --shots: the served boxes have no demos (demos.jsonl)", file=sys.stderr)
         with make_progress(err) as progress:
             for arm in arms:
                 result = await run_arm(
@@ -102,6 +113,8 @@ async def _eval(args: argparse.Namespace) -> int:
                     config,
                     traces[arm],
                     arm=arm,
+                    api=args.api,
+                    demos=demos,
                     concurrency=args.concurrency,
                     resume=args.resume,
                     on_task=ArmProgress(progress, f"{benchmark.name} [{arm}]", len(benchmark.tasks)),
@@ -110,7 +123,20 @@ async def _eval(args: argparse.Namespace) -> int:
     summaries = [r.summary for r in results]
     title = f"{benchmark.name} · {model.label} · {len(benchmark.tasks)} tasks"
     Console(highlight=False).print(summary_table(title, summaries))
-    summary = {"benchmark": benchmark.name, "model": model.label, "arms": [s.to_dict() for s in summaries]}
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    summary = {
+        "benchmark": benchmark.name,
+        "model": model.label,
+        "api": args.api,
+        "shots": config.shots,
+        "rows": args.rows,
+        "tasks": len(benchmark.tasks),
+        "arms": [s.to_dict() for s in summaries],
+    }
+    text = json.dumps(summary, indent=2) + "\n"
+    (folder / "summary.json").write_text(text, encoding="utf-8")
+    if args.summary is not None:
+        args.summary.parent.mkdir(parents=True, exist_ok=True)
+        args.summary.write_text(text, encoding="utf-8")
+        print(f"summary: {args.summary}", file=sys.stderr)
     print(f"traces: {folder}", file=sys.stderr)
     return 0

@@ -29,37 +29,33 @@ business of `transcript`.
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mcp_box_server.llm import AssistantMessage, ChatClient, ChatResult, Message, ModelError, ToolsUnsupported
-from mcp_box_server.student import consistency
+from mcp_box_server.box.demos import Demo
+from mcp_box_server.llm import (
+    AssistantMessage,
+    ChatClient,
+    ChatResult,
+    Message,
+    ModelError,
+    ToolsUnsupported,
+    Usage,
+)
+from mcp_box_server.student.actions import Actions
 from mcp_box_server.student.connection import ToolBackend, ToolSpec
 from mcp_box_server.student.parsing import ParsedMessage, extract_final_answer, parse_message
 from mcp_box_server.student.repeats import RepeatGuard
-from mcp_box_server.student.retrieval import DEFAULT_MAX_TOOLS, ToolSelector
-from mcp_box_server.student.steps import (
-    ActionStep,
-    EndReason,
-    ErrorKind,
-    FinalAnswerStep,
-    Run,
-    Step,
-    ToolCall,
-    ToolResult,
-)
+from mcp_box_server.student.retrieval import DEFAULT_MAX_TOOLS, ToolSelector, nearest_demos
+from mcp_box_server.student.steps import ActionStep, EndReason, FinalAnswerStep, Run, Step
 from mcp_box_server.student.transcript import STEP_LIMIT_PROMPT, ToolMode, Transcript
 
 ToolChoice = Literal["auto", "required", "none", "omit"]
 
 DEFAULT_SAMPLING_TEMPERATURE = 0.7
 DEFAULT_MAX_TOKENS = 1024
-NEAREST_TOOLS = 5  # names listed in an unknown-tool error
-HIDDEN_TOOLS = frozenset({"call_tool", "box_status"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +68,8 @@ class AgentConfig:
     calling); a `native` run switches to it when the server shows it does not
     carry tools (see `transcript`). `tool_choice` is sent with native tools
     ("omit": not sent). `max_tokens=None` sends no limit; `max_repeats=0` turns
-    the loop breaker off.
+    the loop breaker off. `shots` demos nearest the question go in front of it
+    (with their tool calls when the run has tools, as question and answer without).
     """
 
     max_steps: int = 10
@@ -86,11 +83,12 @@ class AgentConfig:
     tool_choice: ToolChoice = "auto"
     max_repeats: int = 2
     max_result_chars: int = 4000
+    shots: int = 0
     chat_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.max_steps < 1 or self.max_retries < 0 or self.samples < 1 or self.max_repeats < 0:
-            raise ValueError("max_steps and samples must be >= 1, max_retries and max_repeats >= 0")
+        if self.max_steps < 1 or self.samples < 1 or min(self.max_retries, self.max_repeats, self.shots) < 0:
+            raise ValueError("max_steps and samples must be >= 1, max_retries, max_repeats and shots >= 0")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise ValueError("max_tokens must be >= 1 (None for no limit)")
 
@@ -105,12 +103,18 @@ class Agent:
     """
 
     def __init__(
-        self, model: ChatClient, tools: ToolBackend | None, config: AgentConfig | None = None
+        self,
+        model: ChatClient,
+        tools: ToolBackend | None,
+        config: AgentConfig | None = None,
+        demos: Sequence[Demo] = (),
     ) -> None:
         self.model = model
         self.tools = tools
         self.config = config or AgentConfig()
+        self.demos = list(demos)
         self.selector = ToolSelector(self.config.max_tools)
+        self.actions = Actions(tools, self.config.samples, _parse, extract_final_answer)
 
     async def solve(self, question: str) -> Run:
         """Run to the end and return every step, the answer and the conversation."""
@@ -134,7 +138,11 @@ class Agent:
 
     def _transcript(self, question: str, messages: list[Message] | None) -> Transcript:
         config = self.config
-        return Transcript(question, config.tool_mode, config.system_prompt, config.max_result_chars, messages)
+        state = Transcript(
+            question, config.tool_mode, config.system_prompt, config.max_result_chars, messages
+        )
+        state.add_demos(nearest_demos(question, self.demos, config.shots), with_tools=self.tools is not None)
+        return state
 
     async def _run(self, question: str, state: Transcript) -> AsyncIterator[Step]:
         guard = RepeatGuard(self.config.max_repeats)
@@ -151,9 +159,10 @@ class Agent:
                 yield generation.length_end()
                 return
             known = {t.name for t in tools}
-            outcome = await self._decide(generation.result, known, index, guard)
+            outcome = await self.actions.decide(generation.result, known, index, guard)
             if outcome.final is not None:
                 outcome.final.notes = generation.notes
+                outcome.final.probe_usage = generation.probe_usage
                 state.add_final(outcome.final.output)
                 yield outcome.final
                 return
@@ -163,6 +172,7 @@ class Agent:
                 state.switch_to_text("the model wrote its calls as text while tools were sent natively")
             step.tools_offered = [t.name for t in offered]
             step.notes = generation.notes + state.take_notes()
+            step.probe_usage = generation.probe_usage
             state.record(step, message, parsed)
             stuck = guard.record(step)
             yield step
@@ -209,7 +219,7 @@ class Agent:
         """The server's prompt token count for `messages` (one token generated, no tools)."""
         options = {**self.config.chat_options, "max_tokens": 1}
         probe = await self.model.chat(messages, **options)
-        generation.add_cost(probe)
+        generation.add_probe(probe)
         return probe.usage.prompt_tokens
 
     async def _generate(self, state: Transcript, offered: list[ToolSpec]) -> ChatResult:
@@ -248,82 +258,6 @@ class Agent:
         state.prepare(offered)
         return await chat(None)
 
-    async def _decide(self, result: ChatResult, known: set[str], index: int, guard: RepeatGuard) -> _Outcome:
-        """Parse (and with samples, vote on) the choices; execute the winning action."""
-        usage, latency = result.usage, result.latency_s
-        if self.tools is None:  # the baseline: every reply is an answer; samples vote on answers
-            message = result.message
-            if self.config.samples > 1:
-                vote = await consistency.vote(
-                    result.choices,
-                    lambda m: ParsedMessage(text=m.content or ""),
-                    _no_tools,
-                    extract_final_answer,
-                )
-                message = vote.message
-            return _Outcome(final=_final(message, usage, latency))
-
-        def parse(message: AssistantMessage) -> ParsedMessage:
-            return parse_message(message.content, message.tool_calls, known)
-
-        async def execute(parsed: ParsedMessage) -> list[tuple[ToolCall, ToolResult]]:
-            return await self._execute(parsed, known, index, guard)
-
-        if self.config.samples > 1:
-            vote = await consistency.vote(result.choices, parse, execute, extract_final_answer)
-            message, parsed, executed, candidates = vote.message, vote.parsed, vote.executed, vote.candidates
-        else:
-            message = result.message
-            parsed = parse(message)
-            executed = await execute(parsed) if parsed.is_action else []
-            candidates = []
-        if not parsed.is_action:
-            return _Outcome(final=_final(message, usage, latency))
-        step = ActionStep(
-            index=index,
-            model_output=message.content or "",
-            tool_calls=[call for call, _ in executed],
-            results=[res for _, res in executed],
-            reasoning=message.reasoning,
-            usage=usage,
-            model_latency_s=latency,
-            tool_latency_s=max((r.latency_s for _, r in executed), default=0.0),
-            candidates=candidates,
-            finish_reason=message.finish_reason,
-        )
-        return _Outcome(step=step, message=message, parsed=parsed)
-
-    async def _execute(
-        self, parsed: ParsedMessage, known: set[str], index: int, guard: RepeatGuard
-    ) -> list[tuple[ToolCall, ToolResult]]:
-        """Run every call of one message concurrently; errors become results, never exceptions."""
-        source = "native" if parsed.native else "text"
-        pairs: list[tuple[ToolCall, ToolResult]] = []
-        for number, error in enumerate(parsed.errors):
-            call = ToolCall(error.id or f"call_{index}_e{number}", "", {}, source)
-            text = f"could not read the tool call ({error.reason}): {error.fragment}"
-            pairs.append((call, ToolResult(call.id, "", text, error=ErrorKind.PARSE)))
-        calls = [
-            ToolCall(c.id or f"call_{index}_{n}", c.name, c.arguments, source)
-            for n, c in enumerate(parsed.calls)
-        ]
-        results = await asyncio.gather(*(self._call(call, known, guard) for call in calls))
-        pairs += zip(calls, results, strict=True)
-        return pairs
-
-    async def _call(self, call: ToolCall, known: set[str], guard: RepeatGuard) -> ToolResult:
-        assert self.tools is not None
-        if call.name not in known:
-            text = f"unknown tool '{call.name}'; nearest tools: {', '.join(nearest(call.name, known))}"
-            return ToolResult(call.id, call.name, text, error=ErrorKind.UNKNOWN_TOOL)
-        earlier = guard.earlier(call)
-        if earlier is not None:
-            return earlier
-        outcome = await self.tools.call_tool(call.name, call.arguments)
-        return ToolResult(
-            call.id, call.name, outcome.text, outcome.structured, outcome.error, outcome.latency_s
-        )
-
     async def _final_without_tools(self, state: Transcript) -> FinalAnswerStep:
         state.add_user(STEP_LIMIT_PROMPT)
         try:
@@ -332,19 +266,12 @@ class Agent:
             return FinalAnswerStep("", "", EndReason.MODEL_ERROR, error=str(exc), exception=exc)
         if generation.cut_off:
             return generation.length_end()
-        final = _final(generation.result.message, generation.result.usage, generation.result.latency_s)
+        result = generation.result
+        final = self.actions.final(result.message, result.usage, result.latency_s)
         final.reason = EndReason.STEP_LIMIT
         final.notes = generation.notes
         state.add_final(final.output)
         return final
-
-
-def nearest(name: str, known: set[str], k: int = NEAREST_TOOLS) -> list[str]:
-    """The `k` served tool names most like `name` (a model's typo or invented name)."""
-    candidates = sorted(n for n in known if n not in HIDDEN_TOOLS)
-    lowered = name.lower()
-    ranked = sorted(candidates, key=lambda n: -difflib.SequenceMatcher(None, lowered, n.lower()).ratio())
-    return ranked[:k]
 
 
 @dataclass(slots=True)
@@ -354,6 +281,7 @@ class _Generation:
     result: ChatResult
     cut_off: bool = False
     notes: list[str] = field(default_factory=list)
+    probe_usage: Usage = field(default_factory=Usage)
 
     def add(self, again: ChatResult) -> None:
         first = self.result
@@ -361,12 +289,11 @@ class _Generation:
             again.choices, first.usage + again.usage, first.latency_s + again.latency_s, again.model
         )
 
-    def add_cost(self, other: ChatResult) -> None:
-        """Count a side request (a probe) in the step's tokens and model time."""
+    def add_probe(self, probe: ChatResult) -> None:
+        """A side request (a probe): its time is the step's, its tokens are counted apart."""
         first = self.result
-        self.result = ChatResult(
-            first.choices, first.usage + other.usage, first.latency_s + other.latency_s, first.model
-        )
+        self.result = ChatResult(first.choices, first.usage, first.latency_s + probe.latency_s, first.model)
+        self.probe_usage = self.probe_usage + probe.usage
 
     def length_end(self) -> FinalAnswerStep:
         message = self.result.message
@@ -379,32 +306,13 @@ class _Generation:
             model_latency_s=self.result.latency_s,
             finish_reason=message.finish_reason,
             notes=self.notes,
+            probe_usage=self.probe_usage,
         )
-
-
-@dataclass(slots=True)
-class _Outcome:
-    final: FinalAnswerStep | None = None
-    step: ActionStep | None = None
-    message: AssistantMessage | None = None
-    parsed: ParsedMessage | None = None
 
 
 def _cut_off(result: ChatResult) -> bool:
     return all(choice.finish_reason == "length" for choice in result.choices)
 
 
-async def _no_tools(_: ParsedMessage) -> list[tuple[ToolCall, ToolResult]]:
-    return []
-
-
-def _final(message: AssistantMessage, usage: Any, latency: float) -> FinalAnswerStep:
-    text = message.content or ""
-    return FinalAnswerStep(
-        extract_final_answer(text),
-        text,
-        EndReason.ANSWER,
-        usage=usage,
-        model_latency_s=latency,
-        finish_reason=message.finish_reason,
-    )
+def _parse(message: AssistantMessage, known: set[str]) -> ParsedMessage:
+    return parse_message(message.content, message.tool_calls, known)

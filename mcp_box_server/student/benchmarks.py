@@ -7,6 +7,9 @@
 - `bio`: `benchmark.jsonl` of the bundled bio box (SeqQA-style questions), each
   row `{id, question, answer, scorer}` with `scorer` one of `exact`, `numeric`
   (optional `tolerance`) or `choice`, as the box's README defines.
+- `bio-translate`: 100 short coding sequences to translate into protein (DNA -> protein,
+  GeneTuring-style), made by `bench/make_demos.py` (random sequences, seed 24, answers
+  by Biopython's `Seq.translate(to_stop=True)`), scored exactly.
 - a path to a JSONL file of `{question, answer}` rows (optional `id`, `scorer`,
   `tolerance`), scored with the row's scorer, else the chosen one (`exact`).
 
@@ -31,7 +34,11 @@ GAME24_PROMPT = (
     "expression, e.g. 'Final answer: (1 + 2 + 3) * 4'."
 )
 GSM8K_PROMPT = "{question}\nGive the final answer as a number."
-BUILTIN = ("game24", "gsm8k", "bio")
+BIO_TRANSLATE_PROMPT = (
+    "Translate this DNA coding sequence into protein with the standard genetic code. Give the "
+    "protein in one-letter code, without the stop: {sequence}"
+)
+BUILTIN = ("game24", "gsm8k", "bio", "bio-translate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +66,7 @@ class Benchmark:
 def load_benchmark(
     name: str, rows: tuple[int | None, int | None] | None = None, scorer: str | None = None
 ) -> Benchmark:
-    """A benchmark by name (`game24`, `gsm8k`, `bio`) or JSONL path; raises `BenchmarkError`."""
+    """A benchmark by name (see `BUILTIN`) or a JSONL path; raises `BenchmarkError`."""
     if scorer is not None and scorer not in SCORERS:
         raise BenchmarkError(f"unknown scorer {scorer!r}; choose from {', '.join(SCORERS)}")
     if name == "game24":
@@ -68,6 +75,8 @@ def load_benchmark(
         tasks = _slice(_gsm8k(), rows)
     elif name == "bio":
         tasks = _slice(_jsonl(_bio_tasks(), "bio", scorer or "exact"), rows)
+    elif name == "bio-translate":
+        tasks = _slice(_jsonl(_data("bio_translate.jsonl"), name, scorer or "exact"), rows)
     else:
         path = Path(name)
         if not path.is_file():

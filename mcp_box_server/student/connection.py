@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -24,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
+from mcp_box_server.box.demos import Demo, parse_demos
 from mcp_box_server.student.errors import ServerUnavailable
 from mcp_box_server.student.steps import ErrorKind
 
+_DEMOS_URI = re.compile(r"box://([A-Za-z0-9_-]+)/demos")
 META_TOOLS = frozenset({"find_tools", "call_tool", "box_status"})
 
 Transport = Literal["stdio", "http", "sse"]
@@ -94,10 +97,11 @@ class ServerTarget:
         reload: bool = True,
         env: dict[str, str] | None = None,
     ) -> ServerTarget:
-        """Start `mcp-box serve` over stdio with this interpreter (the bundled boxes by default)."""
+        """Start `mcp-box serve` over stdio with this interpreter: exactly `boxes`, else the bundled boxes."""
         command = [sys.executable, "-m", "mcp_box_server", "serve", "--transport", "stdio"]
         if boxes:
             command += [part for box in boxes for part in ("--boxes", str(box))]  # one folder per flag
+            command.append("--no-bundled")  # `--boxes` adds to them; callers name the bundled ones if wanted
         for name in box_names:
             command += ["--box", name]
         if not reload:
@@ -225,6 +229,34 @@ class BoxConnection:
         """Forget the cached list and fetch it again."""
         self._tools = None
         return await self.list_tools()
+
+    async def demos(self) -> list[Demo]:
+        """Every box's worked examples (`box://<box>/demos` resources), in server order.
+
+        A demo file that cannot be read or has malformed lines is reported on stderr and
+        the rest is used: demonstrations help, they are not needed to answer.
+        """
+        try:
+            listed = await self._client.list_resources()
+        except Exception as exc:
+            raise ServerUnavailable(f"listing resources failed: {type(exc).__name__}: {exc}") from exc
+        found: list[Demo] = []
+        for resource in listed:
+            uri = str(resource.uri)
+            match = _DEMOS_URI.fullmatch(uri)
+            if match is None:
+                continue
+            try:
+                contents = await self._client.read_resource(uri)
+            except Exception as exc:
+                print(f"mcp-box: cannot read {uri}: {exc}", file=sys.stderr)
+                continue
+            text = "".join(getattr(part, "text", "") for part in contents)
+            parsed = parse_demos(text, match.group(1), uri)
+            for failure in parsed.failures:
+                print(f"mcp-box: skipped a demo: {failure}", file=sys.stderr)
+            found += parsed.demos
+        return found
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolOutcome:
         """Call one tool; failures come back as an outcome with an `ErrorKind`, never raised."""

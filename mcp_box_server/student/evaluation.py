@@ -11,6 +11,9 @@ Errors that would fail every task (nothing answers at the model's address, the
 model does not exist, the key is refused) abort the arm with `EvaluationAborted`
 instead of filling the trace with failures; a request past `--model-timeout`
 fails its task only.
+
+Token figures are the model's own work: the harness's one-token probes (the check
+that tool results reach the prompt) are counted apart (`probe_tokens`).
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from mcp_box_server.box.demos import Demo
 from mcp_box_server.llm import (
     ChatClient,
     ModelAuthError,
@@ -33,12 +37,14 @@ from mcp_box_server.llm import (
 )
 from mcp_box_server.student.agent import Agent, AgentConfig
 from mcp_box_server.student.benchmarks import Benchmark, Task
+from mcp_box_server.student.completion_agent import CompletionAgent, CompletionClient
 from mcp_box_server.student.connection import ToolBackend
 from mcp_box_server.student.errors import StudentError
 from mcp_box_server.student.steps import EndReason
 
 FATAL = (ModelUnreachable, ModelNotFound, ModelAuthError, ModelSpecError)
 ProgressCallback = Callable[[dict[str, Any]], None]
+Api = Literal["chat", "completions"]
 
 
 class EvaluationAborted(StudentError):
@@ -56,6 +62,7 @@ class ArmSummary:
     tool_calls: float = 0.0
     tool_errors: float = 0.0
     tokens: float = 0.0
+    probe_tokens: float = 0.0
     model_latency_s: float = 0.0
     task_wall_s: float = 0.0
     wall_s: float = 0.0
@@ -83,6 +90,11 @@ class ArmSummary:
         return self.ended(EndReason.LENGTH)
 
     @property
+    def errors(self) -> int:
+        """Tasks that ended without an answer for a fault: the model failed, or too many invalid calls."""
+        return self.ended(EndReason.MODEL_ERROR) + self.ended(EndReason.RETRY_LIMIT)
+
+    @property
     def accuracy(self) -> float:
         return self.correct / self.tasks if self.tasks else 0.0
 
@@ -96,10 +108,12 @@ class ArmSummary:
             "mean_tool_calls": round(self.tool_calls, 3),
             "mean_tool_errors": round(self.tool_errors, 3),
             "mean_tokens": round(self.tokens, 1),
+            "mean_probe_tokens": round(self.probe_tokens, 1),
             "mean_model_latency_s": round(self.model_latency_s, 3),
             "mean_task_wall_s": round(self.task_wall_s, 3),
             "wall_s": round(self.wall_s, 3),
             "model_errors": self.model_errors,
+            "errors": self.errors,
             "answered": self.answered,
             "stuck": self.stuck,
             "step_limit": self.step_limit,
@@ -119,6 +133,7 @@ def summarise(arm: str, records: Sequence[dict[str, Any]], wall_s: float = 0.0) 
     summary.tool_calls = sum(r["tool_calls"] for r in records) / count
     summary.tool_errors = sum(r["tool_errors"] for r in records) / count
     summary.tokens = sum(r["usage"]["total_tokens"] for r in records) / count
+    summary.probe_tokens = sum(r.get("probe_usage", {}).get("total_tokens", 0) for r in records) / count
     summary.model_latency_s = sum(r["model_latency_s"] for r in records) / count
     summary.task_wall_s = sum(r["wall_s"] for r in records) / count
     summary.model_errors = sum(1 for r in records if r["end"] == EndReason.MODEL_ERROR.value)
@@ -169,6 +184,19 @@ class ArmResult:
     resumed: int = 0
 
 
+def make_agent(
+    api: Api,
+    model: ChatClient | CompletionClient,
+    tools: ToolBackend | None,
+    config: AgentConfig,
+    demos: Sequence[Demo] = (),
+) -> Agent | CompletionAgent:
+    """The agent loop for the model's API: chat turns, or the text protocol over completions."""
+    if api == "completions":
+        return CompletionAgent(model, tools, config, demos)  # type: ignore[arg-type]
+    return Agent(model, tools, config, demos)  # type: ignore[arg-type]
+
+
 async def run_arm(
     benchmark: Benchmark,
     model: ChatClient,
@@ -177,11 +205,16 @@ async def run_arm(
     trace: Path,
     *,
     arm: str,
+    api: Api = "chat",
+    demos: Sequence[Demo] = (),
     concurrency: int = 4,
     resume: bool = False,
     on_task: ProgressCallback | None = None,
 ) -> ArmResult:
     """Run every task of `benchmark` not already in `trace` (when resuming); write traces.
+
+    `api` picks the loop (chat, or completions for base models); `demos` are the pool
+    from which `config.shots` demos are shown per task.
 
     `on_task` is called with each finished record (and once per resumed record
     at the start), e.g. to advance a progress bar.
@@ -196,7 +229,7 @@ async def run_arm(
     for record in done:
         if on_task:
             on_task(record)
-    agent = Agent(model, tools, config)
+    agent = make_agent(api, model, tools, config, demos)
     writer = TraceWriter(trace, done)
     records = list(done)
     gate = asyncio.Semaphore(concurrency)
@@ -223,7 +256,7 @@ async def run_arm(
     return ArmResult(arm, records, summarise(arm, records, time.perf_counter() - started), resumed=len(done))
 
 
-async def run_task(agent: Agent, task: Task, *, arm: str, model: str) -> dict[str, Any]:
+async def run_task(agent: Agent | CompletionAgent, task: Task, *, arm: str, model: str) -> dict[str, Any]:
     """Solve one task and return its trace record; fatal model errors raise `EvaluationAborted`."""
     run = await agent.solve(task.question)
     failure = run.final.exception
@@ -247,6 +280,7 @@ async def run_task(agent: Agent, task: Task, *, arm: str, model: str) -> dict[st
         "tool_calls": run.tool_calls,
         "tool_errors": tool_errors,
         "usage": data["usage"],
+        "probe_usage": data["probe_usage"],
         "model_latency_s": data["model_latency_s"],
         "wall_s": data["wall_s"],
         "tool_mode": data["tool_mode"],

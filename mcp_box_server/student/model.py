@@ -16,6 +16,10 @@ client maps the error (a server that refuses tools still says so) or answers:
 llama-cpp-python's `chatml-function-calling` cannot stream a native call it
 chose itself and answers such a stream with an empty HTTP 200 body; a stream
 that ends without a finish reason is treated as broken.
+
+`complete()` is the same for base models: one OpenAI `/v1/completions` request
+(a prompt, stop sequences), bounded by the deadline, streamed when asked, its
+choices returned as assistant messages so the agent loop reads them alike.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from mcp_box_server.llm import (
     ChatModel,
     ChatResult,
     Message,
+    ModelBusy,
     ModelConfig,
+    ModelError,
     ModelTimeout,
     ToolCallRequest,
     Usage,
@@ -60,6 +66,7 @@ class StudentModel:
             if stream
             else None
         )
+        self._completer: openai.AsyncOpenAI | None = None
 
     @property
     def label(self) -> str:
@@ -69,6 +76,8 @@ class StudentModel:
         await self._inner.aclose()
         if self._streamer is not None:
             await self._streamer.close()
+        if self._completer is not None:
+            await self._completer.close()
 
     async def __aenter__(self) -> StudentModel:
         return self
@@ -95,6 +104,80 @@ class StudentModel:
                 f"no answer from {self.config.base_url} ({self.label}) within {self.deadline_s:g} s "
                 "(retries included); the request was cancelled"
             ) from None
+
+    async def complete(
+        self,
+        prompt: str,
+        *,
+        stop: list[str],
+        n: int = 1,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatResult:
+        """One `/v1/completions` request continuing `prompt` (n choices), within the deadline.
+
+        Servers that ignore `n` (llama-cpp-python) return one choice; the rest are drawn
+        with further requests, so callers can rely on `n`.
+        """
+        if self._completer is None:
+            config = self.config
+            self._completer = openai.AsyncOpenAI(
+                base_url=config.base_url, api_key=config.api_key, timeout=config.timeout_s, max_retries=0
+            )
+        params: dict[str, Any] = {"model": self.config.model, "prompt": prompt, "stop": stop}
+        if temperature is not None:
+            params["temperature"] = temperature
+        if max_tokens is not None:
+            params["max_tokens"] = max_tokens
+        started = time.perf_counter()
+        choices: list[AssistantMessage] = []
+        usage = Usage()
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                while len(choices) < n:
+                    more, spent = await self._completion(params, n - len(choices))
+                    choices += more
+                    usage = usage + spent
+        except TimeoutError:
+            raise ModelTimeout(
+                f"no answer from {self.config.base_url} ({self.label}) within {self.deadline_s:g} s; "
+                "the request was cancelled"
+            ) from None
+        return ChatResult(tuple(choices[:n]), usage, time.perf_counter() - started, self.config.model)
+
+    async def _completion(self, params: dict[str, Any], n: int) -> tuple[list[AssistantMessage], Usage]:
+        assert self._completer is not None
+        streamed = self.stream and n == 1
+        try:
+            if streamed:
+                return await self._streamed_completion(params)
+            response = await self._completer.completions.create(**params, **({"n": n} if n > 1 else {}))
+        except openai.APIError as exc:  # the chat client's mapping: both APIs fail with one vocabulary
+            raise await self._inner._map_error(exc, False) from exc
+        except openai.OpenAIError as exc:
+            raise ModelError(f"{self.label}: {exc}") from exc
+        if not response.choices:
+            raise ModelBusy(f"{self.label} at {self.config.base_url} returned no choices")
+        spent = response.usage
+        usage = Usage(spent.prompt_tokens or 0, spent.completion_tokens or 0) if spent else Usage()
+        return [AssistantMessage(c.text, finish_reason=c.finish_reason) for c in response.choices], usage
+
+    async def _streamed_completion(self, params: dict[str, Any]) -> tuple[list[AssistantMessage], Usage]:
+        assert self._completer is not None
+        stream = await self._completer.completions.create(
+            **params, stream=True, stream_options={"include_usage": True}
+        )
+        text: list[str] = []
+        finish: str | None = None
+        usage = Usage()
+        async with stream:
+            async for chunk in stream:
+                if getattr(chunk, "usage", None) is not None:
+                    usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+                for choice in chunk.choices or ():
+                    text.append(choice.text or "")
+                    finish = choice.finish_reason or finish
+        return [AssistantMessage("".join(text), finish_reason=finish)], usage
 
     async def _streamed(
         self,

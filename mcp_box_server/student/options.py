@@ -34,6 +34,14 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="wall-clock seconds for one model request, retries included; then it is cancelled (default 600)",
     )
     group.add_argument(
+        "--api",
+        choices=("chat", "completions"),
+        default="chat",
+        help="chat: /v1/chat/completions with tool calling (instruction-tuned models; default); "
+        "completions: /v1/completions with a plain text protocol of Action/Observation/Answer "
+        "lines (base models)",
+    )
+    group.add_argument(
         "--stream",
         action="store_true",
         help="stream every request, so a cancelled one stops generating on servers that only stop "
@@ -67,6 +75,13 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_TOOLS,
         help=f"offer at most this many box tools per question, by relevance (default {DEFAULT_MAX_TOOLS}; "
         "0 for all)",
+    )
+    group.add_argument(
+        "--shots",
+        type=int,
+        default=0,
+        help="show the K worked examples (the boxes' demos) nearest each question before it: with "
+        "their tool calls when the run has the box, as question and answer without (default 0)",
     )
     group.add_argument("--temperature", type=float, default=None)
     group.add_argument(
@@ -128,6 +143,7 @@ def build_agent_config(args: argparse.Namespace) -> AgentConfig:
         tool_mode=args.tool_mode,
         tool_choice=args.tool_choice,
         max_repeats=args.max_repeats,
+        shots=args.shots,
         **limits,
     )
 

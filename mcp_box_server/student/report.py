@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,7 +20,8 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("steps / task", "steps", "{:.2f}"),
     ("tool calls / task", "tool_calls", "{:.2f}"),
     ("tool errors / task", "tool_errors", "{:.2f}"),
-    ("tokens / task", "tokens", "{:,.0f}"),
+    ("model tokens / task", "tokens", "{:,.0f}"),
+    ("probe tokens / task (harness)", "probe_tokens", "{:,.0f}"),
     ("model latency / task (s)", "model_latency_s", "{:.2f}"),
     ("task wall time (s)", "task_wall_s", "{:.2f}"),
     ("arm wall time (s)", "wall_s", "{:.1f}"),
@@ -68,7 +70,7 @@ class ArmProgress:
 
     def __init__(self, progress: Progress, arm: str, total: int) -> None:
         self.progress = progress
-        self.task = progress.add_task(arm, total=total, accuracy="-")
+        self.task = progress.add_task(escape(arm), total=total, accuracy="-")  # "[no-box]" is no markup
         self.done = 0
         self.correct = 0
 

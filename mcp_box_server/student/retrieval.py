@@ -5,14 +5,21 @@ than `max_tools`, each question sees the `max_tools` box tools ranked best by
 BM25 over name, description and parameter text (the same ranking the server's
 `find_tools` uses, `mcp_box_server.box.search`), plus the meta-tool
 `find_tools` so the model can still reach the rest. Tools the model found with
-`find_tools` during a run are offered from then on.
+`find_tools` during a run are offered from then on. Numbers in the question are
+left out of the ranking: they say which instance it is, not which tool it needs, so
+questions of one kind get the same tools (and a server caching the prompt's prefix
+reuses it).
 
 With `max_tools` at or above the number of box tools, every box tool is offered
 and the meta-tools are not (they would only add noise).
+
+Demonstrations (`--shots K`) are chosen the same way: the K demos whose questions
+rank best for the question, never one with the very same question.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,11 +27,13 @@ from typing import TYPE_CHECKING, Any
 from mcp_box_server.box.search import Document, rank
 
 if TYPE_CHECKING:  # the CLI reads DEFAULT_MAX_TOOLS at start: keep the MCP client out of it
+    from mcp_box_server.box.demos import Demo
     from mcp_box_server.student.connection import ToolSpec
 
 DEFAULT_MAX_TOOLS = 8
 FIND_TOOLS = "find_tools"
 _MEMO_SIZE = 4096
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
 
 
 def tool_document(tool: ToolSpec) -> Document:
@@ -63,7 +72,8 @@ class ToolSelector:
         else:
             if len(self._ranked) >= _MEMO_SIZE:
                 self._ranked.clear()
-            found = rank(query, [tool_document(t) for t in box_tools], self.max_tools)
+            words = _NUMBER.sub(" ", query)  # numbers name the instance, not the tool it needs
+            found = rank(words, [tool_document(t) for t in box_tools], self.max_tools)
             ranked = frozenset(name for name, _ in found)
             self._ranked[key] = (tools, ranked)  # holding `tools` keeps its id from being reused
         chosen = ranked | set(pinned)
@@ -80,3 +90,19 @@ def found_tool_names(structured: Any) -> list[str]:
     if not isinstance(found, list):
         return []
     return [item["name"] for item in found if isinstance(item, dict) and isinstance(item.get("name"), str)]
+
+
+def nearest_demos(question: str, demos: Sequence[Demo], k: int) -> list[Demo]:
+    """Up to `k` demos nearest `question` by BM25 over their questions, best first.
+
+    Numbers are left out of the match: they say which instance a question is, not what
+    kind (every Game of 24 puzzle then gets the same demos, and a server that caches
+    the prompt's prefix reuses it). A demo asking the very question is left out (a task
+    must not be shown its own answer), and so is one sharing no word with it; ties keep
+    file order.
+    """
+    pool = [d for d in demos if d.question.strip() != question.strip()]
+    if k <= 0 or not pool:
+        return []
+    documents = [Document(f"{index:06d}", _NUMBER.sub(" ", d.question)) for index, d in enumerate(pool)]
+    return [pool[int(key)] for key, _ in rank(_NUMBER.sub(" ", question), documents, k)]

@@ -3,6 +3,10 @@
 A run is a sequence of `ActionStep`s (one per model generation) ended by one
 `FinalAnswerStep`. Every record turns into plain JSON with `to_dict()`, which
 is what the evaluation traces store.
+
+`usage` is what the model spent on the task; `probe_usage` what the harness's own
+one-token probes cost (the check that tool results reach the prompt), kept apart
+so token figures compare models, not harness checks.
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ class ActionStep:
     candidates: list[Candidate] = field(default_factory=list)
     finish_reason: str | None = None  # the server's, e.g. "stop", "tool_calls", "length"
     notes: list[str] = field(default_factory=list)  # what the harness did about this step, and why
+    probe_usage: Usage = field(default_factory=Usage)
 
     @property
     def invalid(self) -> bool:
@@ -102,6 +107,7 @@ class ActionStep:
         data = asdict(self)
         data["type"] = "action"
         data["usage"] = _usage(self.usage)
+        data["probe_usage"] = _usage(self.probe_usage)
         return data
 
 
@@ -120,6 +126,7 @@ class FinalAnswerStep:
     model_latency_s: float = 0.0
     finish_reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    probe_usage: Usage = field(default_factory=Usage)
     exception: BaseException | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,6 +137,7 @@ class FinalAnswerStep:
             "reason": self.reason.value,
             "error": self.error,
             "usage": _usage(self.usage),
+            "probe_usage": _usage(self.probe_usage),
             "model_latency_s": self.model_latency_s,
             "finish_reason": self.finish_reason,
             "notes": self.notes,
@@ -176,6 +184,13 @@ class Run:
         return total
 
     @property
+    def probe_usage(self) -> Usage:
+        total = self.final.probe_usage
+        for step in self.steps:
+            total = total + step.probe_usage
+        return total
+
+    @property
     def tool_calls(self) -> int:
         return sum(len(step.tool_calls) for step in self.steps)
 
@@ -195,6 +210,7 @@ class Run:
             "tool_mode_reason": self.tool_mode_reason,
             "tool_calls": self.tool_calls,
             "usage": _usage(self.usage),
+            "probe_usage": _usage(self.probe_usage),
             "model_latency_s": round(self.model_latency_s, 4),
             "wall_s": round(self.wall_s, 4),
         }

@@ -19,6 +19,11 @@ On a switch the whole history is rewritten in text form, and `mode_reason` says 
 
 User turns are merged rather than stacked: templates such as Gemma's require
 user and assistant turns to alternate.
+
+Demonstrations (`add_demos`) are earlier turns between the system prompt and the
+question: each demo's question, its calls and their results in the run's tool mode
+(rewritten with the rest on a switch), and its answer as "Final answer: ...".
+Without tools a demo is only its question and answer.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from mcp_box_server.box.demos import Demo
 from mcp_box_server.llm import AssistantMessage, Message, Usage
 from mcp_box_server.student.connection import ToolSpec
 from mcp_box_server.student.parsing import ParsedMessage
@@ -104,8 +110,38 @@ class Transcript:
             return
         self.mode, self.mode_reason = "text", reason
         self.note(f"tools travel as text from now on: {reason}")
-        self.messages[2:] = as_text_history(self.messages[2:])
+        self.messages[1:] = as_text_history(self.messages[1:])
         self._pending = False
+
+    def add_demos(self, demos: list[Demo], *, with_tools: bool) -> None:
+        """Put solved examples in front of the question (see the module docstring)."""
+        turns: list[Message] = []
+        for number, demo in enumerate(demos):
+            turns.append({"role": "user", "content": demo.question})
+            if with_tools and demo.calls:
+                ids = [f"demo_{number}_{index}" for index in range(len(demo.calls))]
+                calls = [
+                    {
+                        "id": i,
+                        "type": "function",
+                        "function": {"name": c.tool, "arguments": json.dumps(c.arguments)},
+                    }
+                    for i, c in zip(ids, demo.calls, strict=True)
+                ]
+                turns.append({"role": "assistant", "content": "", "tool_calls": calls})
+                for call_id, call in zip(ids, demo.calls, strict=True):
+                    text = (
+                        call.result
+                        if isinstance(call.result, str)
+                        else json.dumps(call.result, ensure_ascii=False)
+                    )
+                    turns.append(
+                        {"role": "tool", "tool_call_id": call_id, "name": call.tool, "content": text}
+                    )
+            turns.append({"role": "assistant", "content": f"Final answer: {demo.answer}"})
+        if self.mode == "text":
+            turns = as_text_history(turns)
+        self.messages[1:1] = turns
 
     def add_user(self, text: str) -> None:
         """A user turn, merged into the last message when that is a user turn already."""

@@ -6,6 +6,7 @@ boxes' contents; the server, its workers and the MCP transport are all real.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -121,6 +122,27 @@ def is_prime(n: int) -> bool:
 '''
 
 
+# Worked examples of the calc box, served as box://calc/demos (results as the tools return them).
+CALC_DEMOS = [
+    {
+        "question": "Use the numbers 1 2 3 4 to make 24.",
+        "calls": [
+            {
+                "tool": "solve_24",
+                "arguments": {"numbers": [1, 2, 3, 4]},
+                "result": {"solvable": True, "expression": "4 * (3 + (1 + 2))"},
+            }
+        ],
+        "answer": "4 * (3 + (1 + 2))",
+    },
+    {
+        "question": "What is 20 plus 22?",
+        "calls": [{"tool": "calc_add", "arguments": {"a": 20, "b": 22}, "result": 42}],
+        "answer": "42",
+    },
+]
+
+
 def write_box(root: Path, name: str, tools: str, description: str) -> Path:
     box = root / name
     (box / "tools").mkdir(parents=True)
@@ -134,7 +156,8 @@ def write_box(root: Path, name: str, tools: str, description: str) -> Path:
 @pytest.fixture(scope="session")
 def boxes_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("boxes")
-    write_box(root, "calc", CALC_TOOLS, "Arithmetic for tests")
+    calc = write_box(root, "calc", CALC_TOOLS, "Arithmetic for tests")
+    (calc / "demos.jsonl").write_text("".join(json.dumps(demo) + "\n" for demo in CALC_DEMOS))
     write_box(root, "text", TEXT_TOOLS, "Text and unit tools for tests")
     return root
 

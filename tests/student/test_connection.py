@@ -89,6 +89,7 @@ def test_remote_target_transport() -> None:
         "stdio",
         "--boxes",
         "/b",
+        "--no-bundled",
         "--box",
         "math",
         "--no-reload",

@@ -202,3 +202,34 @@ async def test_a_timed_out_stream_stops_generating(llama: LlamaServer) -> None:
             result = await quick.chat([{"role": "user", "content": "Hi"}], max_tokens=4)
         assert time.monotonic() - started < 30 and result.message.finish_reason in ("length", "stop")
     assert "Disconnected from client" in llama.log.read_text(errors="replace")
+
+
+@pytest.mark.parametrize("llama", ["default"], indirect=True)  # /v1/completions has no chat format
+def test_eval_completions_with_demos_writes_a_well_formed_summary(llama: LlamaServer, tmp_path: Path) -> None:
+    """5 puzzles in both arms over /v1/completions with 3 demos; figures belong in bench/, not here."""
+    summary_file = tmp_path / "summary.json"
+    done = mcp_box(
+        "eval", "game24", "--rows", "900:905", "--compare-no-box", "--box", "math", "-j", "1",
+        "--api", "completions", "--shots", "3", "--temperature", "0", "--max-tokens", "64",
+        "--model", llama.model, "--base-url", llama.base_url, "--model-timeout", "120",
+        "--traces", str(tmp_path / "traces"), "--summary", str(summary_file),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "model tokens / task" in done.stdout and "probe tokens / task" in done.stdout
+    summary = json.loads(summary_file.read_text())
+    assert summary["api"] == "completions" and summary["shots"] == 3 and summary["tasks"] == 5
+    assert [arm["arm"] for arm in summary["arms"]] == ["box", "no-box"]
+    for arm in summary["arms"]:
+        assert arm["tasks"] == 5 and sum(arm["ends"].values()) == 5
+        assert 0 <= arm["correct"] <= 5 and arm["accuracy"] == round(arm["correct"] / 5, 4)
+        for key in ("answered", "stuck", "step_limit", "errors", "mean_tokens", "mean_steps", "wall_s"):
+            assert key in arm
+        assert arm["mean_tokens"] > 0 and arm["mean_probe_tokens"] == 0  # completions send no probes
+    no_box = [json.loads(line) for line in (tmp_path / "traces" / "no-box.jsonl").read_text().splitlines()]
+    for record in no_box:  # the no-box arm sees the demos as question and answer only
+        prompt = record["messages"][0]["content"]
+        assert prompt.count("Question:") == 4 and "Action:" not in prompt and prompt.endswith("Answer:")
+    box = [json.loads(line) for line in (tmp_path / "traces" / "box.jsonl").read_text().splitlines()]
+    for record in box:
+        prompt = record["messages"][0]["content"]
+        assert prompt.count("Action: math_solve_24 {") >= 3 and record["tool_mode"] == "completion"

@@ -15,6 +15,10 @@ A script is a callable `(request_json) -> reply`, where a reply is
   `media_type`, default text/html, and `status`, default 200: a login page, a web UI),
 - or a full response body (a dict with `choices`), sent as is.
 
+`POST /v1/completions` (base models) is answered from the same script: the request
+holds `prompt` and `stop`, the reply's `content` is the continuation, cut at the first
+stop sequence as real servers do (`finish_reason` "stop" unless the reply says).
+
 A request with `"stream": true` gets the reply as server-sent chunks (text only), with a
 usage chunk when `stream_options.include_usage` asks for one.
 
@@ -198,6 +202,35 @@ class ScriptedOpenAI:
             return StreamingResponse(_chunks(merged, usage), media_type="text/event-stream")
         return JSONResponse(merged)
 
+    async def _complete(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
+        samples = int(body.get("n") or 1) if self.honour_n else 1
+        replies = [await asyncio.to_thread(self.responder, body) for _ in range(samples)]
+        replies = [{"content": r} if isinstance(r, str) else r for r in replies]
+        if replies[0].get("delay"):
+            await asyncio.sleep(float(replies[0]["delay"]))
+        if replies[0].get("status"):
+            error = {"error": {"message": replies[0].get("content", "error"), "type": "scripted"}}
+            return JSONResponse(error, status_code=int(replies[0]["status"]))
+        choices = []
+        for index, reply in enumerate(replies):
+            text = reply.get("content") or ""
+            cuts = [text.index(stop) for stop in body.get("stop") or () if stop in text]
+            text = text[: min(cuts)] if cuts else text
+            finish = reply.get("finish_reason") or "stop"
+            choices.append({"index": index, "text": text, "logprobs": None, "finish_reason": finish})
+        usage = replies[0].get("usage") or {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        return JSONResponse(
+            {
+                "id": "cmpl-scripted",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": body["model"],
+            }
+            | {"choices": choices, "usage": usage}
+        )
+
     async def _models(self, _: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]})
 
@@ -205,6 +238,7 @@ class ScriptedOpenAI:
         app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/completions", self._complete, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
             ]
         )
