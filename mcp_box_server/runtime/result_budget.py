@@ -8,6 +8,8 @@ once read, what it holds shrinks to the frame's size. It is given back when the 
 is done with the result: over streamable HTTP once the response is written (the HTTP
 request holds the lease), otherwise when the call returns. A frame waits for room
 meanwhile, and its worker waits in its send; the wait counts against the call's timeout.
+A lease that holds room already takes more without waiting, past the limit if need be:
+what it would wait for is its own (a code-mode program's second big tool result).
 
 Small replies (one read, `process.FRAME_LIMIT`) take nothing: the worker budget already
 bounds how many there are at once.
@@ -51,6 +53,12 @@ class ResultBudget:
             raise
         return size
 
+    def grant(self, size: int) -> int:
+        """`size` bytes (at most the whole budget) at once, past the limit if need be."""
+        size = min(size, self.limit)
+        self.held += size
+        return size
+
     def give(self, size: int) -> None:
         self.held -= size
         self._wake()
@@ -71,7 +79,9 @@ class Lease:
         self.closed = False  # a task started within its block may outlive it: it then takes its own
 
     async def take(self, size: int) -> int:
-        taken = await self.budget.take(size)
+        """Room for `size` bytes. A lease that holds some already does not wait: the room it would
+        wait for may be its own (a program calling two tools with big results in one request)."""
+        taken = self.budget.grant(size) if self.held else await self.budget.take(size)
         self.held += taken
         return taken
 

@@ -97,6 +97,19 @@ async def test_a_closed_enclosing_lease_is_not_taken_from():
     assert budget.held == 0
 
 
+async def test_a_lease_never_waits_on_what_it_holds_itself():
+    budget = ResultBudget(100)
+    request = Lease(budget)
+    await request.take(90)  # a program's first big tool result, held until the response
+    await asyncio.wait_for(request.take(90), 1)  # its second: no wait on itself
+    assert budget.held == 180
+    other = asyncio.create_task(budget.take(50))
+    await asyncio.sleep(0.01)
+    assert not other.done()  # others wait until it is all given back
+    request.close()
+    assert await asyncio.wait_for(other, 1) == 50
+
+
 def test_a_budget_needs_a_positive_size():
     with pytest.raises(ValueError, match="positive"):
         ResultBudget(0)

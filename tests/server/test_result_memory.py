@@ -5,7 +5,8 @@ The issue-17 scenario (tests/support/big_results.py): a sandboxed box with `max_
 streamable HTTP, twice each. Judged by the effect: every client gets its 63 MB whole, and
 the server process's peak resident memory (VmHWM) stays under the issue's 512 MB (main at
 e1363ac peaked at 1.6 to 1.9 GB). Also: a box's `max_result_mb` is cut to the server's
-`--max-result-mb`.
+`--max-result-mb`, and a code-mode program taking two big results within one request does not
+wait on the room its own request holds.
 """
 
 from __future__ import annotations
@@ -60,3 +61,18 @@ async def test_a_box_result_cap_is_cut_to_the_server_ceiling(tmp_path):
     assert refused.is_error
     message = refused.content[0].text
     assert message.startswith("result too large: ") and "over the box's 2 MB cap" in message, message
+
+
+async def test_a_program_takes_two_big_results_within_one_request(tmp_path):
+    make_big_box(tmp_path)  # a budget of 2 MB: the first result's 1 MB stays held until the response
+    serve = ["--boxes", str(tmp_path), "--box", "big", "--no-reload", "--max-result-mb", "2", "--code-mode"]
+    code = "first = big.blob(megabytes=1)\nsecond = big.blob(megabytes=1)\nlen(first) + len(second)\n"
+    with server_process(*serve, env=ENV) as (base, _):
+        async with (
+            streamable_http_client(f"{base}/mcp") as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            result = await session.call_tool("execute", {"code": code})
+    assert not result.is_error, result.content
+    assert result.structured_content["value"] == 2 * MB
