@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +26,7 @@ def tool(
     timeout: float | None = None,
     annotations: dict[str, Any] | None = None,
     hidden: bool = False,
+    task: Literal["optional", "required"] | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -37,6 +38,7 @@ def tool(
     timeout: float | None = None,
     annotations: dict[str, Any] | None = None,
     hidden: bool = False,
+    task: Literal["optional", "required"] | None = None,
 ) -> F | Callable[[F], F]:
     """Mark a function as a tool and attach metadata.
 
@@ -45,6 +47,9 @@ def tool(
         timeout: per-call timeout in seconds, overriding the box default.
         annotations: MCP tool annotations, e.g. `{"readOnlyHint": True}`.
         hidden: keep a public function out of the tool list.
+        task: "optional" lets a client that declares the MCP tasks extension get a task to
+            poll instead of waiting for the result (for long calls); "required" refuses a
+            client that does not declare it. `[tools.NAME] task` in box.toml overrides this.
 
     Example:
         >>> @tool(timeout=5)
@@ -54,16 +59,19 @@ def tool(
 
     Raises:
         ValueError: `timeout` is not a positive, finite number (the module then fails to load,
-            with this message at the decorator's line).
+            with this message at the decorator's line), or `task` is neither "optional" nor
+            "required".
     """
     if timeout is not None and not _finite_positive(timeout):
         raise ValueError(f"tool timeout must be a positive, finite number of seconds, got {timeout!r}")
+    if task not in (None, "optional", "required"):
+        raise ValueError(f'tool task must be "optional" or "required", got {task!r}')
 
     def mark(f: F) -> F:
         setattr(
             f,
             META_ATTRIBUTE,
-            {"name": name, "timeout": timeout, "annotations": annotations, "hidden": hidden},
+            {"name": name, "timeout": timeout, "annotations": annotations, "hidden": hidden, "task": task},
         )
         return f
 

@@ -223,6 +223,7 @@ def _collect(
             line=line,
             annotations=dict(meta.get("annotations") or {}),
             output=output,
+            task=manifest.task_for(function, meta.get("task")),
         )
         box.tools[name] = LoadedTool(spec, fn, model)
 

@@ -31,6 +31,8 @@ DEFAULT_MAX_BOX_MB = 100
 MANIFEST_LIMIT = 1024 * 1024  # a box.toml is a few lines; more is a mistake or an attack
 
 Trust = Literal["trusted", "sandboxed"]
+TaskMode = Literal["optional", "required"]  # a tool that may run as an MCP task, or must
+TASK_MODES: tuple[TaskMode, ...] = ("optional", "required")
 # A box.toml that says nothing is treated as hostile: only the boxes shipped with mcp-box
 # and the user's own say `trust = "trusted"`, so a downloaded or distilled box is never
 # trusted by omission.
@@ -42,6 +44,7 @@ class ToolOverride:
     """Per-tool settings from a `[tools.NAME]` table."""
 
     timeout: float | None = None
+    task: TaskMode | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,11 @@ class Manifest:
             return override.timeout
         return declared if declared is not None else self.timeout
 
+    def task_for(self, function: str, declared: str | None = None) -> str | None:
+        """Whether a tool runs as an MCP task: `[tools.NAME] task` beats the decorator; None: never."""
+        override = self.tools.get(function)
+        return override.task if override and override.task is not None else declared
+
 
 def read_manifest(box_dir: Path) -> Manifest:
     """Parse `box_dir/box.toml`; a wrong field raises `ManifestError` with its line."""
@@ -155,7 +163,10 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         timeout = table.get("timeout")
         if timeout is not None and not _positive(timeout):
             raise fail("timeout", f"tools.{function}.timeout must be a positive number")
-        tools[function] = ToolOverride(timeout=float(timeout) if timeout is not None else None)
+        task = table.get("task")
+        if task is not None and task not in TASK_MODES:
+            raise fail("task", f'tools.{function}.task must be "optional" or "required", got {task!r}')
+        tools[function] = ToolOverride(timeout=float(timeout) if timeout is not None else None, task=task)
     timeout = data.get("timeout", DEFAULT_TIMEOUT)
     if not _positive(timeout):
         raise fail("timeout", f"must be a positive number of seconds, got {timeout!r}")

@@ -99,7 +99,7 @@ class ClientConversation:
     async def ask(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         self._require(kind)
         session = self._ctx.session
-        request = _request(kind, params)
+        request = input_request(kind, params)
         if isinstance(request, mcp_types.ElicitRequest):
             result = await session.elicit(
                 request.params.message,
@@ -126,7 +126,7 @@ class ClientConversation:
         for key, (kind, params) in needed.requests.items():
             self._require(kind)
             try:
-                requests[key] = _request(kind, params)
+                requests[key] = input_request(kind, params)
             except ClientCannot:
                 return None
         state = seal(
@@ -148,7 +148,7 @@ class ClientConversation:
         offered, self._offered = self._offered, {}
         adopted = False
         for key, (kind, _) in needed.requests.items():
-            answer = _valid_answer(kind, offered.get(key))
+            answer = valid_answer(kind, offered.get(key))
             if answer is not None:
                 self.answers[key] = answer
                 adopted = True
@@ -261,7 +261,7 @@ def served_version(registry: BoxRegistry, tool: str) -> str | None:
     return f"{declared}+{_digest(shape)[:12]}"
 
 
-def _request(kind: str, params: dict[str, Any]) -> mcp_types.InputRequest:
+def input_request(kind: str, params: dict[str, Any]) -> mcp_types.InputRequest:
     """The MCP request a question stands for, built from the fields a box may set, no others.
 
     A worker writes the params: a form elicitation (never a URL to open), a sampling request
@@ -287,7 +287,7 @@ def _request(kind: str, params: dict[str, Any]) -> mcp_types.InputRequest:
     raise ClientCannot(f"unknown request kind '{kind}'")
 
 
-def _valid_answer(kind: str, response: Any) -> dict[str, Any] | None:
+def valid_answer(kind: str, response: Any) -> dict[str, Any] | None:
     """`response` as an answer to a question of `kind`; None when it is none (absent, or
     the result of another kind of request, or malformed)."""
     model = _ANSWER.get(kind)

@@ -137,6 +137,9 @@ class CallLog(Middleware):
                 raise
         if isinstance(result, InputRequiredToolResult):
             outcome, kind = "input_required", None
+        elif not isinstance(result, ToolResult):  # an extension's answer (an MCP task): no result yet
+            self._record(tool, "task", None, started, note, sent, 0)
+            return result
         elif result.is_error:
             outcome, kind = "error", note.error or "error_result"
         else:

@@ -1,0 +1,177 @@
+"""Where MCP tasks live between requests: one process's memory, or Redis shared by replicas.
+
+A task is saved before its id goes to the client and stays readable for its `ttlMs`,
+so a `tasks/get` never meets an unknown id it was given. The replica that runs a task
+writes its record; a `tasks/update` or `tasks/cancel`, which may land on any replica,
+writes the record too (answers, the cancelled status) and, for a cancel, a flag of its
+own that the running replica watches: the record says what the client sees, the flag
+reaches the worker wherever it runs.
+
+MCP_BOX_TASK_STORE=redis://HOST:PORT/DB picks Redis (the `redis` package); unset, tasks
+live in memory and only the replica that made one can answer for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+STORE_ENV = "MCP_BOX_TASK_STORE"
+Status = Literal["working", "input_required", "completed", "failed", "cancelled"]
+TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+
+def now() -> str:
+    """ISO 8601 in UTC, to the millisecond, as the wire wants it."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(slots=True)
+class TaskRecord:
+    """One task as stored: what `tasks/get` shows, and what the runner needs to go on."""
+
+    task_id: str
+    tool: str
+    ttl_ms: int
+    poll_ms: int
+    status: Status = "working"
+    created_at: str = field(default_factory=now)
+    updated_at: str = field(default_factory=now)
+    result: dict[str, Any] | None = None  # a CallToolResult, once completed
+    error: dict[str, Any] | None = None  # a JSON-RPC error, once failed
+    input_requests: dict[str, Any] = field(default_factory=dict)  # unanswered questions, by key
+    asked: dict[str, str] = field(default_factory=dict)  # each open question's kind (elicit, ...)
+    answers: dict[str, Any] = field(default_factory=dict)  # every answer so far, by key
+    expires: float = 0.0  # time.time() after which the task is gone
+
+    def __post_init__(self) -> None:
+        self.expires = self.expires or time.time() + self.ttl_ms / 1000
+
+    def move(self, status: Status, **changes: Any) -> None:
+        self.status, self.updated_at = status, now()
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+    def envelope(self) -> dict[str, Any]:
+        """The Task fields every task answer carries (SEP-2663)."""
+        return {
+            "taskId": self.task_id,
+            "status": self.status,
+            "createdAt": self.created_at,
+            "lastUpdatedAt": self.updated_at,
+            "ttlMs": self.ttl_ms,
+            "pollIntervalMs": self.poll_ms,
+        }
+
+    def detailed(self) -> dict[str, Any]:
+        """`tasks/get`: the envelope, plus the result, error or open questions of its status."""
+        shown = self.envelope()
+        if self.status == "completed" and self.result is not None:
+            shown["result"] = self.result
+        elif self.status == "failed" and self.error is not None:
+            shown["error"] = self.error
+        elif self.status == "input_required":
+            shown["inputRequests"] = self.input_requests
+        return shown
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> TaskRecord:
+        return cls(**json.loads(text))
+
+
+class TaskStore(Protocol):
+    """Records by task id, kept until they expire, and the cancel flags."""
+
+    async def save(self, record: TaskRecord) -> None: ...
+
+    async def load(self, task_id: str) -> TaskRecord | None: ...
+
+    async def request_cancel(self, task_id: str) -> None: ...
+
+    async def cancel_requested(self, task_id: str) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryTaskStore:
+    """This process only: enough for one server, not for replicas."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, str] = {}
+        self._expires: dict[str, float] = {}
+        self._cancels: set[str] = set()
+
+    async def save(self, record: TaskRecord) -> None:
+        self._sweep()
+        self._records[record.task_id] = record.to_json()  # a copy: the caller keeps its own
+        self._expires[record.task_id] = record.expires
+
+    async def load(self, task_id: str) -> TaskRecord | None:
+        self._sweep()
+        text = self._records.get(task_id)
+        return TaskRecord.from_json(text) if text is not None else None
+
+    async def request_cancel(self, task_id: str) -> None:
+        self._cancels.add(task_id)
+
+    async def cancel_requested(self, task_id: str) -> bool:
+        return task_id in self._cancels
+
+    async def close(self) -> None:
+        self._records.clear()
+
+    def _sweep(self) -> None:
+        moment = time.time()
+        for task_id in [t for t, expires in self._expires.items() if expires < moment]:
+            self._records.pop(task_id, None)
+            self._expires.pop(task_id, None)
+            self._cancels.discard(task_id)
+
+
+class RedisTaskStore:
+    """Redis shared by every replica: any of them answers for any task."""
+
+    PREFIX = "mcp-box:task:"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import redis.asyncio as redis
+        except ImportError:
+            raise RuntimeError(f"{STORE_ENV}={url} needs the 'redis' package: pip install redis") from None
+        self._redis = redis.Redis.from_url(url)
+
+    async def save(self, record: TaskRecord) -> None:
+        left = max(1, int((record.expires - time.time()) * 1000))
+        await self._redis.set(self.PREFIX + record.task_id, record.to_json(), px=left)
+
+    async def load(self, task_id: str) -> TaskRecord | None:
+        text = await self._redis.get(self.PREFIX + task_id)
+        return TaskRecord.from_json(text) if text is not None else None
+
+    async def request_cancel(self, task_id: str) -> None:
+        record_ttl = await self._redis.pttl(self.PREFIX + task_id)
+        await self._redis.set(self.PREFIX + task_id + ":cancel", "1", px=max(1000, record_ttl))
+
+    async def cancel_requested(self, task_id: str) -> bool:
+        return bool(await self._redis.exists(self.PREFIX + task_id + ":cancel"))
+
+    async def close(self) -> None:
+        await asyncio.shield(self._redis.aclose())
+
+
+def store_from_env() -> TaskStore:
+    """Redis when MCP_BOX_TASK_STORE names it; memory otherwise."""
+    url = os.environ.get(STORE_ENV, "").strip()
+    if not url:
+        return MemoryTaskStore()
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise RuntimeError(f"{STORE_ENV} must be a redis:// (rediss://, unix://) URL, got {url!r}")
+    return RedisTaskStore(url)

@@ -1,0 +1,306 @@
+"""Long box calls as MCP tasks: the `io.modelcontextprotocol/tasks` extension (SEP-2663).
+
+A box opts a tool in (`task = "optional" | "required"`, in box.toml or the decorator).
+When a client that declares the extension calls it, the call answers at once with a
+task (`resultType: "task"`, `taskId`, `ttlMs`, `pollIntervalMs`), saved in the task
+store before its id leaves, and the box call goes on in the background. The client
+polls `tasks/get` until the task is completed (the tool's result inlined, a tool error
+as `isError`), failed (a protocol error) or cancelled; `tasks/cancel` stops the
+worker; a question the tool asks makes the task `input_required` with the questions
+inlined, and `tasks/update` answers them (answers are kept server-side, in the store,
+so no sealed state goes to the client). A client that does not declare the extension
+gets the plain result for an "optional" tool, and -32021 for a "required" one.
+
+Any replica sharing the store answers `tasks/get`, `tasks/update` and `tasks/cancel`;
+the replica running the task watches the store for answers and for a cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import mcp_types
+from fastmcp.server.extensions import MethodBinding, ServerExtension, read_client_extension_settings
+from mcp.shared.exceptions import MCPError
+from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcp_box_server.runtime import BoxRuntimeError, ClientCannot, InputNeeded
+from mcp_box_server.server import results
+from mcp_box_server.server.conversation import ClientConversation, input_request, valid_answer
+from mcp_box_server.server.task_store import TERMINAL, TaskRecord, TaskStore
+
+if TYPE_CHECKING:
+    from fastmcp.server.context import Context
+    from fastmcp.server.extensions import ToolCallContinuation, ToolCallOutcome
+    from fastmcp.tools.base import ToolResult
+    from mcp.server.context import ServerRequestContext
+
+    from mcp_box_server.server.registry import BoxRegistry
+
+log = logging.getLogger("mcp_box.server")
+
+TASKS = "io.modelcontextprotocol/tasks"
+TTL_MS = 3_600_000  # a finished task's result stays readable an hour after the task began
+POLL_MS = 500  # what the server suggests between two tasks/get
+WATCH = 0.1  # seconds between two looks at the store, for answers or a cancel
+_CAPABILITY = {"elicit": "elicitation", "sample": "sampling", "roots": "roots"}
+
+
+class TaskParams(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    task_id: str = Field(alias="taskId", min_length=1)
+    meta: dict[str, Any] | None = Field(default=None, alias="_meta")
+
+
+class UpdateParams(TaskParams):
+    input_responses: dict[str, Any] = Field(alias="inputResponses")
+
+
+class _Wire(BaseModel):
+    """A result as its fields say, keys as written (`resultType`, `taskId`, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class TaskConversation:
+    """A background call's side of the conversation: no request to report to, questions end a round."""
+
+    interactive = False
+
+    def __init__(self, capabilities: frozenset[str], answers: dict[str, Any]) -> None:
+        self.capabilities = capabilities
+        self.answers = answers
+
+    async def note(self, kind: str, params: dict[str, Any]) -> None:
+        """Progress and log notes have no open request to go to: the status is what clients poll."""
+
+    async def ask(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        raise ClientCannot("a task asks its questions through input_required")
+
+
+class _Cancelled(Exception):
+    """The client cancelled the task (on this replica or another)."""
+
+
+class TasksExtension(ServerExtension):
+    """Runs task-enabled box tools in the background and serves tasks/get, tasks/update, tasks/cancel."""
+
+    identifier = TASKS
+
+    def __init__(self, registry: BoxRegistry, store: TaskStore) -> None:
+        self.registry = registry
+        self.store = store
+        self._runners: dict[str, asyncio.Task[None]] = {}
+        self._calls: dict[str, asyncio.Future[Any]] = {}
+
+    def clone(self) -> TasksExtension:
+        return TasksExtension(self.registry, self.store)
+
+    def methods(self) -> Sequence[MethodBinding]:
+        return (
+            MethodBinding("tasks/get", TaskParams, self._get),
+            MethodBinding("tasks/update", UpdateParams, self._update),
+            MethodBinding("tasks/cancel", TaskParams, self._cancel),
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            for runner in self._runners.values():
+                runner.cancel()
+            await asyncio.gather(*self._runners.values(), return_exceptions=True)
+            await self.store.close()
+
+    async def intercept_tool_call(
+        self, params: mcp_types.CallToolRequestParams, context: Context, call_next: ToolCallContinuation
+    ) -> ToolCallOutcome:
+        spec = self.registry.tools.get(params.name)
+        mode = spec.task if spec is not None else None
+        if mode is None:
+            return await call_next()
+        if not _declared(context.request_context, context.session):
+            if mode == "optional":
+                return await call_next()
+            raise MCPError(
+                MISSING_REQUIRED_CLIENT_CAPABILITY,
+                f"tool '{params.name}' runs only as a task: declare the client extension '{TASKS}'",
+                {"requiredCapabilities": {"extensions": {TASKS: {}}}},
+            )
+        arguments = dict(params.arguments or {})
+        asking = ClientConversation(context, params.name, arguments, self.registry)
+        record = TaskRecord(
+            task_id=secrets.token_urlsafe(18), tool=params.name, ttl_ms=TTL_MS, poll_ms=POLL_MS
+        )
+        await self.store.save(record)  # before the id leaves: any tasks/get after this finds it
+        runner = asyncio.create_task(
+            self._run(record, arguments, asking.capabilities, spec.output is not None)
+        )
+        self._runners[record.task_id] = runner
+        runner.add_done_callback(lambda _: self._runners.pop(record.task_id, None))
+        return _Wire.model_validate({"resultType": "task", **record.envelope()})
+
+    async def _run(
+        self, record: TaskRecord, arguments: dict[str, Any], can: frozenset[str], schema: bool
+    ) -> None:
+        """The box call, round after round, until its task ends; every change saved to the store."""
+        try:
+            while True:
+                try:
+                    value = await self._call(record, arguments, TaskConversation(can, dict(record.answers)))
+                    record.move("completed", result=_wire(results.success(value, schema=schema)))
+                except InputNeeded as needed:
+                    asked = self._ask(record, needed, can)
+                    if asked and await self._save_unless_cancelled(record):
+                        waited = await self._answers(record.task_id)
+                        if waited is None:
+                            return
+                        record = waited
+                        continue
+                except BoxRuntimeError as error:  # the tool ran and failed: a completed task, isError
+                    record.move("completed", result=_wire(results.failure(error)))
+                except MCPError as error:
+                    record.move("failed", error={"code": error.code, "message": error.message})
+                break
+        except _Cancelled:
+            return
+        except Exception as error:  # a fault of the server's own: the task fails, the server goes on
+            log.exception("task %s of %s failed", record.task_id, record.tool)
+            record.move(
+                "failed", error={"code": INTERNAL_ERROR, "message": f"{type(error).__name__}: {error}"}
+            )
+        await self._save_unless_cancelled(record)
+
+    async def _call(
+        self, record: TaskRecord, arguments: dict[str, Any], conversation: TaskConversation
+    ) -> Any:
+        """The call itself, stopped (its worker with it) as soon as a cancel shows in the store."""
+        call = asyncio.ensure_future(self.registry.call(record.tool, arguments, conversation))
+        self._calls[record.task_id] = call
+        try:
+            while not call.done():
+                await asyncio.wait({call}, timeout=WATCH)
+                if not call.done() and await self.store.cancel_requested(record.task_id):
+                    call.cancel()
+            if call.cancelled():
+                raise _Cancelled
+            return call.result()
+        finally:
+            self._calls.pop(record.task_id, None)
+            if not call.done():  # the server stops: the worker goes with the call
+                call.cancel()
+
+    def _ask(self, record: TaskRecord, needed: InputNeeded, can: frozenset[str]) -> bool:
+        """Move the task to input_required with the questions; False when it failed instead."""
+        requests, kinds = {}, {}
+        for key, (kind, params) in needed.requests.items():
+            if kind not in can:
+                capability = _CAPABILITY.get(kind, kind)
+                problem = f"tool '{record.tool}' needs the client capability '{capability}', not declared"
+                record.move("failed", error={"code": MISSING_REQUIRED_CLIENT_CAPABILITY, "message": problem})
+                return False
+            try:
+                requests[key] = input_request(kind, params).model_dump(
+                    by_alias=True, mode="json", exclude_none=True
+                )
+            except ClientCannot as error:
+                record.move(
+                    "failed", error={"code": INTERNAL_ERROR, "message": f"the tool asked badly: {error}"}
+                )
+                return False
+            kinds[key] = kind
+        record.move("input_required", input_requests=requests, asked=kinds)
+        return True
+
+    async def _answers(self, task_id: str) -> TaskRecord | None:
+        """Wait until tasks/update has answered every open question (None: cancelled or expired)."""
+        while True:
+            await asyncio.sleep(WATCH)
+            record = await self.store.load(task_id)
+            if record is None or record.status in TERMINAL or await self.store.cancel_requested(task_id):
+                return None
+            if record.status == "working":
+                return record
+
+    async def _save_unless_cancelled(self, record: TaskRecord) -> bool:
+        """Save, unless a cancel came first (its status stands); True when saved."""
+        if await self.store.cancel_requested(record.task_id):
+            return False
+        await self.store.save(record)
+        return True
+
+    async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> _Wire:
+        record = await self._record(ctx, params)
+        return _Wire.model_validate({"resultType": "complete", **record.detailed()})
+
+    async def _update(self, ctx: ServerRequestContext[Any, Any], params: UpdateParams) -> _Wire:
+        """Answers for the open questions: the task works again once none is left open.
+
+        An answer to a key not asked, or of the wrong shape for its question, is ignored.
+        """
+        record = await self._record(ctx, params)
+        if record.status == "input_required":
+            for key, response in params.input_responses.items():
+                answer = valid_answer(record.asked.get(str(key), ""), response)
+                if answer is not None:
+                    record.answers[str(key)] = answer
+                    record.input_requests.pop(str(key), None)
+                    record.asked.pop(str(key), None)
+            if record.input_requests:
+                record.move("input_required")
+            else:
+                record.move("working", asked={})
+            await self.store.save(record)
+        return _Wire.model_validate({"resultType": "complete"})
+
+    async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> _Wire:
+        """Cancelled at once in the store; the worker stops here, or where the task runs."""
+        record = await self._record(ctx, params)
+        if record.status not in TERMINAL:
+            await self.store.request_cancel(record.task_id)
+            record.move("cancelled")
+            await self.store.save(record)
+            call = self._calls.get(record.task_id)
+            if call is not None:
+                call.cancel()
+        return _Wire.model_validate({"resultType": "complete"})
+
+    async def _record(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> TaskRecord:
+        if not _declared(ctx, ctx.session):
+            raise MCPError(
+                MISSING_REQUIRED_CLIENT_CAPABILITY,
+                f"tasks/* needs the client extension '{TASKS}', which this request did not declare",
+                {"requiredCapabilities": {"extensions": {TASKS: {}}}},
+            )
+        record = await self.store.load(params.task_id)
+        if record is None:
+            raise MCPError(INVALID_PARAMS, f"unknown task '{params.task_id}' (never made here, or expired)")
+        return record
+
+
+def _declared(context: Any, session: Any) -> bool:
+    """Whether the client declared the tasks extension: for this request, or for its session."""
+    with contextlib.suppress(Exception):
+        if context is not None and read_client_extension_settings(context, TASKS) is not None:
+            return True
+    declared = mcp_types.ClientCapabilities.model_validate({"extensions": {TASKS: {}}})
+    try:
+        return bool(session.check_client_capability(declared))
+    except Exception:  # no session to ask (a request outside one)
+        return False
+
+
+def _wire(result: ToolResult) -> dict[str, Any]:
+    """A ToolResult as the CallToolResult `tasks/get` inlines."""
+    wire = mcp_types.CallToolResult(
+        content=result.content, structured_content=result.structured_content, is_error=result.is_error
+    )
+    return wire.model_dump(by_alias=True, mode="json", exclude_none=True)

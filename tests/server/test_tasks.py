@@ -1,0 +1,196 @@
+"""Long box calls as MCP tasks (SEP-2663), through a real server and the official SDK client.
+
+A 5 s call made as a task is polled to completion; a second is cancelled and its worker
+is gone within a second (judged by its pid); a third asks a question inside the task and
+completes after `tasks/update`; a client that does not declare the extension gets -32021
+for a tool that requires it, and the plain result for one that only allows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from pathlib import Path
+
+import mcp_types
+import pytest
+from mcp.client.client import Client
+from mcp.shared.exceptions import MCPError
+
+from mcp_box_server.student.task_client import CreatedTask, TaskPolling, final_result, task_request, wait_for
+from tests.support.boxes import make_box
+from tests.support.processes import alive, descendants
+from tests.support.servers import server_process
+
+LONG = '''
+    import time
+
+    from mcp_box_server import elicit, tool
+
+
+    @tool(task="optional")
+    def crunch(seconds: float, hold: str = "") -> str:
+        """Work for a while (a long call), then say so.
+
+        Args:
+            seconds: how long.
+            hold: a file to keep open meanwhile (tests find the worker by it).
+        """
+        if hold:
+            with open(hold, "w") as held:
+                held.write("held")
+                held.flush()
+                time.sleep(seconds)
+        else:
+            time.sleep(seconds)
+        return f"crunched for {seconds:g} s"
+
+
+    def delete(item: str) -> str:
+        """Delete an item once the user confirms.
+
+        Args:
+            item: what to delete.
+        """
+        answer = elicit(f"Delete {item}?", {"confirm": bool}, key="confirm")
+        return f"deleted {item}" if answer["content"]["confirm"] else f"kept {item}"
+
+
+    def fail() -> str:
+        """Always fails."""
+        raise ValueError("this job fails")
+'''
+
+MANIFEST = """
+[tools.delete]
+task = "required"
+
+[tools.fail]
+task = "optional"
+"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> tuple[str, int]:
+    root = tmp_path_factory.mktemp("task-boxes")
+    make_box(root, "long", {"jobs": LONG}, MANIFEST)
+    with server_process("--boxes", str(root)) as (url, process):
+        yield url, process.pid
+
+
+@pytest.fixture(scope="module")
+def base(served) -> str:
+    return served[0]
+
+
+def holder(server: int, path: Path) -> int | None:
+    """The process under `server` that holds `path` open: the worker running the call
+    (its own pid is 1 inside its PID namespace, so it cannot tell us)."""
+    for pid in descendants(server):
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return pid
+    return None
+
+
+def client(base: str, **kwargs) -> Client:
+    return Client(f"{base}/mcp", extensions=[TaskPolling()], **kwargs)
+
+
+async def unused(*_: object) -> mcp_types.ElicitResult:
+    raise AssertionError("a task asks through input_required, never by a request to the client")
+
+
+def is_ack(answer: dict) -> bool:
+    """The empty answer of tasks/update and tasks/cancel: no task envelope (the server's `_meta` aside)."""
+    return answer.get("resultType") == "complete" and set(answer) <= {"resultType", "_meta"}
+
+
+async def start(session, tool: str, arguments: dict) -> CreatedTask:
+    created = await session.call_tool(tool, arguments, allow_claimed=True)
+    assert isinstance(created, CreatedTask), created
+    assert created.status == "working" and created.task_id
+    return created
+
+
+async def test_a_long_call_made_as_a_task_is_polled_to_completion(base):
+    async with client(base) as mcp:
+        began = time.monotonic()
+        task = await start(mcp.session, "long_crunch", {"seconds": 5})
+        assert time.monotonic() - began < 4  # answered with a task, not after the call
+        wire = task.model_dump(by_alias=True)
+        assert isinstance(wire["ttlMs"], int) and isinstance(wire["pollIntervalMs"], int)
+        assert "requestState" not in wire and "result" not in wire
+        seen: list[str] = []
+        shown = await wait_for(mcp.session, task, on_status=lambda s: seen.append(s["status"]), timeout=60)
+        assert seen[0] == "working" and shown["status"] == "completed"
+        assert final_result(shown).content[0].text == "crunched for 5 s"
+        assert (await mcp.call_tool("long_crunch", {"seconds": 0.2})).content[0].text == "crunched for 0.2 s"
+
+
+async def test_a_cancelled_task_stops_its_worker_within_a_second(served, tmp_path: Path):
+    base, server = served
+    held = tmp_path / "held"
+    async with client(base) as mcp:
+        task = await start(mcp.session, "long_crunch", {"seconds": 60, "hold": str(held)})
+        async with asyncio.timeout(30):
+            while (pid := holder(server, held)) is None:
+                await asyncio.sleep(0.05)
+        assert alive(pid)
+        ack = await task_request(mcp.session, "tasks/cancel", {"taskId": task.task_id})
+        assert is_ack(ack)
+        cancelled = time.monotonic()
+        while alive(pid) and time.monotonic() - cancelled < 1.0:
+            await asyncio.sleep(0.02)
+        assert not alive(pid), "the worker outlived its cancelled task by a second"
+        shown = await task_request(mcp.session, "tasks/get", {"taskId": task.task_id})
+        assert shown["status"] == "cancelled" and "result" not in shown
+        again = await task_request(mcp.session, "tasks/cancel", {"taskId": task.task_id})
+        assert is_ack(again)  # idempotent on a finished task
+
+
+async def test_a_question_inside_a_task_is_answered_with_tasks_update(base):
+    async with client(base, elicitation_callback=unused) as mcp:  # declares elicitation
+        task = await start(mcp.session, "long_delete", {"item": "report.txt"})
+        shown = await wait_for(mcp.session, task, timeout=60)
+        assert shown["status"] == "input_required"
+        request = shown["inputRequests"]["confirm"]
+        assert (
+            request["method"] == "elicitation/create" and "Delete report.txt?" in request["params"]["message"]
+        )
+        answer = {"action": "accept", "content": {"confirm": True}}
+        ignored = {"action": "accept", "content": {"confirm": False}}
+        ack = await task_request(
+            mcp.session,
+            "tasks/update",
+            {"taskId": task.task_id, "inputResponses": {"confirm": answer, "x": ignored}},
+        )
+        assert is_ack(ack)
+        shown = await wait_for(mcp.session, task, timeout=60)
+        assert shown["status"] == "completed", shown
+        assert final_result(shown).content[0].text == "deleted report.txt"
+
+
+async def test_tool_errors_complete_with_is_error_and_unknown_ids_are_invalid_params(base):
+    async with client(base) as mcp:
+        task = await start(mcp.session, "long_fail", {})
+        shown = await wait_for(mcp.session, task, timeout=60)
+        assert shown["status"] == "completed" and shown["result"]["isError"] is True
+        assert "this job fails" in shown["result"]["content"][0]["text"]
+        with pytest.raises(MCPError) as unknown:
+            await task_request(mcp.session, "tasks/get", {"taskId": "no-such-task"})
+        assert unknown.value.code == -32602
+
+
+async def test_a_client_without_the_extension(base):
+    async with Client(f"{base}/mcp") as plain:
+        with pytest.raises(MCPError) as refused:
+            await plain.call_tool("long_delete", {"item": "x"})
+        assert refused.value.code == -32021 and "io.modelcontextprotocol/tasks" in str(refused.value)
+        result = await plain.call_tool("long_crunch", {"seconds": 0.1})  # optional: the plain result
+        assert isinstance(result, mcp_types.CallToolResult) and result.content[0].text == "crunched for 0.1 s"
+        with pytest.raises(MCPError) as gated:
+            await task_request(plain.session, "tasks/get", {"taskId": "any"})
+        assert gated.value.code == -32021
