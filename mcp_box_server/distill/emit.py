@@ -1,4 +1,4 @@
-"""Write the box: manifest, tool modules, examples, README, report; verified, then swapped in.
+"""Write the box: manifest, tool modules, examples, demos, README, report; verified, then swapped in.
 
 The box is assembled in a hidden staging folder beside `--out`, nested one level
 deeper (`.NAME.distill-XXXX/NAME/`) so that a server watching the parent never
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_box_server.box import MANIFEST, exposed_name, mismatch, read_manifest
+from mcp_box_server.box.demos import DEMOS, Demo, DemoCall
 from mcp_box_server.box.examples import EXAMPLES
 from mcp_box_server.distill.cards import card
 from mcp_box_server.distill.names import rename_source
@@ -71,6 +72,23 @@ def examples(outcome: Outcome, tasks: list[Task]) -> list[dict[str, Any]]:
                 seen.add(key)
                 cases.append(case)
     return cases
+
+
+def demos(name: str, outcome: Outcome, tasks: list[Task]) -> list[Demo]:
+    """One worked example per solved task, in task order: the question, the kept tool's call
+    with the result it returned in validation, and the task's answer (the teacher's trajectory
+    as a small model can be shown it with `--shots`)."""
+    solved = {task_id: tool for tool in outcome.tools for task_id in tool.calls}
+    made = []
+    for task in tasks:
+        tool = solved.get(task.id)
+        if tool is None:
+            continue
+        call = DemoCall(
+            exposed_name(name, tool.function), tool.calls[task.id].arguments, tool.results[task.id]
+        )
+        made.append(Demo(task.question, str(task.answer), (call,), name))
+    return made
 
 
 def manifest(name: str, description: str, limits: Limits, provenance: Provenance) -> str:
@@ -180,6 +198,9 @@ def _write(
         (box_dir / "tools" / f"{tool.function}.py").write_text(tool.source, encoding="utf-8")
     cases = examples(outcome, tasks)
     (box_dir / EXAMPLES).write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
+    (box_dir / DEMOS).write_text(
+        "".join(d.to_json() + "\n" for d in demos(name, outcome, tasks)), encoding="utf-8"
+    )
     (box_dir / "README.md").write_text(readme(name, description, outcome, provenance), encoding="utf-8")
     (box_dir / REPORT).write_text(render(name, outcome, tasks, provenance, stats), encoding="utf-8")
     (box_dir / MANIFEST).write_text(manifest(name, description, limits, provenance), encoding="utf-8")

@@ -84,3 +84,24 @@ async def test_tools_failing_in_the_assembled_box_are_dropped_with_a_reason(tmp_
         "percent_of"
     ]
     assert "### verify" in (out / "distill_report.md").read_text()
+
+
+async def test_emit_writes_the_solved_tasks_as_demos_that_check_passes(tmp_path):
+    from mcp_box_server.box.demos import read_demos
+    from mcp_box_server.cli.check_cmd import check_box
+
+    outcome = Outcome(tools=[percent_tool("a", 10, 5), percent_tool("b", 20, 10)])
+    out = await emit(
+        tmp_path / "pct", "pct", "Percentages.", outcome, TASKS, TEST_LIMITS, PROVENANCE, TeacherStats()
+    )
+    found = read_demos(out, "pct")
+    assert found.failures == []
+    assert [(d.question, d.answer) for d in found.demos] == [(t.question, str(t.answer)) for t in TASKS]
+    calls = [(c.tool, c.arguments, c.result) for d in found.demos for c in d.calls]
+    assert calls == [
+        ("pct_percent_of", {"percent": 10, "total": 50}, 5),
+        ("pct_percent_of_2", {"percent": 20, "total": 50}, 10),
+    ]
+    problems, outcomes = await check_box(out)
+    demo_checks = [o for o in outcomes if o.file == "demos.jsonl"]
+    assert problems == [] and len(demo_checks) == 2 and all(o.passed for o in demo_checks)
