@@ -71,17 +71,26 @@ class ResultBudget:
 
 
 class Lease:
-    """What one call, or one HTTP request, holds of a budget; all of it given back by `close()`."""
+    """What one call, or one HTTP request, holds of a budget.
 
-    def __init__(self, budget: ResultBudget) -> None:
+    A call's lease within a request's passes what it holds on to the request's when it
+    closes (held until the response is written), or gives it back if that request is over
+    already (a call run as a background task outlives the request that started it).
+    """
+
+    def __init__(self, budget: ResultBudget, parent: Lease | None = None) -> None:
         self.budget = budget
+        self.parent = parent
         self.held = 0
-        self.closed = False  # a task started within its block may outlive it: it then takes its own
+        self.closed = False
 
     async def take(self, size: int) -> int:
-        """Room for `size` bytes. A lease that holds some already does not wait: the room it would
-        wait for may be its own (a program calling two tools with big results in one request)."""
-        taken = self.budget.grant(size) if self.held else await self.budget.take(size)
+        """Room for `size` bytes. A lease that holds room already, itself or through its request,
+        does not wait: the room it would wait for may be its own (a program calling two tools
+        with big results in one request)."""
+        parent = self.parent
+        own = self.held or (parent is not None and not parent.closed and parent.held)
+        taken = self.budget.grant(size) if own else await self.budget.take(size)
         self.held += taken
         return taken
 
@@ -92,7 +101,10 @@ class Lease:
 
     def close(self) -> None:
         self.closed = True
-        self.give(self.held)
+        if self.parent is not None and not self.parent.closed:
+            self.parent.held, self.held = self.parent.held + self.held, 0
+        else:
+            self.give(self.held)
 
 
 _current: ContextVar[Lease | None] = ContextVar("mcp_box_result_lease", default=None)
@@ -100,16 +112,13 @@ _current: ContextVar[Lease | None] = ContextVar("mcp_box_result_lease", default=
 
 @contextlib.contextmanager
 def holding(budget: ResultBudget | None) -> Iterator[None]:
-    """Within this block, big reply frames take room in `budget`.
-
-    An enclosing lease (an HTTP request's) is kept, and given back by its owner; otherwise
-    a lease of this block's own is given back at its end. `None`: no budget.
-    """
-    enclosing = _current.get()
-    if budget is None or (enclosing is not None and not enclosing.closed):
+    """Within this block (a call), big reply frames take room in `budget`, through a lease of
+    its own, closed at its end (see `Lease`). `None`: no budget."""
+    if budget is None:
         yield
         return
-    lease = Lease(budget)
+    enclosing = _current.get()
+    lease = Lease(budget, enclosing if enclosing is not None and not enclosing.closed else None)
     token = _current.set(lease)
     try:
         yield

@@ -75,15 +75,26 @@ async def test_reserve_and_settle_use_the_block_s_lease():
     assert budget.held == 0  # the block's own lease is given back at its end
 
 
-async def test_an_enclosing_lease_is_kept_for_its_owner():
+async def test_a_call_passes_what_it_holds_to_its_request():
     budget = ResultBudget(100)
     request = Lease(budget)
     with result_budget.leased(request):
         with result_budget.holding(budget):  # a call inside an HTTP request
             await result_budget.reserve(40)
-        assert budget.held == 40  # held until the response is written
+        assert budget.held == 40 and request.held == 40  # held until the response is written
     request.close()
     assert budget.held == 0
+
+
+async def test_a_call_that_outlives_its_request_keeps_its_room_until_it_ends():
+    budget = ResultBudget(100)
+    request = Lease(budget)
+    with result_budget.leased(request):
+        with result_budget.holding(budget):  # a call run as a background task
+            request.close()  # the request that started it is answered
+            await result_budget.reserve(40)  # still counted
+            assert budget.held == 40
+        assert budget.held == 0
 
 
 async def test_a_closed_enclosing_lease_is_not_taken_from():
@@ -102,7 +113,10 @@ async def test_a_lease_never_waits_on_what_it_holds_itself():
     request = Lease(budget)
     await request.take(90)  # a program's first big tool result, held until the response
     await asyncio.wait_for(request.take(90), 1)  # its second: no wait on itself
-    assert budget.held == 180
+    call = Lease(budget, request)
+    await asyncio.wait_for(call.take(90), 1)  # nor does a call of that request
+    call.close()
+    assert budget.held == request.held == 270
     other = asyncio.create_task(budget.take(50))
     await asyncio.sleep(0.01)
     assert not other.done()  # others wait until it is all given back
