@@ -2,8 +2,10 @@
 
 A 5 s call made as a task is polled to completion; a second is cancelled and its worker
 is gone within a second (judged by its pid); a third asks a question inside the task and
-completes after `tasks/update`; a client that does not declare the extension gets -32021
-for a tool that requires it, and the plain result for one that only allows it.
+completes after `tasks/update`; with two replicas behind nginx sharing a Redis store,
+either replica answers for a task the other runs, and a cancel on one reaches the other.
+A client that does not declare the extension gets -32021 for a tool that requires it,
+and the plain result for one that only allows it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
+import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -20,9 +25,10 @@ from mcp.client.client import Client
 from mcp.shared.exceptions import MCPError
 
 from mcp_box_server.student.task_client import CreatedTask, TaskPolling, final_result, task_request, wait_for
+from tests.server.test_replicas import NGINX, replicas_behind_nginx
 from tests.support.boxes import make_box
 from tests.support.processes import alive, descendants
-from tests.support.servers import server_process
+from tests.support.servers import free_port, server_process, stop_group
 
 LONG = '''
     import time
@@ -194,3 +200,49 @@ async def test_a_client_without_the_extension(base):
         with pytest.raises(MCPError) as gated:
             await task_request(plain.session, "tasks/get", {"taskId": "any"})
         assert gated.value.code == -32021
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> str:
+    """A private redis-server on a free loopback port (Debian's package; .ci/run installs it)."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start within 10 s")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop_group(process)
+
+
+@pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is not installed")
+async def test_with_a_shared_store_any_replica_answers_for_a_task(tmp_path, redis_url, monkeypatch):
+    monkeypatch.setenv("MCP_BOX_TASK_STORE", redis_url)
+    root = tmp_path / "boxes"
+    make_box(root, "long", {"jobs": LONG}, MANIFEST)
+    (tmp_path / "nginx").mkdir()
+    with replicas_behind_nginx(root, tmp_path / "nginx") as (balanced, replicas):
+        async with client(balanced) as mcp:
+            task = await start(mcp.session, "long_crunch", {"seconds": 3})
+            doomed = await start(mcp.session, "long_crunch", {"seconds": 30})
+        for replica in replicas:  # each replica directly: the one that runs it and the other
+            async with client(f"http://127.0.0.1:{replica.port}") as direct:
+                shown = await task_request(direct.session, "tasks/get", {"taskId": task.task_id})
+                assert shown["taskId"] == task.task_id and shown["status"] in ("working", "completed")
+        async with client(f"http://127.0.0.1:{replicas[1].port}") as other:
+            assert is_ack(await task_request(other.session, "tasks/cancel", {"taskId": doomed.task_id}))
+        async with client(f"http://127.0.0.1:{replicas[0].port}") as first:
+            shown = await wait_for(first.session, task, timeout=60)
+            assert final_result(shown).content[0].text == "crunched for 3 s"
+            await asyncio.sleep(1)  # time for the running replica to see the cancel
+            cancelled = await task_request(first.session, "tasks/get", {"taskId": doomed.task_id})
+            assert cancelled["status"] == "cancelled"
