@@ -60,6 +60,8 @@ async def _ask(args: argparse.Namespace) -> int:
         box = await stack.enter_async_context(build_connection(args)) if needs_box else None
         demos = await box.demos() if box is not None and config.shots > 0 else []
         agent = make_agent(args.api, model, None if args.no_box else box, config, demos)
+        if args.actions == "code":
+            agent = _code_agent(args, model, box, config)
         async for step in agent.run(args.question):
             if isinstance(step, ActionStep) and args.verbose:
                 _show_step(err, step)
@@ -103,3 +105,11 @@ def _show_step(console: Console, step: ActionStep) -> None:
         )
         console.print(f"  {result.text[:500]}", markup=False)
 
+
+def _code_agent(args: argparse.Namespace, model: object, box: object, config: object) -> object:
+    """--actions code: Python code actions through the server's execute (a box is needed)."""
+    from mcp_box_server.student.code_actions import CodeAgent
+
+    if args.no_box or box is None:
+        raise ValueError("--actions code runs code against the box tools: leave out --no-box")
+    return CodeAgent(model, box, config, api=getattr(args, "api", "chat"))  # type: ignore[arg-type]

@@ -131,7 +131,7 @@ def run(code: str, boxes: dict[str, Any], limits: dict[str, int]) -> dict[str, A
         try:
             outcome["value"] = _execute(tree, namespace)
         except FinalAnswer as answer:
-            outcome["value"] = answer.value
+            outcome |= {"value": answer.value, "final": True}
         except ProgramStop as stop:
             outcome = {"ok": False, "kind": stop.kind, "error": str(stop)}
         except MemoryError:

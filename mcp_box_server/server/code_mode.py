@@ -43,6 +43,7 @@ from mcp_box_server.runtime import (
     WorkerCrashed,
     snapshot,
 )
+from mcp_box_server.runtime.budget import WorkerBudget
 from mcp_box_server.runtime.program import TOOL_QUESTION
 from mcp_box_server.server import results
 from mcp_box_server.server.conversation import ClientConversation
@@ -129,7 +130,9 @@ class CodeMode:
         pool = BoxPool(
             manifest,
             max_timeout=max(self.limits.timeout, 1.0),
-            budget=self.registry.budget,
+            # Slots of their own: programs waiting on box tools must never hold the slots those
+            # boxes' workers need (five programs calling bio would starve bio of workers).
+            budget=WorkerBudget(self.limits.workers),
             single_use=True,
         )
         await pool.start()
@@ -271,7 +274,12 @@ def answer(outcome: dict[str, Any]) -> ToolResult:
             text += "\n--- output before the error ---\n" + output[-4000:]
         return results.failure(text)
     value = outcome.get("value")
-    structured = {"output": output, "value": value, "tool_calls": outcome.get("tool_calls", 0)}
+    structured = {
+        "output": output,
+        "value": value,
+        "final": bool(outcome.get("final")),  # ended by final_answer(...)
+        "tool_calls": outcome.get("tool_calls", 0),
+    }
     text = output
     if value is not None:
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -67,6 +67,13 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
 
     group = parser.add_argument_group("agent")
     group.add_argument("--samples", type=int, default=1, help="self-consistency: candidate actions per step")
+    group.add_argument(
+        "--actions",
+        choices=("json", "code"),
+        default="json",
+        help="json: tool calls (default); code: Python code actions run through the server's execute "
+        "(Thought / Code / Observation, final_answer; the local server starts with --code-mode)",
+    )
     group.add_argument("--max-steps", type=int, default=10, help="tool-using steps before a forced answer")
     group.add_argument("--max-retries", type=int, default=3, help="invalid steps in a row before giving up")
     group.add_argument(
@@ -149,6 +156,7 @@ def build_agent_config(args: argparse.Namespace) -> AgentConfig:
 
 
 def build_connection(args: argparse.Namespace) -> BoxConnection:
+    import dataclasses
     import sys
 
     from mcp_box_server.student.connection import BoxConnection, ServerTarget
@@ -159,4 +167,6 @@ def build_connection(args: argparse.Namespace) -> BoxConnection:
         from mcp_box_server.cli.common import box_roots
 
         target = ServerTarget.local(box_roots(args) if args.boxes else (), args.box or ())
+        if getattr(args, "actions", "json") == "code":  # code actions run through `execute`
+            target = dataclasses.replace(target, command=(*target.command, "--code-mode"))
     return BoxConnection(target, server_log=sys.stderr if args.server_log else None)
