@@ -114,6 +114,7 @@ async def _eval(args: argparse.Namespace) -> int:
                     traces[arm],
                     arm=arm,
                     api=args.api,
+                    actions=args.actions,
                     demos=demos,
                     concurrency=args.concurrency,
                     resume=args.resume,

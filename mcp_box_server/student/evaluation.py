@@ -190,8 +190,14 @@ def make_agent(
     tools: ToolBackend | None,
     config: AgentConfig,
     demos: Sequence[Demo] = (),
+    actions: str = "json",
 ) -> Agent | CompletionAgent:
-    """The agent loop for the model's API: chat turns, or the text protocol over completions."""
+    """The agent loop for the model's API: chat turns, or the text protocol over completions;
+    `actions` "code": code actions through the server's `execute` (the no-box arm keeps its loop)."""
+    if actions == "code" and tools is not None:
+        from mcp_box_server.student.code_actions import CodeAgent
+
+        return CodeAgent(model, tools, config, api=api)  # type: ignore[return-value]
     if api == "completions":
         return CompletionAgent(model, tools, config, demos)  # type: ignore[arg-type]
     return Agent(model, tools, config, demos)  # type: ignore[arg-type]
@@ -210,6 +216,7 @@ async def run_arm(
     concurrency: int = 4,
     resume: bool = False,
     on_task: ProgressCallback | None = None,
+    actions: str = "json",
 ) -> ArmResult:
     """Run every task of `benchmark` not already in `trace` (when resuming); write traces.
 
@@ -229,7 +236,7 @@ async def run_arm(
     for record in done:
         if on_task:
             on_task(record)
-    agent = make_agent(api, model, tools, config, demos)
+    agent = make_agent(api, model, tools, config, demos, actions)
     writer = TraceWriter(trace, done)
     records = list(done)
     gate = asyncio.Semaphore(concurrency)

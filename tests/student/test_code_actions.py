@@ -8,6 +8,7 @@ program and the vote is on what the programs returned and printed.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -104,3 +105,49 @@ def test_no_box_is_refused_with_a_clear_error():
         done = ask(llm, PUZZLE, "--no-box")
     assert done.returncode == 2
     assert "--actions code runs code against the box tools" in done.stderr
+
+
+def test_eval_game24_traces_each_candidate_its_output_and_the_vote(tmp_path):
+    """`mcp-box eval --actions code --samples 5`: three puzzles, solved by code, votes in the traces."""
+
+    turn = itertools.count()
+
+    def respond(request: dict[str, Any]) -> str:
+        """The five candidates of a request, in turn (the server asks once per choice, in order)."""
+        text = request.get("prompt") or " ".join(str(m.get("content")) for m in request.get("messages", []))
+        puzzle = text.split("Task: ", 1)[1].split("numbers ", 1)[1].split(" and", 1)[0]
+        solve = f"math.solve_24(numbers=[{', '.join(puzzle.split())}])"
+        choices = [
+            f"Thought: solve.\nCode:\n```py\nfinal_answer({solve}['expression'])\n```",
+            f"Thought: solve.\nCode:\n```py\nr = {solve}\nfinal_answer(r['expression'])\n```",
+            "Thought: guess.\nCode:\n```py\nfinal_answer('1 + 2')\n```",
+            "24",
+            "Thought: oops.\nCode:\n```py\nfinal_answer(undefined_name)\n```",
+        ]
+        return choices[next(turn) % 5]
+
+    traces = tmp_path / "traces"
+    with ScriptedOpenAI(respond) as llm:
+        command = [sys.executable, "-m", "mcp_box_server", "eval", "game24", "--rows", "900:903"]
+        command += [
+            "--model",
+            "scripted",
+            "--base-url",
+            llm.base_url,
+            "--box",
+            "math",
+            "--traces",
+            str(traces),
+        ]
+        command += ["--actions", "code", "--samples", "5", "-j", "1"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = [json.loads(line) for line in (traces / "box.jsonl").read_text().splitlines()]
+    assert [record["correct"] for record in records] == [True, True, True]
+    for record in records:
+        (step,) = record["steps"][:-1] if record["steps"][-1]["type"] == "final" else record["steps"]
+        fates = [(c["votes"], c["dropped"]) for c in step["candidates"]]
+        assert fates[:3] == [(2, None), (2, None), (1, None)]
+        assert fates[3][1] == "no code block" and fates[4][1].startswith("raised: program error: NameError")
+        assert "solve_24" in step["candidates"][0]["summary"]  # the candidate's code and its outcome
+        assert "->" in step["candidates"][0]["summary"]
