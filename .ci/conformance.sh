@@ -16,7 +16,8 @@
 # A scenario fails as its suite counts it: 0.1.16 on any FAILURE or WARNING check
 # (tests/conformance/expected_failures.txt); with --requirements on any FAILURE of a
 # scored scenario (tests/conformance/expected_failures-<revision>.txt). Scenarios the
-# revision does not score (extensions such as tasks, pending ones) are listed, not judged.
+# revision does not score (extensions such as tasks, pending ones) do not count in the
+# totals, but one that fails must be listed too (and one listed must fail).
 #
 # Environment:
 #   PYTHON                      interpreter with mcp_box_server importable
@@ -118,10 +119,11 @@ MCP_BOX_CONFORMANCE_BOX=$WORK/boxes/test \
   --boxes "$WORK/boxes" --log-level WARNING >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 
-# Ready when /health answers and both fixture boxes serve.
-if ! "$PY" - "$URL/health" "$SERVER_PID" <<'EOF'
-import json, os, sys, time, urllib.request
+# Ready when /health answers and every fixture box serves.
+if ! "$PY" - "$URL/health" "$SERVER_PID" "$WORK/boxes" <<'EOF'
+import json, os, pathlib, sys, time, urllib.request
 url, pid = sys.argv[1], int(sys.argv[2])
+FIXTURES = {box.parent.name for box in pathlib.Path(sys.argv[3]).glob("*/box.toml")}
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
     try:
@@ -131,7 +133,7 @@ while time.monotonic() < deadline:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             boxes = json.load(response)["boxes"]
-        if {"test", "json"} <= {name for name, box in boxes.items() if box["serving"]}:
+        if FIXTURES <= {name for name, box in boxes.items() if box["serving"]}:
             sys.exit(0)
     except OSError:
         pass
@@ -194,7 +196,7 @@ for line in open(expected_file, encoding="utf-8"):
     if entry.strip():
         expected[entry.strip()] = reason.strip()
 
-results = {}
+results, extras = {}, {}
 for checks_file in sorted(pathlib.Path(out).glob("server-*/checks.json")):
     match = re.fullmatch(r"server-(.+)-\d{4}-\d\d-\d\dT[\d-]+Z", checks_file.parent.name)
     if not match:
@@ -205,19 +207,25 @@ for checks_file in sorted(pathlib.Path(out).glob("server-*/checks.json")):
     if match.group(1) in unscored:
         print(f"not scored ({unscored[match.group(1)]}): {match.group(1)}: "
               f"{'fails' if bad else 'passes'}", file=sys.stderr)
+        extras[match.group(1)] = bad
         continue
     results[match.group(1)] = bad
 
 passed = sorted(name for name, bad in results.items() if not bad)
 failed = sorted(name for name in results if results[name])
 expected_fail = [name for name in failed if name in expected]
+# Unscored scenarios (the tasks extension, pending ones) are held to the list as well: one
+# that fails is listed with its reason, and one that passes is not.
 unexpected = [name for name in failed if name not in expected]
+unexpected += sorted(name for name, bad in extras.items() if bad and name not in expected)
 stale = [name for name in passed if name in expected]
-missing = [] if extra.strip() else sorted(name for name in expected if name not in results)
+stale += sorted(name for name, bad in extras.items() if not bad and name in expected)
+ran = results | extras
+missing = [] if extra.strip() else sorted(name for name in expected if name not in ran)
 
 for name in unexpected:
     print(f"UNEXPECTED FAILURE {name}:", file=sys.stderr)
-    for check in results[name]:
+    for check in ran[name]:
         print(f"    {check.get('id')}: {check.get('status')}: {check.get('errorMessage', '')}", file=sys.stderr)
 for name in stale:
     print(f"NOW PASSES (remove it from expected_failures.txt): {name}", file=sys.stderr)

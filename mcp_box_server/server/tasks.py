@@ -5,8 +5,8 @@ When a client that declares the extension calls it, the call answers at once wit
 task (`resultType: "task"`, `taskId`, `ttlMs`, `pollIntervalMs`), saved in the task
 store before its id leaves, and the box call goes on in the background. The client
 polls `tasks/get` until the task is completed (the tool's result inlined, a tool error
-as `isError`), failed (a protocol error) or cancelled; `tasks/cancel` stops the
-worker; a question the tool asks makes the task `input_required` with the questions
+as `isError`), failed (its worker died, or a protocol error) or cancelled; `tasks/cancel`
+stops the worker; a question the tool asks makes the task `input_required` with the questions
 inlined, and `tasks/update` answers them (answers are kept server-side, in the store,
 so no sealed state goes to the client). A client that does not declare the extension
 gets the plain result for an "optional" tool, and -32021 for a "required" one.
@@ -27,10 +27,15 @@ from typing import TYPE_CHECKING, Any
 import mcp_types
 from fastmcp.server.extensions import MethodBinding, ServerExtension, read_client_extension_settings
 from mcp.shared.exceptions import MCPError
-from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY
+from mcp_types.jsonrpc import (
+    HEADER_MISMATCH,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    MISSING_REQUIRED_CLIENT_CAPABILITY,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
-from mcp_box_server.runtime import BoxRuntimeError, ClientCannot, InputNeeded
+from mcp_box_server.runtime import BoxRuntimeError, ClientCannot, InputNeeded, WorkerCrashed
 from mcp_box_server.server import results
 from mcp_box_server.server.conversation import ClientConversation, input_request, valid_answer
 from mcp_box_server.server.task_store import TERMINAL, TaskRecord, TaskStore
@@ -165,6 +170,8 @@ class TasksExtension(ServerExtension):
                             return
                         record = waited
                         continue
+                except WorkerCrashed as error:  # no tool error: the server side failed the call
+                    record.move("failed", error={"code": INTERNAL_ERROR, "message": str(error)})
                 except BoxRuntimeError as error:  # the tool ran and failed: a completed task, isError
                     record.move("completed", result=_wire(results.failure(error)))
                 except MCPError as error:
@@ -280,6 +287,10 @@ class TasksExtension(ServerExtension):
                 f"tasks/* needs the client extension '{TASKS}', which this request did not declare",
                 {"requiredCapabilities": {"extensions": {TASKS: {}}}},
             )
+        request = getattr(ctx, "request", None)
+        named = request.headers.get("mcp-name") if request is not None else None
+        if named is not None and named != params.task_id:  # SEP-2243: the routing header names the task
+            raise MCPError(HEADER_MISMATCH, f"Mcp-Name header '{named}' does not match the request's taskId")
         record = await self.store.load(params.task_id)
         if record is None:
             raise MCPError(INVALID_PARAMS, f"unknown task '{params.task_id}' (never made here, or expired)")

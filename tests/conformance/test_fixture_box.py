@@ -153,3 +153,22 @@ def test_expected_failures_are_well_formed():
     assert len(names) == len(set(names)), "duplicate entries"
     # The scenarios the fixture boxes are there for must not be written off.
     assert not {"tools-list", "tools-call-simple-text", "tools-call-error"} & set(names)
+
+
+async def test_task_fixture_boxes_expose_the_names_the_tasks_scenarios_call():
+    """The tasks-* scenarios call bare names: each is a box `<box>` with a function `<rest>`."""
+    wanted = {
+        "slow_compute": "optional",
+        "failing_job": "required",  # tasks-required-task-error: -32021 without the extension
+        "protocol_error_job": "optional",
+        "confirm_delete": "optional",
+        "multi_input": "optional",
+    }
+    for name, mode in wanted.items():
+        pool = BoxPool(read_manifest(BOXES / name.split("_", 1)[0]))
+        await pool.start()
+        try:
+            spec = next(spec for spec in pool.specs if f"{spec.box}_{spec.function}" == name)
+            assert spec.task == mode, name
+        finally:
+            await pool.close()
