@@ -307,6 +307,8 @@ class BoxRegistry:
     async def _load(self, path: Path, manifest: Manifest, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:  # let a superseded load close its pool first
             await asyncio.gather(previous, return_exceptions=True)
+            if self._loads.get(path) is not asyncio.current_task():
+                return  # superseded while it waited: a storm of edits loads once, not once per edit
         try:
             await self._load_pool(path, manifest)
         except Exception as exc:  # a bug met by one box stays that box's error

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import ClientSession
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp_box_server.runtime.snapshot import box_group
 from tests.support.boxes import make_box
 from tests.support.races import FolderSwapper, root_only_folder
-from tests.support.servers import server_process
+from tests.support.servers import server_process, stdio_args
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="root-only files and other uids need root")
 
@@ -43,13 +44,9 @@ from pathlib import Path
 
 
 def read_all() -> str:
-    """Every file of this box, as its worker reads it."""
+    """Every text file of this box, as its worker reads it."""
     box = Path(__file__).resolve().parents[1]
-    return "\\n".join(
-        f"{path.relative_to(box)}: {path.read_text(errors='replace')}"
-        for path in sorted(box.rglob("*"))
-        if path.is_file()
-    )
+    return "\\n".join(f"{path.relative_to(box)}: {path.read_text()}" for path in sorted(box.rglob("*.txt")))
 '''
 
 HELLO = '''
@@ -94,15 +91,25 @@ print(read, len(names))
 """
 
 
+def reader_box(boxes: Path) -> Path:
+    """A sandboxed box with a sub-folder `sub` to swap, whose tool reads all its text files."""
+    reader = make_box(boxes, "reader", {"read": READER}, manifest='trust = "sandboxed"\n')
+    (reader / "sub").mkdir()
+    (reader / "sub" / "ok.txt").write_text("fine")
+    # Copied after `sub` was looked at and before it is entered: a wide window for the race.
+    (reader / "tools" / "bulk").mkdir()
+    for number in range(300):
+        (reader / "tools" / "bulk" / f"{number}.dat").write_bytes(b"x" * 512)
+    return reader
+
+
 @pytest.fixture(scope="module")
 def world() -> Iterator[dict[str, Any]]:
     """A sandboxed box with a sub-folder, a trusted box in a 0700 folder, a root-only secret, a server."""
     root = Path(tempfile.mkdtemp(prefix="mcp-box-snapshot-attacks-"))  # /tmp: reachable by any uid
     try:
         boxes = root / "boxes"
-        reader = make_box(boxes, "reader", {"read": READER}, manifest='trust = "sandboxed"\n')
-        (reader / "sub").mkdir()
-        (reader / "sub" / "ok.txt").write_text("fine")
+        reader = reader_box(boxes)
         closed = root / "closed"  # the user's own 0700 folder
         private = make_box(closed / "boxes", "private", {"hello": HELLO})
         hidden = root_only_folder(root / "root-only", SECRET, ("ok.txt", "secret.txt"))
@@ -173,11 +180,31 @@ async def test_a_folder_swapped_for_a_root_only_link_is_never_served(world):
                 with contextlib.suppress(Exception):  # a call may meet a reload: only what it returns counts
                     answers.append(await text_of(client, "reader_read_all"))
                 await asyncio.sleep(0.02)
-        assert swapper.swaps > 100
-        (reader / "sub" / "ok.txt").write_text("after the race")
-        after = await served(client, "reader_read_all", "after the race")
-    assert answers and not [answer for answer in answers if SECRET in answer]
-    assert SECRET not in after and world["server"].poll() is None
+        assert swapper.swaps > 100 and answers
+        assert [answer for answer in answers if SECRET in answer] == []
+        (reader / "sub" / "ok.txt").write_text("after the race")  # the server still reloads and serves
+        assert SECRET not in await served(client, "reader_read_all", "after the race")
+
+
+async def test_a_box_raced_as_the_server_starts_never_serves_a_root_only_file(tmp_path):
+    """The first snapshot, with no watcher to take a later one: what it copied is what is served."""
+    reader = reader_box(tmp_path / "boxes")
+    hidden = root_only_folder(tmp_path / "root-only", SECRET, ("ok.txt", "secret.txt"))
+    command, args = stdio_args("--boxes", str(tmp_path / "boxes"), "--no-reload")
+    server = StdioServerParameters(command=command, args=args, env=dict(os.environ, MCP_BOX_CACHE="off"))
+
+    async def first_answer() -> str:
+        async with stdio_client(server) as (read, write), ClientSession(read, write) as client:
+            await client.initialize()
+            result = await client.call_tool("reader_read_all", {})  # waits for the box to load
+        return " ".join(getattr(part, "text", "") for part in result.content)
+
+    answers = []
+    for start in range(12):  # the copy wins the race or refuses the box ("unknown tool"): never a leak
+        with FolderSwapper(reader / "sub", tmp_path / f"spare-{start}", hidden, pause=0.002):
+            answers.append(await first_answer())
+    assert [answer for answer in answers if SECRET in answer] == []
+    assert "sub/ok.txt: fine" in await first_answer()  # unraced, the same box serves
 
 
 async def test_no_snapshot_file_is_readable_by_nobody(world):
