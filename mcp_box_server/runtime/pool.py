@@ -27,7 +27,7 @@ from typing import Any
 from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.manifest import Manifest
 from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
-from mcp_box_server.runtime import call_note, confine, snapshot
+from mcp_box_server.runtime import call_note, confine, platform, snapshot
 from mcp_box_server.runtime.budget import WorkerBudget
 from mcp_box_server.runtime.conversation import Conversation
 from mcp_box_server.runtime.errors import BoxUnavailable, ToolTimeout, UnknownTool, WorkerCrashed
@@ -94,8 +94,10 @@ class BoxPool:
         else:
             self.zygote = zygote_for(manifest)
         self._shared_zygote = self.zygote  # may be kept for the next version; replacements are ours
-        self._root = snapshot.make_root(manifest.name)
-        self._snapshot = self._root / "box"  # copied by start(), off the event loop
+        # Where no worker runs at all (Windows), nothing is copied: start() reports why.
+        self.refusal: str | None = platform.current().SERVE_REFUSAL
+        self._root = None if self.refusal else snapshot.make_root(manifest.name)
+        self._snapshot = self._root / "box" if self._root else self.source  # copied by start()
         self._label = f"{manifest.name}#{next(_pool_ids)}"
         self.workers_started = 0  # forks asked for (each worker's number): churn shows here
         self._idle: list[Worker] = []
@@ -121,6 +123,11 @@ class BoxPool:
     async def start(self) -> None:
         """Snapshot the box, fork the first worker and wait for it to load the box and report its tools."""
         copied = self._snapshot_future()
+        if self.refusal is not None:  # this OS runs no worker: the box's one error says so
+            self.specs, self.failures = [], [LoadFailure(str(self.source), None, self.refusal)]
+            self._started.set()
+            copied.set_result(None)
+            return
         try:
             self.readme = await asyncio.to_thread(
                 snapshot.take, self.source, self._snapshot, min(self.manifest.max_box_mb, MAX_BOX_MB)
@@ -274,11 +281,14 @@ class BoxPool:
         if not keep_zygote or self.zygote is not self._shared_zygote:
             await self.zygote.close()
         await self._notify()
-        await asyncio.to_thread(snapshot.remove, self._root)
+        if self._root is not None:
+            await asyncio.to_thread(snapshot.remove, self._root)
 
     async def _spawn(self) -> tuple[Worker, Ready]:
         self.workers_started += 1
         number = self.workers_started
+        if self._root is None:
+            raise BoxUnavailable(self.refusal or f"box '{self.manifest.name}' has no snapshot")
         workdir = self._root / f"work-{number}"
         workdir.mkdir(mode=0o700)  # private, as the snapshot is (a sandboxed worker gets it chowned)
         sandboxed = self.manifest.trust == "sandboxed"
@@ -311,7 +321,7 @@ class BoxPool:
             self._loading += 1
             load_timeout = min(self.manifest.load_timeout, self.max_timeout)
             try:
-                ready = await worker.ready(load_timeout, str(self._snapshot))
+                ready = await worker.ready(load_timeout, str(self._snapshot), config.sandboxed)
             except BaseException:  # cancelled: the worker goes, and its slot with it (_spawn_on_slot)
                 self._workers.discard(worker)
                 worker.kill()

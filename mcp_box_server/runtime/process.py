@@ -51,6 +51,7 @@ PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 MB = 1024 * 1024
 FRAME_LIMIT = MB  # the channel's read buffer: longer frames are read in pieces, up to their cap
 READY_LIMIT = 16 * MB  # a box's tool descriptions (1,000 tools with 5 KB schemas: 10 MB)
+CONFINED_LIMIT = 64 * 1024  # a confinement report: a few dozen layers and why each is missing
 MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 MAX_IMPORTED = 20_000  # library modules a worker may report it imported (for the zygote)
 RESULT_LIMIT = 8 * MB  # the default result cap (max_result_mb in box.toml)
@@ -233,6 +234,17 @@ class Zygote:
                 future.set_result(-signal.SIGKILL)
 
 
+def _confinement(frame: bytes) -> dict[str, Any]:
+    """The report of the worker's first frame, the runtime's before box code ran."""
+    message = protocol.decode(frame)
+    if not isinstance(message, dict) or message.get("op") != protocol.CONFINED:
+        raise ValueError("the first frame is not the runtime's confinement report")
+    report = message.get("confinement")
+    if not isinstance(report, dict):
+        raise ValueError("the confinement report is not an object")
+    return report
+
+
 def _imported(names: Any) -> tuple[str, ...]:
     """The library modules a worker reports: names only, a bounded number (the zygote imports them)."""
     if not isinstance(names, list) or len(names) > MAX_IMPORTED:
@@ -318,10 +330,17 @@ class Worker:
         self._reader, self._writer = await asyncio.open_connection(sock=channel, limit=FRAME_LIMIT)
         self._stderr_task = asyncio.create_task(self._output.forward(stderr_fd))
 
-    async def ready(self, timeout: float, box_dir: str) -> Ready:
-        """Wait for the box to load; a death, a hang or a bad message here is a LoadFailure."""
+    async def ready(self, timeout: float, box_dir: str, sandboxed: bool) -> Ready:
+        """Wait for the box to load; a death, a hang or a bad message here is a LoadFailure.
+
+        The confinement report is the first frame, written before the box's code ran; the
+        `ready` frame after it may be the box's own forgery, so a sandboxed worker's
+        `imported` (modules for the unconfined zygote) is never read, and the rest is checked.
+        """
         try:
-            line = await asyncio.wait_for(self._read_frame(READY_LIMIT), timeout)
+            async with asyncio.timeout(timeout):
+                confined = await self._read_frame(CONFINED_LIMIT)
+                line = await self._read_frame(READY_LIMIT) if confined else b""
         except (TimeoutError, FrameTooLarge, ConnectionError) as exc:
             self.kill()
             problem = (
@@ -334,6 +353,7 @@ class Worker:
             reason = await self._death_reason()
             return Ready([], [LoadFailure(box_dir, None, f"worker died while loading the box: {reason}")])
         try:
+            confinement = _confinement(confined)
             if protocol.too_complex(line):
                 raise ValueError(f"more than {protocol.CONTAINERS:,} JSON objects and arrays")
             message = protocol.decode(line)
@@ -341,9 +361,9 @@ class Worker:
             return Ready(
                 specs,
                 [LoadFailure.from_dict(f) for f in message["failures"]],
-                _imported(message.get("imported", [])),
+                () if sandboxed else _imported(message.get("imported", [])),
                 _modules(message.get("modules", {}), Path(box_dir), {spec.function for spec in specs}),
-                dict(message.get("confinement", {})),
+                confinement,
             )
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             self.kill()

@@ -4,6 +4,11 @@ Each worker talks over its own socket; its fd 1 points at stderr, so `print`
 in tool code (or in a C extension) can never corrupt the channel. The zygote's
 control socket is a SOCK_SEQPACKET pair: one message per datagram, with the
 new worker's file descriptors attached to fork requests.
+
+A worker's first frame is `confined`, written before any box code runs: all the server
+believes of the worker (how it is confined). Box code can write to the channel once it
+is imported, so what comes later (`ready`: specs, failures, modules) is checked as the
+box's own word, and a sandboxed worker's `imported` list is never read.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+CONFINED = "confined"  # worker -> server, first, before box code runs: its confinement report
 READY = "ready"
 CALL = "call"
 FORK = "fork"

@@ -47,6 +47,8 @@ README_LIMIT = 256 * 1024
 GROUP_BASE = 2_000_000_000
 GROUP_SPAN = 100_000_000
 _CHUNK = 1024 * 1024
+# What the copy is made with; Windows has none of them, and gets no snapshot (nor a worker).
+_POSIX_CALLS = ("geteuid", "fchmod", "fchown", "O_DIRECTORY", "O_NOFOLLOW", "O_NONBLOCK")
 _live: set[Path] = set()  # roots made by this process and not yet removed
 
 
@@ -65,6 +67,7 @@ def runtime_dir() -> Path:
     A folder there already that another uid owns, or that others may enter, is refused
     rather than used: whoever made it could read or swap the snapshots in it.
     """
+    _require_posix(tempfile.gettempdir())
     uid = os.geteuid()
     xdg = os.environ.get("XDG_RUNTIME_DIR", "")
     if xdg and os.path.isabs(xdg) and _owned_by(xdg, uid):
@@ -136,6 +139,7 @@ def take(source: Path, target: Path, max_mb: int) -> str | None:
 
     Blocking: run it with `asyncio.to_thread`. Raises `SnapshotError`.
     """
+    _require_posix(source)
     copy = _Copy(source.resolve(), max_mb, box_group(target.parent))
     try:
         source_fd = _open_box(copy.root)
@@ -153,6 +157,8 @@ def take(source: Path, target: Path, max_mb: int) -> str | None:
 
 def read_text(path: Path, limit: int) -> str | None:
     """A regular file's text, never through a link, cut at `limit` bytes; None if absent."""
+    if _lacking():  # no way to refuse a link: not read
+        return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -377,6 +383,16 @@ def _gid_at(folder: int, name: str) -> int | None:
         return os.stat(name, dir_fd=folder, follow_symlinks=False).st_gid
     except FileNotFoundError:  # removed by its server meanwhile
         return None
+
+
+def _lacking() -> list[str]:
+    return [name for name in _POSIX_CALLS if not hasattr(os, name)]
+
+
+def _require_posix(path: Path | str) -> None:
+    """Fail closed where the calls a private, link-proof copy needs do not exist (Windows)."""
+    if missing := _lacking():
+        raise SnapshotError(path, f"no private snapshot on this OS (os lacks {', '.join(missing)})")
 
 
 def _open_folder(path: Path | str, parent: int | None = None) -> int:

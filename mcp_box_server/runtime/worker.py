@@ -76,7 +76,7 @@ def _tool_traceback(exc: BaseException, box_dir: Path) -> str:
 def serve(
     config: WorkerConfig, channel: socket.socket, entered: Entered | None = None, reader: Any = None
 ) -> None:
-    """The worker loop: confine, load the box, report its tools, answer calls until EOF.
+    """The worker loop: confine, report it, load the box, report its tools, answer calls until EOF.
 
     `reader`: the channel's reader, where one already read from it (a spawned worker's config).
     """
@@ -91,6 +91,7 @@ def serve(
         report = platform.current().confine_worker(
             str(box_dir), str(workdir), config.memory_mb, entered, channel.fileno()
         )
+        send(_confined(report))
         if report.required_missing and not config.unsafe_weak_sandbox:
             send(_refusal(box_dir, report))
             return
@@ -102,8 +103,9 @@ def serve(
         report = confine.Confinement.of_namespaces(entered)
         os.chdir(workdir)
         platform.current().limit_memory(config.memory_mb)
+        send(_confined(report))
 
-    box = load_box(box_dir, config.known_modules)
+    box = load_box(box_dir, config.known_modules)  # box code runs from here on
     by_function = {tool.spec.function: tool for tool in box.tools.values()}
     send(
         protocol.encode(
@@ -113,7 +115,6 @@ def serve(
                 "failures": [failure.to_dict() for failure in box.failures],
                 "imported": [] if config.sandboxed else _library_imports(inherited, box_dir),
                 "modules": box.modules,
-                "confinement": report.to_dict(),
             }
         )
     )
@@ -278,13 +279,17 @@ def _preload(modules: list[str]) -> None:
     gc.freeze()
 
 
+def _confined(report: confine.Confinement) -> bytes:
+    """The worker's first message, sent before any box code runs: the one the server believes."""
+    return protocol.encode({"op": protocol.CONFINED, "confinement": report.to_dict()})
+
+
 def _refusal(box_dir: Path, report: confine.Confinement) -> bytes:
     """The ready message of a sandboxed worker that will not load its box, and why."""
     message = f"sandbox not enforced here ({report.describe()}); the box is not served (see mcp-box doctor)"
     hint = f"; set {confine.UNSAFE_ENV}=1 (serve --unsafe-weak-sandbox) to serve it anyway"
     failure = {"file": str(box_dir), "line": None, "message": message + hint}
-    ready = {"op": protocol.READY, "specs": [], "failures": [failure], "confinement": report.to_dict()}
-    return protocol.encode(ready)
+    return protocol.encode({"op": protocol.READY, "specs": [], "failures": [failure]})
 
 
 def _start_worker(control: socket.socket, config: WorkerConfig, fds: list[int], report: int) -> None:

@@ -90,18 +90,20 @@ def echo(value: int) -> int:
 
 
 @pytest.mark.parametrize(
-    ("imported", "modules", "named"),
+    ("imported", "modules", "named", "trust"),
     [
-        ("[]", '{"../../elsewhere.py": {"tools": {}}}', "'modules'"),
-        ("[]", '{"forged.py": {"tools": {"not_reported": {}}}}', "'modules'"),
-        ('["os; rm -rf /"]', "{}", "'imported'"),
-        ('["x"] * 100_000', "{}", "'imported'"),
+        ("[]", '{"../../elsewhere.py": {"tools": {}}}', "'modules'", "sandboxed"),
+        ("[]", '{"forged.py": {"tools": {"not_reported": {}}}}', "'modules'", "sandboxed"),
+        # Only a trusted worker's `imported` is read (a sandboxed one's never is: see
+        # tests/server/test_forged_first_message.py).
+        ('["os; rm -rf /"]', "{}", "'imported'", "trusted"),
+        ('["x"] * 100_000', "{}", "'imported'", "trusted"),
     ],
 )
-async def test_a_forged_first_message_is_refused_not_kept(tmp_path, imported, modules, named):
+async def test_a_forged_ready_message_is_refused_not_kept(tmp_path, imported, modules, named, trust):
     """What a worker reports for the server to keep (and the zygote to import) is checked first."""
     source = FORGED_READY.replace("IMPORTED", imported).replace("MODULES", modules)
-    box = make_box(tmp_path, "forged", {"forged": source}, manifest='trust = "sandboxed"\n')
+    box = make_box(tmp_path, "forged", {"forged": source}, manifest=f'trust = "{trust}"\n')
     pool = BoxPool(read_manifest(box))
     await pool.start()
     try:
