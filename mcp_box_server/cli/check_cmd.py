@@ -85,6 +85,9 @@ async def check_box(box_dir: Path) -> tuple[list[str], list[Outcome]]:
     pool = BoxPool(manifest)
     await pool.start()
     problems += [str(failure) for failure in pool.failures]
+    if pool.refusal:  # this OS runs no worker (Windows): nothing is run, the refusal is the box's error
+        await pool.close()
+        return problems, []
     outcomes: list[Outcome] = []
     prefix = f"{manifest.name}_"
     try:
@@ -150,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             )
     passed = sum(outcome.passed for outcome in outcomes)
     failed = len(outcomes) - passed
-    if not outcomes:
+    if not outcomes and not problems:
         console.print("[yellow]no examples to run[/] (add examples.jsonl or demos.jsonl)")
     print(f"{box_label(box_dir)}: {passed} passed, {failed} failed", file=sys.stdout)
     return 0 if not problems and not failed and outcomes else 1

@@ -1,4 +1,8 @@
-"""`mcp-box ls`: boxes, their tools, load status and errors."""
+"""`mcp-box ls`: boxes, their tools, load status and errors.
+
+Where this OS runs no worker (Windows), the boxes are read from their source instead
+(`box.source`): the same listing, no box code run, each box marked as not served here.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mcp_box_server.box import ToolSpec
 from mcp_box_server.cli.common import add_box_options, box_roots, setup_logging
 
 
@@ -52,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
         _print_table(boxes)
         if args.tools:
             _print_tools(boxes)
-        if broken and not args.server:
+        refusal = None if args.server else source_only()
+        if refusal:
+            print(f"(read from the source, no box code run: {refusal})", file=sys.stderr)
+        elif broken and not args.server:
             print(
                 "(read from disk: a running server keeps serving the last good version of a box "
                 "whose edit broke it; `mcp-box ls --server URL` shows what it serves)",
@@ -71,9 +80,45 @@ def _explain(exc: Exception, url: str) -> str:
     return text
 
 
+def source_only() -> str | None:
+    """Why boxes are read from their source here (no worker can load them), or None."""
+    from mcp_box_server.runtime import platform
+
+    return platform.current().SERVE_REFUSAL
+
+
+def read_from_source(roots: list[Path], only: set[str] | None) -> tuple[list[dict[str, Any]], list[ToolSpec]]:
+    """Each box as `BoxRegistry.status()` lists it, and its tools, read from its files alone."""
+    from mcp_box_server.box import ManifestError, read_manifest
+    from mcp_box_server.box.source import read_tools
+    from mcp_box_server.cli.common import boxes_by_name
+
+    boxes: list[dict[str, Any]] = []
+    specs: list[ToolSpec] = []
+    for name, path in sorted(boxes_by_name(roots).items()):
+        if only is not None and name not in only:
+            continue
+        box: dict[str, Any] = {"box": name, "path": str(path), "version": None, "trust": None}
+        box |= {"serving": False, "read_from": "source", "tools": [], "errors": []}
+        try:
+            manifest = read_manifest(path)
+        except ManifestError as exc:
+            boxes.append(box | {"errors": [str(exc)]})
+            continue
+        found, failures = read_tools(manifest)
+        box |= {"version": manifest.version, "trust": manifest.trust, "tools": [s.name for s in found]}
+        boxes.append(box | {"errors": [str(failure) for failure in failures]})
+        specs += found
+    return boxes, specs
+
+
 async def _from_disk(args: argparse.Namespace) -> list[dict[str, Any]]:
     from mcp_box_server.server.registry import BoxRegistry
 
+    if source_only():
+        boxes, found = read_from_source(box_roots(args), set(args.box) if args.box else None)
+        specs = {spec.name: _spec(spec.name, spec.description, spec.parameters) for spec in found}
+        return _with_specs(boxes, specs) if args.tools else boxes
     registry = BoxRegistry(box_roots(args), set(args.box) if args.box else None)
     await registry.start()
     try:
@@ -126,6 +171,8 @@ def _print_table(boxes: list[dict[str, Any]]) -> None:
         table.add_column(column)
     for box in boxes:
         status = "[green]serving[/]" if box["serving"] else "[red]not serving[/]"
+        if box.get("read_from") == "source":
+            status = "[yellow]not served here[/]\n(read from source)"
         if box["errors"]:
             status += f"\n[red]{len(box['errors'])} error(s), below[/]"
         table.add_row(

@@ -171,18 +171,27 @@ def run_mcpb(args: argparse.Namespace) -> int:
 
 
 async def _tools(box_dirs: list[Path]) -> tuple[list[dict[str, str]], list[str]]:
-    """Each box loaded in a real worker, as `ls` does: the tools the bundle starts with."""
+    """Each box loaded in a real worker, as `ls` does: the tools the bundle starts with.
+
+    Where no worker runs (Windows), read from the boxes' source, as `ls` does there.
+    """
+    from mcp_box_server.cli.ls_cmd import read_from_source, source_only
     from mcp_box_server.server.registry import BoxRegistry
 
-    registry = BoxRegistry(box_dirs)
-    await registry.start()
-    try:
-        status = registry.status()
-        tools = [
-            {"name": spec.name, "description": _summary(spec.description)} for spec in registry.tools.values()
-        ]
-    finally:
-        await registry.close()
+    if source_only():
+        status, specs = read_from_source(box_dirs, None)
+        tools = [{"name": spec.name, "description": _summary(spec.description)} for spec in specs]
+    else:
+        registry = BoxRegistry(box_dirs)
+        await registry.start()
+        try:
+            status = registry.status()
+            tools = [
+                {"name": spec.name, "description": _summary(spec.description)}
+                for spec in registry.tools.values()
+            ]
+        finally:
+            await registry.close()
     errors = [f"{box['box']}: {error}" for box in status for error in box["errors"]]
     return sorted(tools, key=lambda tool: tool["name"]), errors
 

@@ -2,12 +2,14 @@
 
 `ls` names tools; this prints each one's description and parameters (type, default,
 whether required, what it means), read from the JSON schema the server publishes.
+Where this OS runs no worker (Windows), from the box's source instead, as `ls` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import sys
 import textwrap
@@ -71,21 +73,30 @@ def describe(name: str, description: str, parameters: dict[str, Any]) -> str:
 
 async def load(args: argparse.Namespace, names: list[str]) -> list[dict[str, Any]]:
     """The tools NAMES stand for (a tool, or every tool of a box), from real workers."""
-    from mcp_box_server.cli.call_cmd import unknown_hint
+    from mcp_box_server.cli.call_cmd import suggestion, unknown_hint
+    from mcp_box_server.cli.ls_cmd import read_from_source, source_only
     from mcp_box_server.server.registry import BoxRegistry
 
     boxes = set(args.box) if args.box else {name.split("_", 1)[0] for name in names}
-    registry = BoxRegistry(box_roots(args), boxes)
-    await registry.start()
-    try:
-        specs = list(registry.tools.values())
-    finally:
-        await registry.close()
+    status: list[dict[str, Any]] = []  # the boxes read from source, for the hint
+    if source_only():
+        status, specs = read_from_source(box_roots(args), boxes)
+    else:
+        registry = BoxRegistry(box_roots(args), boxes)
+        await registry.start()
+        try:
+            specs = list(registry.tools.values())
+        finally:
+            await registry.close()
     found: list[dict[str, Any]] = []
     for name in names:
         picked = [spec for spec in specs if name in (spec.name, spec.box)]
         if not picked:
-            hint = await unknown_hint(args, name)
+            if source_only():
+                listed = [spec.name for spec in specs]
+                hint = suggestion(listed, difflib.get_close_matches(name, listed), status, name)
+            else:
+                hint = await unknown_hint(args, name)
             if name.split("_", 1)[0] not in box_names(box_roots(args)):
                 hint += "; a box of your own: add its folder with --boxes DIR"
             raise SystemExit(f"mcp-box show: no tool or box named '{name}'{hint}")
@@ -94,8 +105,12 @@ async def load(args: argparse.Namespace, names: list[str]) -> list[dict[str, Any
 
 
 def run(args: argparse.Namespace) -> int:
+    from mcp_box_server.cli.ls_cmd import source_only
+
     setup_logging("ERROR")  # a box's load error is part of the answer, not a log line
     tools = asyncio.run(load(args, args.name))
+    if refusal := source_only():
+        print(f"(read from the source, no box code run: {refusal})", file=sys.stderr)
     if args.json:
         print(json.dumps(tools, indent=2, ensure_ascii=False))
         return 0
