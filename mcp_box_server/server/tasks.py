@@ -9,7 +9,9 @@ as `isError`), failed (its worker died, or a protocol error) or cancelled; `task
 stops the worker; a question the tool asks makes the task `input_required` with the questions
 inlined, and `tasks/update` answers them (answers are kept server-side, in the store,
 so no sealed state goes to the client). A client that does not declare the extension
-gets the plain result for an "optional" tool, and -32021 for a "required" one.
+gets the plain result for an "optional" tool, and -32021 for a "required" one; a
+handshake-era session (protocol ≤ 2025-11-25), which has no task wire, gets the result
+of either kind as from any tool.
 
 Any replica sharing the store answers `tasks/get`, `tasks/update` and `tasks/cancel`;
 the replica running the task watches the store for answers and for a cancel.
@@ -33,6 +35,7 @@ from mcp_types.jsonrpc import (
     INVALID_PARAMS,
     MISSING_REQUIRED_CLIENT_CAPABILITY,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_box_server.runtime import BoxRuntimeError, ClientCannot, InputNeeded, WorkerCrashed
@@ -130,8 +133,8 @@ class TasksExtension(ServerExtension):
     ) -> ToolCallOutcome:
         spec = self.registry.tools.get(params.name)
         mode = spec.task if spec is not None else None
-        if mode is None:
-            return await call_next()
+        if mode is None or not _modern(context.request_context):
+            return await call_next()  # a handshake-era session has no task wire: it waits for the result
         if not _declared(context.request_context, context.session):
             if mode == "optional":
                 return await call_next()
@@ -295,6 +298,10 @@ class TasksExtension(ServerExtension):
         if record is None:
             raise MCPError(INVALID_PARAMS, f"unknown task '{params.task_id}' (never made here, or expired)")
         return record
+
+
+def _modern(context: Any) -> bool:
+    return getattr(context, "protocol_version", None) in MODERN_PROTOCOL_VERSIONS
 
 
 def _declared(context: Any, session: Any) -> bool:

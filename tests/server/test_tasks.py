@@ -24,6 +24,7 @@ import pytest
 from mcp.client.client import Client
 from mcp.shared.exceptions import MCPError
 
+from mcp_box_server.student.connection import BoxConnection, ServerTarget
 from mcp_box_server.student.task_client import CreatedTask, TaskPolling, final_result, task_request, wait_for
 from tests.server.test_replicas import NGINX, replicas_behind_nginx
 from tests.support.boxes import make_box
@@ -67,6 +68,17 @@ LONG = '''
     def fail() -> str:
         """Always fails."""
         raise ValueError("this job fails")
+
+
+    @tool(task="required")
+    def tally(n: int) -> int:
+        """Count to n slowly (a tool that runs only as a task for a 2026-07-28 client).
+
+        Args:
+            n: how far.
+        """
+        time.sleep(0.5)
+        return n
 '''
 
 MANIFEST = """
@@ -246,3 +258,14 @@ async def test_with_a_shared_store_any_replica_answers_for_a_task(tmp_path, redi
             await asyncio.sleep(1)  # time for the running replica to see the cancel
             cancelled = await task_request(first.session, "tasks/get", {"taskId": doomed.task_id})
             assert cancelled["status"] == "cancelled"
+
+
+async def test_the_student_harness_gets_the_result_of_a_task_tool(base):
+    """The harness speaks the handshake era (for list_changed), which has no task wire: a tool
+    that requires a task for a 2026-07-28 client answers it as any tool does."""
+    async with BoxConnection(ServerTarget.remote(f"{base}/mcp")) as box:
+        outcome = await box.call_tool("long_tally", {"n": 7})
+    assert outcome.error is None and outcome.text == "7"
+    async with client(base) as mcp:
+        task = await start(mcp.session, "long_tally", {"n": 3})
+        assert final_result(await wait_for(mcp.session, task, timeout=60)).structured_content == {"result": 3}
