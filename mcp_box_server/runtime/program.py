@@ -158,21 +158,22 @@ def box_module(name: str, description: dict[str, Any], call: Any) -> types.Modul
         with contextlib.suppress(ImportError):
             standard = importlib.import_module(name)
             module.__dict__.update({k: v for k, v in vars(standard).items() if not k.startswith("__")})
-    for function, tool in description.get("tools", {}).items():
-        setattr(module, function, _stub(name, function, tool, call))
+    tools = description.get("tools", {})
+    for function, stub in _stubs(name, tools, call).items():
+        stub.__doc__ = tools[function].get("doc") or None
+        stub.__module__ = name
+        setattr(module, function, stub)
     return module
 
 
-def _stub(module: str, function: str, tool: dict[str, Any], call: Any) -> Any:
-    """A function with the tool's signature (its header as the server wrote it) that calls it."""
+def _stubs(module: str, tools: dict[str, Any], call: Any) -> dict[str, Any]:
+    """Functions with the tools' signatures (their headers as the server wrote them) that call
+    them; one compile for the whole box."""
     scope: dict[str, Any] = {"Any": Any, "Literal": Literal, "_mcp_box_call": call}
-    scope["_mcp_box_tool"] = tool["name"]
-    source = f"{tool['signature']}:\n    return _mcp_box_call(_mcp_box_tool, dict(locals()))\n"
-    exec(compile(source, f"<{module}>", "exec", dont_inherit=True), scope)
-    stub = scope[function]
-    stub.__doc__ = tool.get("doc") or None
-    stub.__module__ = module
-    return stub
+    body = "    return _mcp_box_call({name!r}, dict(locals()))\n"
+    lines = [f"{tool['signature']}:\n" + body.format(name=tool["name"]) for tool in tools.values()]
+    exec(compile("\n".join(lines), f"<{module}>", "exec", dont_inherit=True), scope)
+    return {function: scope[function] for function in tools}
 
 
 def _traceback(exc: BaseException) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,7 @@ class CodeMode:
         self._pool: BoxPool | None = None
         self._lock = asyncio.Lock()
         self._source: Path | None = None
+        self._described: tuple[int, dict[str, Any]] | None = None  # (registry generation, boxes)
 
     def code_tools(self) -> dict[str, tuple[str, ToolSpec]]:
         """Every tool a program may call, by exposed name: (module name, spec)."""
@@ -101,7 +103,12 @@ class CodeMode:
         return tools
 
     def describe(self) -> dict[str, Any]:
-        """The boxes as the program sees them: {module: {"doc", "tools": {function: ...}}}."""
+        """The boxes as the program sees them: {module: {"doc", "tools": {function: ...}}}.
+
+        Rebuilt only when the registry's tool index changes (a reload, a box loading).
+        """
+        if self._described is not None and self._described[0] == self.registry.generation:
+            return self._described[1]
         boxes: dict[str, Any] = {}
         states = self.registry.states
         descriptions = {state.name: state.pool.manifest.description for state in states if state.pool}
@@ -111,6 +118,7 @@ class CodeMode:
                 continue  # names Python cannot spell: reachable through call_tool only
             box = boxes.setdefault(module, {"doc": descriptions.get(spec.box, ""), "tools": {}})
             box["tools"][spec.function] = {"name": name, "signature": signature, "doc": spec.description}
+        self._described = (self.registry.generation, boxes)
         return boxes
 
     async def pool(self) -> BoxPool:
@@ -167,7 +175,7 @@ class CodeMode:
         conversation = ProgramConversation(self, client)
         arguments = {
             "code": code,
-            "boxes": self.describe(),
+            "boxes": mentioned(self.describe(), code),
             "limits": {"output": limits.output, "tool_calls": limits.tool_calls},
         }
         try:
@@ -248,6 +256,13 @@ class NestedConversation:
         if self.client is None or kind not in self.capabilities:
             raise ClientCannot(f"a tool called from a program cannot ask the client ({kind})")
         return await self.client.ask(kind, params)
+
+
+def mentioned(boxes: dict[str, Any], code: str) -> dict[str, Any]:
+    """The boxes whose module name the program's text uses: only those are built in its worker
+    (every box's stubs and docstrings would cost each program tens of milliseconds)."""
+    words = set(re.findall(r"[A-Za-z_]\w*", code))
+    return {name: box for name, box in boxes.items() if name in words}
 
 
 def split_rich(value: Rich) -> dict[str, Any]:
