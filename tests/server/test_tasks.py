@@ -3,7 +3,8 @@
 A 5 s call made as a task is polled to completion; a second is cancelled and its worker
 is gone within a second (judged by its pid); a third asks a question inside the task and
 completes after `tasks/update`; with two replicas behind nginx sharing a Redis store,
-either replica answers for a task the other runs, and a cancel on one reaches the other.
+either replica answers for a task the other runs, and a cancel on one stops the worker on
+the other.
 A client that does not declare the extension gets -32021 for a tool that requires it,
 and the plain result for one that only allows it.
 """
@@ -239,23 +240,32 @@ def redis_url(tmp_path: Path) -> str:
 @pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is not installed")
 async def test_with_a_shared_store_any_replica_answers_for_a_task(tmp_path, redis_url, monkeypatch):
     monkeypatch.setenv("MCP_BOX_TASK_STORE", redis_url)
+    held = tmp_path / "held"
     root = tmp_path / "boxes"
     make_box(root, "long", {"jobs": LONG}, MANIFEST)
     (tmp_path / "nginx").mkdir()
     with replicas_behind_nginx(root, tmp_path / "nginx") as (balanced, replicas):
         async with client(balanced) as mcp:
             task = await start(mcp.session, "long_crunch", {"seconds": 3})
-            doomed = await start(mcp.session, "long_crunch", {"seconds": 30})
+            doomed = await start(mcp.session, "long_crunch", {"seconds": 30, "hold": str(held)})
         for replica in replicas:  # each replica directly: the one that runs it and the other
             async with client(f"http://127.0.0.1:{replica.port}") as direct:
                 shown = await task_request(direct.session, "tasks/get", {"taskId": task.task_id})
                 assert shown["taskId"] == task.task_id and shown["status"] in ("working", "completed")
-        async with client(f"http://127.0.0.1:{replicas[1].port}") as other:
-            assert is_ack(await task_request(other.session, "tasks/cancel", {"taskId": doomed.task_id}))
-        async with client(f"http://127.0.0.1:{replicas[0].port}") as first:
+        async with asyncio.timeout(30):
+            while not (running := [(r, pid) for r in replicas if (pid := holder(r.process.pid, held))]):
+                await asyncio.sleep(0.05)
+        ((runner, pid),) = running
+        other = next(r for r in replicas if r is not runner)
+        async with client(f"http://127.0.0.1:{other.port}") as elsewhere:  # cancelled where it does not run
+            assert is_ack(await task_request(elsewhere.session, "tasks/cancel", {"taskId": doomed.task_id}))
+        cancelled_at = time.monotonic()
+        while alive(pid) and time.monotonic() - cancelled_at < 2.0:
+            await asyncio.sleep(0.02)
+        assert not alive(pid), "a cancel on the other replica did not stop the worker within 2 s"
+        async with client(f"http://127.0.0.1:{runner.port}") as first:
             shown = await wait_for(first.session, task, timeout=60)
             assert final_result(shown).content[0].text == "crunched for 3 s"
-            await asyncio.sleep(1)  # time for the running replica to see the cancel
             cancelled = await task_request(first.session, "tasks/get", {"taskId": doomed.task_id})
             assert cancelled["status"] == "cancelled"
 
