@@ -25,6 +25,9 @@ import pytest
 from mcp.client.client import Client
 from mcp.shared.exceptions import MCPError
 
+from mcp_box_server import tool
+from mcp_box_server.box.manifest import ManifestError, read_manifest
+from mcp_box_server.server.task_store import MemoryTaskStore, TaskRecord
 from mcp_box_server.student.connection import BoxConnection, ServerTarget
 from mcp_box_server.student.task_client import CreatedTask, TaskPolling, final_result, task_request, wait_for
 from tests.server.test_replicas import NGINX, replicas_behind_nginx
@@ -279,3 +282,24 @@ async def test_the_student_harness_gets_the_result_of_a_task_tool(base):
     async with client(base) as mcp:
         task = await start(mcp.session, "long_tally", {"n": 3})
         assert final_result(await wait_for(mcp.session, task, timeout=60)).structured_content == {"result": 3}
+
+
+def test_a_task_mode_other_than_optional_or_required_is_a_clear_error(tmp_path):
+    box = make_box(tmp_path, "odd", {"jobs": LONG}, '[tools.crunch]\ntask = "sometimes"\n')
+    with pytest.raises(
+        ManifestError, match=r'tools.crunch.task must be "optional" or "required", got .sometimes.'
+    ):
+        read_manifest(box)
+    with pytest.raises(ValueError, match='tool task must be "optional" or "required"'):
+        tool(task="always")  # type: ignore[arg-type]
+
+
+async def test_the_memory_store_forgets_a_task_once_its_ttl_is_over():
+    store = MemoryTaskStore()
+    kept = TaskRecord(task_id="kept", tool="t", ttl_ms=60_000, poll_ms=500)
+    gone = TaskRecord(task_id="gone", tool="t", ttl_ms=50, poll_ms=500)
+    await store.save(kept)
+    await store.save(gone)
+    assert (await store.load("gone")) is not None
+    await asyncio.sleep(0.1)
+    assert (await store.load("gone")) is None and (await store.load("kept")).task_id == "kept"
