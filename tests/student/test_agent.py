@@ -256,3 +256,28 @@ async def test_no_box_samples_vote_on_answers() -> None:
         async with ChatModel(resolve_model("scripted", base_url=llm.base_url)) as model:
             run = await Agent(model, None, AgentConfig(samples=3)).solve("q")
     assert run.answer == "8" and llm.requests[0]["n"] == 3
+
+
+async def test_shots_put_the_nearest_demos_in_front_as_chat_turns(server_url: str) -> None:
+    from mcp_box_server.student.connection import BoxConnection as Connection
+
+    with ScriptedOpenAI(Script.sequence(["Final answer: 24", "Final answer: 24"])) as llm:
+        async with (
+            ChatModel(resolve_model("scripted", base_url=llm.base_url, max_retries=0)) as model,
+            Connection(ServerTarget.remote(server_url)) as box,
+        ):
+            demos = await box.demos()
+            question = "Use the numbers 4 7 8 8 to make 24."
+            await Agent(model, box, AgentConfig(shots=1), demos).solve(question)
+            await Agent(model, None, AgentConfig(shots=1), demos).solve(question)
+    with_box, without = (r["messages"] for r in llm.requests)
+    # With the box: the demo's question, its call as a native turn, the real result, its answer.
+    assert [m["role"] for m in with_box] == ["system", "user", "assistant", "tool", "assistant", "user"]
+    assert with_box[1]["content"] == "Use the numbers 1 2 3 4 to make 24."
+    call = with_box[2]["tool_calls"][0]["function"]
+    assert call["name"] == "calc_solve_24" and json.loads(call["arguments"]) == {"numbers": [1, 2, 3, 4]}
+    assert json.loads(with_box[3]["content"])["expression"] == "4 * (3 + (1 + 2))"
+    assert with_box[4]["content"] == "Final answer: 4 * (3 + (1 + 2))" and with_box[5]["content"] == question
+    # Without it: the same demo as question and answer only.
+    assert [m["role"] for m in without] == ["system", "user", "assistant", "user"]
+    assert without[2]["content"] == "Final answer: 4 * (3 + (1 + 2))"
