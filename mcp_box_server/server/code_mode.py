@@ -171,6 +171,7 @@ class CodeMode:
     async def run(self, code: str, client: ClientConversation | None) -> dict[str, Any]:
         """The runner's outcome for `code`; a limit the server enforces raises `ProgramLimit`."""
         limits = self.limits
+        await self.registry.started()  # a box still loading at start is a module of the program too
         pool = await self.pool()
         conversation = ProgramConversation(self, client)
         arguments = {

@@ -74,3 +74,13 @@ def test_the_bundled_boxes_say_their_trust():
     for path in bundled:
         assert "trust" in tomllib.loads(path.read_text()), path
         assert read_manifest(path.parent).trust == "trusted"
+
+
+def test_code_mode_is_on_unless_a_box_says_false(tmp_path: Path):
+    (tmp_path / "box.toml").write_text('name = "x"\n')
+    assert read_manifest(tmp_path).code_mode is True
+    (tmp_path / "box.toml").write_text('name = "x"\ncode_mode = false\n')
+    assert read_manifest(tmp_path).code_mode is False
+    (tmp_path / "box.toml").write_text('name = "x"\ncode_mode = "no"\n')
+    with pytest.raises(ManifestError, match="'code_mode': must be true or false"):
+        read_manifest(tmp_path)
