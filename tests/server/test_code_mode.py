@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -308,3 +309,34 @@ async def test_code_mode_only_offers_three_tools(tmp_path):
             assert "math_solve_24" in text_of(found)
             result = await execute(client, "math.solve_24(numbers=[4, 7, 8, 8])['solvable']")
             assert result.structured_content["value"] is True
+
+
+async def test_without_landlock_no_program_runs(tmp_path):
+    """Fail closed: where the kernel lacks a layer, execute says so and runs nothing."""
+    from mcp import StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    from tests.support.kernel import LANDLOCK, without_syscalls
+
+    marker = tmp_path / "ran"
+    boxes = tmp_path / "boxes"
+    make_box(boxes, "tally", {"tally": TALLY}, manifest='trust = "trusted"\n')
+    serve = [
+        sys.executable,
+        "-m",
+        "mcp_box_server",
+        "serve",
+        "--boxes",
+        str(boxes),
+        "--no-bundled",
+        "--code-mode",
+    ]
+    command = without_syscalls(LANDLOCK, serve)
+    parameters = StdioServerParameters(command=command[0], args=command[1:])
+    async with stdio_client(parameters) as (read, write), ClientSession(read, write) as client:
+        await client.initialize()
+        result = await execute(client, f"open({str(marker)!r}, 'w').write('x')")
+        assert result.is_error and "sandbox not enforced here" in text_of(result), text_of(result)
+        assert not marker.exists()
+        direct = await client.call_tool("tally_count", {"path": str(tmp_path / "t.txt"), "note": "x"})
+        assert text_of(direct) == "1"  # a trusted box still serves
