@@ -303,3 +303,11 @@ async def test_the_memory_store_forgets_a_task_once_its_ttl_is_over():
     assert (await store.load("gone")) is not None
     await asyncio.sleep(0.1)
     assert (await store.load("gone")) is None and (await store.load("kept")).task_id == "kept"
+
+
+async def test_a_question_the_client_cannot_answer_fails_the_task_with_32021(base):
+    async with client(base) as mcp:  # the extension, but no elicitation
+        task = await start(mcp.session, "long_delete", {"item": "x"})
+        shown = await wait_for(mcp.session, task, timeout=60)
+    assert shown["status"] == "failed" and "result" not in shown
+    assert shown["error"]["code"] == -32021 and "elicitation" in shown["error"]["message"]
