@@ -299,7 +299,9 @@ class BoxPool:
             sandboxed=sandboxed,
             env=worker_env(True, workdir) if sandboxed else {},
             allow_imports=list(self.manifest.allow_imports),
-            known_modules=self.modules,
+            # A single-use worker describes its tools while it loads, off the clock; one given the
+            # descriptions would build its argument models during its one call (~10 ms).
+            known_modules={} if self.single_use else self.modules,
             max_result_bytes=self.result_cap,
             unsafe_weak_sandbox=sandboxed and confine.unsafe_allowed(),
         )
