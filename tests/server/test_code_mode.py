@@ -41,6 +41,16 @@ def count(path: str, note: str) -> int:
         return len(lines.readlines())
 '''
 
+ASKING = '''
+from mcp_box_server import elicit
+
+
+def name() -> str:
+    """Ask the user's name."""
+    answer = elicit("What is your name?", {"name": str})
+    return answer["content"]["name"] if answer["action"] == "accept" else "no name"
+'''
+
 HIDDEN = '''
 def whisper() -> str:
     """A tool kept out of code mode."""
@@ -54,6 +64,7 @@ def world() -> Iterator[dict[str, Any]]:
     boxes = root / "boxes"
     make_box(boxes, "tally", {"tally": TALLY}, manifest='trust = "trusted"\n')
     make_box(boxes, "hidden", {"hidden": HIDDEN}, manifest='trust = "trusted"\ncode_mode = false\n')
+    make_box(boxes, "asking", {"asking": ASKING}, manifest='trust = "sandboxed"\n')
     markers = root / "markers"
     markers.mkdir()
     os.chmod(root, 0o755)
@@ -340,3 +351,23 @@ async def test_without_landlock_no_program_runs(tmp_path):
         assert not marker.exists()
         direct = await client.call_tool("tally_count", {"path": str(tmp_path / "t.txt"), "note": "x"})
         assert text_of(direct) == "1"  # a trusted box still serves
+
+
+@pytest.mark.parametrize("mode", ["legacy", None])
+async def test_a_tool_a_program_calls_asks_the_client_where_it_can_wait(world, mode):
+    """Handshake era: the question reaches the client mid-program. 2026-07-28: a program cannot
+    end its round to wait for an answer, so the tool's call fails, clearly, inside the program."""
+    from fastmcp.client.elicitation import ElicitResult
+
+    async def on_elicit(message: str, response_type: Any, params: Any, context: Any) -> ElicitResult:
+        return ElicitResult(action="accept", content={"name": "Grace"})
+
+    kwargs = {"mode": mode} if mode else {}
+    code = "try:\n    print(asking.name())\nexcept ToolError as error:\n    print('refused:', error)"
+    async with Client(f"{world['base']}/mcp", elicitation_handler=on_elicit, **kwargs) as client:
+        result = await client.call_tool("execute", {"code": code})
+    output = result.structured_content["output"]
+    if mode == "legacy":
+        assert output == "Grace\n"
+    else:
+        assert output.startswith("refused: asking_name:") and "client" in output, output
