@@ -163,7 +163,10 @@ class BoxRegistry:
         if self._initial is None:
 
             async def load_all() -> None:
-                await asyncio.gather(*await self.rescan(), return_exceptions=True)
+                loads = await self.rescan()
+                while loads:  # an edit during start-up supersedes a first load: wait for its successor
+                    await asyncio.gather(*loads, return_exceptions=True)
+                    loads = self._first_loads()
 
             self._initial = asyncio.ensure_future(load_all())
             self._began = asyncio.get_running_loop().time()
@@ -297,6 +300,14 @@ class BoxRegistry:
         self._loads[path] = task
         task.add_done_callback(lambda done: self._loads.pop(path) if self._loads.get(path) is done else None)
         return task
+
+    def _first_loads(self) -> list[asyncio.Task[None]]:
+        """The loads running for boxes that have never served yet."""
+        return [
+            task
+            for path, task in self._loads.items()
+            if not task.done() and (path not in self._states or self._states[path].pool is None)
+        ]
 
     def _cancel_load(self, path: Path) -> None:
         """Stop a load of `path`: one still starting its pool stops there, any other swaps nothing in."""

@@ -26,6 +26,7 @@ async def test_add_edit_break_fix_delete_over_stdio_legacy(root):
     box = root / "live"
     async with legacy_client(stdio_transport("--boxes", str(root))) as (client, changes):
         assert (await client.call_tool("live_version", {})).structured_content == {"result": 1}
+        changes.forget()  # its first load's list_changed came before that answer
 
         write_tool(box, "extra", DOUBLE)  # add a module
         await changes.wait()
@@ -73,6 +74,7 @@ async def test_list_changed_reaches_legacy_sessions_over_http_and_sse(root, tran
 async def test_sessionless_clients_get_a_listen_event(root):
     async with Client(stdio_transport("--boxes", str(root))) as client:
         assert client.session.protocol_version == "2026-07-28"
+        await wait_for_tools(client, lambda names: "live_version" in names)  # its first load announced
         async with listen(client.session, tools_list_changed=True) as subscription:
             write_tool(root / "live", "extra", DOUBLE)
             event = await asyncio.wait_for(anext(aiter(subscription)), 10)
@@ -83,6 +85,7 @@ async def test_sessionless_clients_get_a_listen_event(root):
 async def test_no_call_fails_while_the_box_reloads_under_load(root):
     box = root / "live"
     async with legacy_client(stdio_transport("--boxes", str(root))) as (client, _):
+        await wait_until(client, "live_version", 1)  # served: what follows are reloads, not its first load
         seen: set[int] = set()
         failures: list[str] = []
         stop = asyncio.Event()

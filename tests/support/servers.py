@@ -167,6 +167,11 @@ class ToolListWatcher:
         await asyncio.wait_for(self.changed.wait(), timeout)
         self.changed.clear()
 
+    def forget(self) -> None:
+        """Drop what was heard so far: a box that loaded after the client connected announced
+        itself (the server answers before its boxes load); the next `wait` is for a new change."""
+        self.changed.clear()
+
 
 async def wait_for_tools(client: Client, predicate: Any, timeout: float = 10.0) -> list[str]:
     """Poll tools/list until `predicate(names)` holds; returns the names."""
