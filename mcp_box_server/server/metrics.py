@@ -222,6 +222,18 @@ def _size(value: Any) -> int:
 
 
 def _result_size(result: ToolResult) -> int:
-    """Bytes of the result's content and structured content, as JSON."""
-    size = sum(len(block.model_dump_json(exclude_none=True).encode()) for block in result.content)
+    """Bytes of the result's content (its text, or base64 data) and structured content.
+
+    Counted without a serialized copy of the result: a result may be tens of MB, held once.
+    """
+    size = sum(_block_size(block) for block in result.content)
     return size + (_size(result.structured_content) if result.structured_content is not None else 0)
+
+
+def _block_size(block: Any) -> int:
+    for field in ("text", "data", "blob"):
+        value = getattr(block, field, None)
+        if isinstance(value, str):
+            return len(value) if value.isascii() else len(value.encode())
+    resource = getattr(block, "resource", None)
+    return _block_size(resource) if resource is not None else len(block.model_dump_json(exclude_none=True))
