@@ -141,11 +141,12 @@ def register_meta_tools(
             return results.failure(error)
 
     async def box_status() -> ToolResult:
-        """Every box this server serves: version, tools, and load errors from the last (re)load.
+        """Every box this server serves: version, tools, and load errors from the last (re)load;
+        `starting` while boxes found at start are still loading.
 
         Use it when a tool is missing or a box was just edited.
         """
-        return results.success({"boxes": (status or registry.status)()})
+        return results.success({"boxes": (status or registry.status)(), "starting": registry.starting})
 
     server.add_middleware(UnknownToolHint(registry))
     server.add_tool(MetaTool.build(find_tools, read_only=True))

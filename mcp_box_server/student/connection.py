@@ -160,9 +160,23 @@ class BoxConnection:
         )
         try:
             await self._client.__aenter__()
+            await self._settled()
         except Exception as exc:
             raise ServerUnavailable(self._failure(exc)) from exc
         return self
+
+    async def _settled(self) -> None:
+        """Wait (within the connect timeout) for the boxes the server found at start to load.
+
+        The server answers before its boxes load, and a run lists its tools once: a box that
+        loads a moment later would be missing from every prompt of the run.
+        """
+        deadline = time.monotonic() + self.connect_timeout_s
+        while time.monotonic() < deadline:
+            status = (await self._client.call_tool("box_status", {}, raise_on_error=False)).structured_content
+            if not isinstance(status, dict) or not status.get("starting"):
+                return
+            await asyncio.sleep(0.1)
 
     async def __aexit__(self, *_: object) -> None:
         if self._client is not None:
