@@ -19,8 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,23 +28,9 @@ from fastmcp import Client  # noqa: E402
 
 from mcp_box_server.box import bundled_boxes_dir  # noqa: E402
 from tests.support.boxes import make_box  # noqa: E402
-from tests.support.servers import SERVE, free_port, stop_group  # noqa: E402
+from tests.support.servers import SERVE, first_answer, free_port, stop_group  # noqa: E402
 
 BARE = REPO / "bench" / "_bare_server.py"
-
-
-def first_answer(url: str, timeout: float = 120) -> float:
-    """Poll `url` until the server answers at all (any HTTP status); the monotonic time then."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return time.monotonic()
-        except urllib.error.HTTPError:
-            return time.monotonic()
-        except OSError:
-            time.sleep(0.01)
-    raise SystemExit(f"{url} never answered")
 
 
 def bare_first_answer(empty: Path) -> float:
@@ -56,7 +40,8 @@ def bare_first_answer(empty: Path) -> float:
     command = [sys.executable, str(BARE), "--transport", "http", "--port", str(port)]
     process = subprocess.Popen(command, start_new_session=True, env=env, stderr=subprocess.DEVNULL)
     try:
-        return first_answer(f"http://127.0.0.1:{port}/mcp") - spawned
+        first_answer(f"http://127.0.0.1:{port}/mcp", timeout=120)
+        return time.monotonic() - spawned
     finally:
         stop_group(process)
 
@@ -76,7 +61,8 @@ async def ours(slow_box: Path) -> dict[str, float]:
     process = subprocess.Popen(command, start_new_session=True, env=env, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        figures = {"/health answered": await asyncio.to_thread(first_answer, f"{base}/health") - spawned}
+        await asyncio.to_thread(first_answer, f"{base}/health", 120)
+        figures = {"/health answered": time.monotonic() - spawned}
         async with Client(f"{base}/mcp") as client:
             figures["math listed"] = await listed(client, "math_gcd", spawned)
             await client.call_tool("math_gcd", {"numbers": [48, 180]})

@@ -18,8 +18,6 @@ import os
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ from mcp.shared.subscriptions import ToolsListChanged
 
 from mcp_box_server.box import bundled_boxes_dir
 from tests.support.boxes import make_box
-from tests.support.servers import SERVE, ToolListWatcher, free_port, stdio_args, stop_group
+from tests.support.servers import SERVE, ToolListWatcher, first_answer, free_port, stdio_args, stop_group
 
 SLOW_IMPORT = 12.0  # seconds: past both bounds, well within the box's load timeout
 MATH_CALL = ("math_gcd", {"numbers": [48, 180]})
@@ -77,20 +75,6 @@ def http_process(slow_box: Path) -> Iterator[tuple[str, float]]:
             yield f"http://127.0.0.1:{port}", spawned
         finally:
             stop_group(process)
-
-
-def first_answer(url: str, timeout: float = 60) -> int:
-    """Poll `url` until the server answers at all (200, 503 "starting", 4xx); its status."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-        except OSError:
-            time.sleep(0.02)
-    raise AssertionError(f"{url} never answered")
 
 
 async def list_until(session: ClientSession, name: str, timeout: float) -> set[str]:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -198,3 +199,17 @@ def write_tool(box: Path, module: str, source: str) -> None:
     scratch = box / "tools" / f".{module}.py.tmp"
     scratch.write_text(source)
     scratch.replace(target)
+
+
+def first_answer(url: str, timeout: float = 60) -> int:
+    """Poll `url` until the server answers at all (200, 503 "starting", 4xx); its status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            time.sleep(0.02)
+    raise AssertionError(f"{url} never answered")
