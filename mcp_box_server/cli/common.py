@@ -139,6 +139,20 @@ def boxes_by_name(roots: list[Path]) -> dict[str, Path]:
     return found
 
 
+def named_boxes(roots: list[Path], names: list[str], command: str) -> dict[str, Path] | None:
+    """`boxes_by_name(roots)` when every one of `names` is among them; else None, said on stderr."""
+    found = boxes_by_name(roots)
+    unknown = [name for name in names if name not in found]
+    if unknown:
+        print(
+            f"mcp-box {command}: no box named {', '.join(unknown)} (boxes: {', '.join(sorted(found))}; "
+            "a box of your own: add its folder with --boxes DIR)",
+            file=sys.stderr,
+        )
+        return None
+    return found
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Logs go to stderr: stdout belongs to the stdio transport."""
     handler = logging.StreamHandler(sys.stderr)

@@ -83,20 +83,14 @@ def run(args: argparse.Namespace) -> int:
 
 def run_skill(args: argparse.Namespace) -> int:
     """One skill folder per BOX, each box loaded in a real worker for its tools."""
-    from mcp_box_server.cli.common import boxes_by_name
+    from mcp_box_server.cli.common import named_boxes
     from mcp_box_server.cli.skill_pack import SkillError, write_skill
 
     if not args.names:
         print("mcp-box pack skill: name the box(es) to pack, e.g. `mcp-box pack skill math`", file=sys.stderr)
         return 2
-    found = boxes_by_name(box_roots(args))
-    unknown = [name for name in args.names if name not in found]
-    if unknown:
-        print(
-            f"mcp-box pack skill: no box named {', '.join(unknown)} (boxes: {', '.join(sorted(found))}; "
-            "a box of your own: add its folder with --boxes DIR)",
-            file=sys.stderr,
-        )
+    found = named_boxes(box_roots(args), args.names, "pack skill")
+    if found is None:
         return 2
     out: Path = args.out or Path(".")
     for name in args.names:

@@ -50,7 +50,7 @@ def skills_dir(client: str, scope: str, home: Path | None = None, project: Path 
 
 
 def run(args: argparse.Namespace) -> int:
-    from mcp_box_server.cli.common import box_roots, boxes_by_name, setup_logging
+    from mcp_box_server.cli.common import box_roots, named_boxes, setup_logging
     from mcp_box_server.cli.pack_cmd import box_info
     from mcp_box_server.cli.skill_pack import SkillError, write_skill
 
@@ -68,14 +68,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    found = boxes_by_name(box_roots(args))
-    unknown = [name for name in args.skill_boxes if name not in found]
-    if unknown:
-        print(
-            f"mcp-box install skill: no box named {', '.join(unknown)} (boxes: {', '.join(sorted(found))}; "
-            "a box of your own: add its folder with --boxes DIR)",
-            file=sys.stderr,
-        )
+    found = named_boxes(box_roots(args), args.skill_boxes, "install skill")
+    if found is None:
         return 2
     target = skills_dir(args.skill_client, args.scope)
     for name in args.skill_boxes:
