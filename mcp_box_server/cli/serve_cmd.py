@@ -66,6 +66,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="close a streamable-HTTP session idle this long (default 600)",
     )
     parser.add_argument(
+        "--body-timeout",
+        type=seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="over HTTP, a request body must arrive whole this long after its head, or its "
+        "connection is closed (408); raise it for big uploads over slow links (default 60)",
+    )
+    parser.add_argument(
         "--max-workers",
         type=count,
         default=None,
@@ -221,6 +229,7 @@ def run(args: argparse.Namespace) -> int:
         max_timeout=args.max_timeout,
         max_sessions=args.max_sessions,
         session_idle_timeout=args.session_idle_timeout,
+        body_timeout=args.body_timeout,
         max_workers=args.max_workers,
         worker_idle=args.worker_idle,
         max_result_mb=args.max_result_mb,

@@ -36,6 +36,7 @@ Transport = Literal["stdio", "http", "sse"]
 
 MAX_SESSIONS = 256  # streamable-HTTP sessions open at once; the SDK allows 10,000
 SESSION_IDLE_TIMEOUT = 600.0  # seconds; the SDK keeps an idle session 30 minutes
+BODY_TIMEOUT = 60.0  # seconds; uvicorn has no body deadline (see server/http.py)
 
 INSTRUCTIONS = (
     "Tools from MCP boxes, named <box>_<function>. If the tool you need is not listed, "
@@ -58,6 +59,7 @@ class ServerConfig:
     max_result_mb: int = MAX_RESULT_MB  # no result is larger; nor are the result bytes in flight at once
     max_sessions: int = MAX_SESSIONS
     session_idle_timeout: float = SESSION_IDLE_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT  # seconds for a whole request body, from its head
     max_workers: int | None = None  # workers of all boxes together; None: 2 per usable core
     worker_idle: float = DEFAULT_IDLE  # seconds before an idle worker retires
     replica_id: str | None = None  # names this replica in its session ids (docs/replicas.md)
@@ -193,7 +195,7 @@ def _health_of(state: BoxState, content_errors: list[str]) -> dict[str, Any]:
 async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
     from starlette.middleware import Middleware
 
-    from mcp_box_server.server.http import ExplainMissingToken, HeadTimeout, OriginGuard
+    from mcp_box_server.server.http import ExplainMissingToken, OriginGuard, request_deadlines
     from mcp_box_server.server.replica import ReplicaSessionIds
     from mcp_box_server.server.result_flow import ResultFlow, lean_sse_events
     from mcp_box_server.server.sessions import SessionLimits
@@ -223,7 +225,11 @@ async def serve(config: ServerConfig, registry: BoxRegistry) -> None:
             *([Middleware(ReplicaSessionIds, config.replica_id)] if config.replica_id else []),
             *([Middleware(ResultFlow, registry.results)] if registry.results else []),
         ],
-        uvicorn_config={"log_config": None, "timeout_graceful_shutdown": 3, "http": HeadTimeout},
+        uvicorn_config={
+            "log_config": None,
+            "timeout_graceful_shutdown": 3,
+            "http": request_deadlines(config.body_timeout),
+        },
     )
 
 

@@ -1,8 +1,9 @@
-"""What the HTTP transports add to FastMCP's: ASGI middleware, and a protocol that times out heads."""
+"""What the HTTP transports add to FastMCP's: ASGI middleware, and a protocol that times out requests."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Iterable
@@ -104,46 +105,84 @@ def _host(name: str) -> str:
     return urlsplit(f"//{name}").hostname or name.lower()
 
 
-class HeadTimeout(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, closing a connection that sends no whole request head in time.
+class RequestDeadlines(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection whose request head or body is late.
 
     uvicorn times a connection out only while idle between requests, and stops that timer
-    at the first byte of the next head: a client that sends half a head and stalls holds
-    its connection (and a slot of the process's descriptors) forever. This timer runs
-    whenever a head is awaited, from the connection's start and after each response,
-    and stops once h11 has read a whole head.
+    at the first byte of the next head: a client that sends half a head, or a whole head
+    and then a body that never ends (or trickles in a byte a second), holds its connection,
+    a slot of the process's descriptors and the handler waiting on `receive()`, forever.
+    Only the protocol sees the bytes and owns the socket, so the deadlines live here, not
+    in ASGI middleware (which cannot close a connection, nor see a body nobody reads).
+
+    A head must arrive whole within HEAD_TIMEOUT of the connection's start or of the last
+    response; a body within `body_timeout` of its head, however steadily it trickles. A
+    late body is answered 408 (when no response has begun) and its connection closed: its
+    handler sees the client disconnect.
     """
+
+    body_timeout: float  # set by `request_deadlines`, from --body-timeout
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._await_head()
+        self._awaiting: tuple[str, asyncio.TimerHandle] | None = None
+        self._watch()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:  # a whole head was read
-            self._stop_head_timer()
+        self._watch()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self.conn.their_state is h11.IDLE:
-            self._await_head()
+        self._watch()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_timer()
+        self._disarm()
         super().connection_lost(exc)
 
-    def _await_head(self) -> None:
-        self._stop_head_timer()
-        self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timed_out)
+    def _watch(self) -> None:
+        """Time what the client owes now: a head (IDLE), a body (SEND_BODY), or nothing."""
+        state = self.conn.their_state
+        phase = "head" if state is h11.IDLE else "body" if state is h11.SEND_BODY else None
+        if phase is None or self.transport.is_closing():
+            self._disarm()
+        elif self._awaiting is None or self._awaiting[0] != phase:  # more bytes do not restart it
+            self._disarm()
+            seconds = HEAD_TIMEOUT if phase == "head" else self.body_timeout
+            self._awaiting = (phase, self.loop.call_later(seconds, self._late, phase, seconds))
 
-    def _stop_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+    def _disarm(self) -> None:
+        if self._awaiting is not None:
+            self._awaiting[1].cancel()
+            self._awaiting = None
 
-    def _head_timed_out(self) -> None:
-        self._head_timer = None
-        if not self.transport.is_closing():
-            log.info("closed a connection from %s: no whole request head in %g s", self.client, HEAD_TIMEOUT)
-            self.transport.close()
+    def _late(self, phase: str, seconds: float) -> None:
+        self._awaiting = None
+        if self.transport.is_closing():
+            return
+        log.info("closed a connection from %s: no whole request %s in %g s", self.client, phase, seconds)
+        if phase == "body" and self.cycle is not None and not self.cycle.response_started:
+            self._answer_late_body(seconds)
+        self.transport.close()
+
+    def _answer_late_body(self, seconds: float) -> None:
+        """408 with why; the handler's own answer, if it ever comes, goes nowhere."""
+        self.cycle.disconnected = True
+        text = f"request body not received whole within {seconds:g} s (the server's --body-timeout)\n"
+        body = text.encode()
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        with contextlib.suppress(h11.LocalProtocolError):
+            self.transport.write(
+                self.conn.send(h11.Response(status_code=408, headers=headers, reason=b"Request Timeout"))
+            )
+            self.transport.write(self.conn.send(h11.Data(data=body)))
+            self.transport.write(self.conn.send(h11.EndOfMessage()))
+
+
+def request_deadlines(body_timeout: float) -> type[RequestDeadlines]:
+    """The protocol class for uvicorn's `http` setting, with this body deadline."""
+    return type("RequestDeadlines", (RequestDeadlines,), {"body_timeout": body_timeout})
