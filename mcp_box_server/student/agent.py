@@ -32,7 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from mcp_box_server.box.demos import Demo
 from mcp_box_server.llm import (
@@ -44,7 +44,7 @@ from mcp_box_server.llm import (
     ToolsUnsupported,
     Usage,
 )
-from mcp_box_server.student.actions import Actions
+from mcp_box_server.student.actions import Actions, AnswerOf, Parse
 from mcp_box_server.student.connection import ToolBackend, ToolSpec
 from mcp_box_server.student.parsing import ParsedMessage, extract_final_answer, parse_message
 from mcp_box_server.student.repeats import RepeatGuard
@@ -53,6 +53,7 @@ from mcp_box_server.student.steps import ActionStep, EndReason, FinalAnswerStep,
 from mcp_box_server.student.transcript import STEP_LIMIT_PROMPT, ToolMode, Transcript
 
 ToolChoice = Literal["auto", "required", "none", "omit"]
+ModelT = TypeVar("ModelT")
 
 DEFAULT_SAMPLING_TEMPERATURE = 0.7
 DEFAULT_MAX_TOKENS = 1024
@@ -92,19 +93,27 @@ class AgentConfig:
         if self.max_tokens is not None and self.max_tokens < 1:
             raise ValueError("max_tokens must be >= 1 (None for no limit)")
 
+    @property
+    def sampling_temperature(self) -> float | None:
+        """The temperature to send: `temperature`, else 0.7 when samples vote, else None (the server's)."""
+        if self.temperature is None and self.samples > 1:
+            return DEFAULT_SAMPLING_TEMPERATURE
+        return self.temperature
 
-class Agent:
-    """Runs questions against a model, with tools from `tools` (None: the no-box baseline).
 
-    Example:
-        agent = Agent(StudentModel(resolve_model("ollama:qwen3:8b")), connection)
-        run = await agent.solve("Use 4 9 10 13 to make 24")
-        print(run.answer)
+class AgentSetup(Generic[ModelT]):
+    """What every agent loop holds, built one way (chat `Agent`, `completion_agent.CompletionAgent`).
+
+    A loop names how its replies are read: `_read_calls` (a reply into tool calls)
+    and `_read_answer` (a final reply into the answer).
     """
+
+    _read_calls: ClassVar[Parse]
+    _read_answer: ClassVar[AnswerOf]
 
     def __init__(
         self,
-        model: ChatClient,
+        model: ModelT,
         tools: ToolBackend | None,
         config: AgentConfig | None = None,
         demos: Sequence[Demo] = (),
@@ -114,7 +123,23 @@ class Agent:
         self.config = config or AgentConfig()
         self.demos = list(demos)
         self.selector = ToolSelector(self.config.max_tools)
-        self.actions = Actions(tools, self.config.samples, _parse, extract_final_answer)
+        self.actions = Actions(tools, self.config.samples, self._read_calls, self._read_answer)
+
+
+class Agent(AgentSetup[ChatClient]):
+    """Runs questions against a model, with tools from `tools` (None: the no-box baseline).
+
+    Example:
+        agent = Agent(StudentModel(resolve_model("ollama:qwen3:8b")), connection)
+        run = await agent.solve("Use 4 9 10 13 to make 24")
+        print(run.answer)
+    """
+
+    _read_answer = staticmethod(extract_final_answer)
+
+    @staticmethod
+    def _read_calls(message: AssistantMessage, known: set[str]) -> ParsedMessage:
+        return parse_message(message.content, message.tool_calls, known)
 
     async def solve(self, question: str) -> Run:
         """Run to the end and return every step, the answer and the conversation."""
@@ -224,9 +249,7 @@ class Agent:
 
     async def _generate(self, state: Transcript, offered: list[ToolSpec]) -> ChatResult:
         config = self.config
-        temperature = config.temperature
-        if temperature is None and config.samples > 1:
-            temperature = DEFAULT_SAMPLING_TEMPERATURE
+        temperature = config.sampling_temperature
         options = dict(config.chat_options)
         if config.max_tokens is not None:
             options["max_tokens"] = config.max_tokens
@@ -312,7 +335,3 @@ class _Generation:
 
 def _cut_off(result: ChatResult) -> bool:
     return all(choice.finish_reason == "length" for choice in result.choices)
-
-
-def _parse(message: AssistantMessage, known: set[str]) -> ParsedMessage:
-    return parse_message(message.content, message.tool_calls, known)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_box_server.llm import AssistantMessage, ChatResult, ModelError
-from mcp_box_server.student.agent import DEFAULT_SAMPLING_TEMPERATURE, AgentConfig
+from mcp_box_server.student.agent import AgentConfig
 from mcp_box_server.student.connection import ToolBackend, ToolOutcome
 from mcp_box_server.student.retrieval import ToolSelector, found_tool_names
 from mcp_box_server.student.steps import (
@@ -181,10 +181,7 @@ class CodeAgent:
         return outcome.text
 
     async def _generate(self, history: list[dict[str, Any]]) -> ChatResult:
-        samples = self.config.samples
-        temperature = self.config.temperature
-        if samples > 1 and temperature is None:
-            temperature = DEFAULT_SAMPLING_TEMPERATURE
+        samples, temperature = self.config.samples, self.config.sampling_temperature
         limits = {"max_tokens": self.config.max_tokens}
         if self.api == "completions":
             prompt = _as_prompt(history) + "Thought:"

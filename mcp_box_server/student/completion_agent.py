@@ -21,17 +21,16 @@ harness writes the whole prompt, so the results are in it.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
+from functools import cached_property
 from typing import Any, Protocol
 
-from mcp_box_server.box.demos import Demo
 from mcp_box_server.llm import AssistantMessage, ChatResult, ModelError
 from mcp_box_server.student.actions import Actions
-from mcp_box_server.student.agent import DEFAULT_SAMPLING_TEMPERATURE, AgentConfig
-from mcp_box_server.student.connection import ToolBackend
+from mcp_box_server.student.agent import AgentSetup
 from mcp_box_server.student.parsing import ParsedMessage
 from mcp_box_server.student.repeats import RepeatGuard
-from mcp_box_server.student.retrieval import ToolSelector, nearest_demos
+from mcp_box_server.student.retrieval import nearest_demos
 from mcp_box_server.student.steps import ActionStep, EndReason, FinalAnswerStep, Run, Step
 from mcp_box_server.student.text_protocol import (
     ANSWER_STOP,
@@ -61,7 +60,7 @@ class CompletionClient(Protocol):
     ) -> ChatResult: ...
 
 
-class CompletionAgent:
+class CompletionAgent(AgentSetup[CompletionClient]):
     """Runs questions against a base model with the text protocol; `tools` None is the no-box arm.
 
     Example:
@@ -69,20 +68,16 @@ class CompletionAgent:
         run = await agent.solve("Use the numbers 4 9 10 13 ... to obtain 24.")
     """
 
-    def __init__(
-        self,
-        model: CompletionClient,
-        tools: ToolBackend | None,
-        config: AgentConfig | None = None,
-        demos: Sequence[Demo] = (),
-    ) -> None:
-        self.model = model
-        self.tools = tools
-        self.config = config or AgentConfig()
-        self.demos = list(demos)
-        self.selector = ToolSelector(self.config.max_tools)
-        self.actions = Actions(tools, self.config.samples, _parse, answer_of)
-        self.answers = Actions(None, self.config.samples, _parse, answer_of)  # the forced answer: no calls
+    _read_answer = staticmethod(answer_of)
+
+    @cached_property
+    def answers(self) -> Actions:
+        """Reads the forced answer: the same protocol, no tools to call."""
+        return Actions(None, self.config.samples, self._read_calls, self._read_answer)
+
+    @staticmethod
+    def _read_calls(message: AssistantMessage, known: set[str]) -> ParsedMessage:
+        return parse_continuation(message.content, known)
 
     async def solve(self, question: str) -> Run:
         """Run to the end and return every step, the answer and the prompt as one message."""
@@ -164,17 +159,10 @@ class CompletionAgent:
         return final
 
     async def _complete(self, prompt: str, stop: list[str]) -> ChatResult:
-        config = self.config
-        temperature = config.temperature
-        if temperature is None and config.samples > 1:
-            temperature = DEFAULT_SAMPLING_TEMPERATURE
+        config, temperature = self.config, self.config.sampling_temperature
         return await self.model.complete(
             prompt, stop=stop, n=config.samples, temperature=temperature, max_tokens=config.max_tokens
         )
-
-
-def _parse(message: AssistantMessage, known: set[str]) -> ParsedMessage:
-    return parse_continuation(message.content, known)
 
 
 def _cut_off(result: ChatResult) -> bool:
