@@ -21,6 +21,8 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,66 +85,78 @@ def sequences(count: int, length: int = 300) -> list[str]:
     return ["".join(rng.choice("ACGT") for _ in range(length)) for _ in range(count)]
 
 
-async def measure(proxy: CountingProxy, work: Any) -> tuple[int, int, float, Any]:
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One field of a tool's result over many items: by one call each, or by one program."""
+
+    label: str
+    tool: str
+    items: list[dict[str, Any]]  # the arguments of each call
+    field: str  # the structured result's field compared
+    program: str  # prints the list of that field, floats rounded to 2 places (a compact table)
+
+
+def tasks() -> list[Task]:
+    seqs = sequences(30)
+    return [
+        Task(
+            "GC content, 30 sequences",
+            "bio_gc_content",
+            [{"sequence": seq} for seq in seqs],
+            "gc_percent",
+            f"seqs = {seqs!r}\nprint([round(bio.gc_content(sequence=s)['gc_percent'], 2) for s in seqs])",
+        ),
+        Task(
+            "Game of 24, 10 puzzles",
+            "math_solve_24",
+            [{"numbers": puzzle} for puzzle in PUZZLES],
+            "expression",
+            f"print([math.solve_24(numbers=p)['expression'] for p in {PUZZLES!r}])",
+        ),
+    ]
+
+
+async def call_each(client: ClientSession, task: Task) -> list[Any]:
+    values = []
+    for arguments in task.items:
+        result = await client.call_tool(task.tool, arguments)
+        value = result.structured_content[task.field]
+        values.append(round(value, 2) if isinstance(value, float) else value)
+    return values
+
+
+async def execute_once(client: ClientSession, task: Task) -> list[Any]:
+    result = await client.call_tool("execute", {"code": task.program})
+    assert not result.is_error, result.content
+    return eval(result.structured_content["output"])  # the list it printed
+
+
+async def measure(proxy: CountingProxy, work: Awaitable[Any]) -> tuple[tuple[int, int, float], Any]:
+    """(bytes sent, bytes received, wall seconds) of `work`, and its value."""
     proxy.reset()
     started = time.perf_counter()
-    value = await work()
-    return proxy.sent, proxy.received, time.perf_counter() - started, value
+    value = await work
+    return (proxy.sent, proxy.received, time.perf_counter() - started), value
 
 
-def row(name: str, figures: tuple[int, int, float, Any]) -> str:
-    sent, received, wall, _ = figures
+def row(name: str, figures: tuple[int, int, float]) -> str:
+    sent, received, wall = figures
     return f"| {name} | {sent:,} | {received:,} | {wall * 1000:.0f} |"
 
 
 async def many_calls(client: ClientSession, proxy: CountingProxy) -> list[str]:
     lines = ["| task | bytes sent | bytes received | wall ms |", "|---|---:|---:|---:|"]
-    seqs = sequences(30)
-
-    async def gc_direct() -> list[float]:
-        values = []
-        for seq in seqs:
-            result = await client.call_tool("bio_gc_content", {"sequence": seq})
-            values.append(result.structured_content["gc_percent"])
-        return values
-
-    async def gc_program() -> list[float]:
-        code = f"seqs = {seqs!r}\nprint([round(bio.gc_content(sequence=s)['gc_percent'], 2) for s in seqs])"
-        result = await client.call_tool("execute", {"code": code})
-        assert not result.is_error, result.content
-        return eval(result.structured_content["output"])  # the list it printed
-
-    async def game_direct() -> list[str]:
-        answers = []
-        for puzzle in PUZZLES:
-            result = await client.call_tool("math_solve_24", {"numbers": puzzle})
-            answers.append(result.structured_content["expression"])
-        return answers
-
-    async def game_program() -> list[str]:
-        code = f"print([math.solve_24(numbers=p)['expression'] for p in {PUZZLES!r}])"
-        result = await client.call_tool("execute", {"code": code})
-        assert not result.is_error, result.content
-        return eval(result.structured_content["output"])
-
-    await gc_program()  # warm: the program box and the bio and math workers
-    await game_direct()
-    for label, direct, program in (
-        ("GC content, 30 sequences", gc_direct, gc_program),
-        ("Game of 24, 10 puzzles", game_direct, game_program),
-    ):
-        one_by_one = await measure(proxy, direct)
-        executed = await measure(proxy, program)
-        if label.startswith("GC"):
-            assert [round(v, 2) for v in one_by_one[3]] == executed[3]
-        else:
-            assert one_by_one[3] == executed[3]
-        lines.append(row(f"{label}: one call_tool per item ({len(one_by_one[3])} calls)", one_by_one))
-        lines.append(row(f"{label}: one execute", executed))
-        ratios = (one_by_one[0] / executed[0], one_by_one[1] / executed[1], one_by_one[2] / executed[2])
-        lines.append(
-            f"| {label}: per-item calls / execute | {ratios[0]:.1f}x | {ratios[1]:.1f}x | {ratios[2]:.1f}x |"
-        )
+    for task in tasks():  # warm: the program box and the bio and math workers
+        await execute_once(client, task)
+        await call_each(client, task)
+    for task in tasks():
+        each, each_values = await measure(proxy, call_each(client, task))
+        once, once_values = await measure(proxy, execute_once(client, task))
+        assert each_values == once_values
+        lines.append(row(f"{task.label}: one call_tool per item ({len(task.items)} calls)", each))
+        lines.append(row(f"{task.label}: one execute", once))
+        ratios = " | ".join(f"{a / b:.1f}x" for a, b in zip(each, once, strict=True))
+        lines.append(f"| {task.label}: per-item calls / execute | {ratios} |")
     return lines
 
 
