@@ -110,9 +110,25 @@ class Manifest:
 
 
 def read_manifest(box_dir: Path) -> Manifest:
-    """Parse `box_dir/box.toml`; a wrong field raises `ManifestError` with its line."""
+    """Parse `box_dir/box.toml`; a wrong field raises `ManifestError` with its line.
+
+    A box.toml with other hard links may be a file outside the box (see runtime/snapshot.py):
+    only a trusted box's is read, and a bad one says nothing of what it holds.
+    """
     path = box_dir / MANIFEST
-    text = _read_text(path)
+    text, links = _read_text(path)
+    try:
+        manifest = _parse(path, text)
+    except ManifestError:
+        if links > 1:
+            raise _hard_linked(path, links) from None
+        raise
+    if links > 1 and manifest.trust != "trusted":
+        raise _hard_linked(path, links)
+    return manifest
+
+
+def _parse(path: Path, text: str) -> Manifest:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -121,6 +137,10 @@ def read_manifest(box_dir: Path) -> Manifest:
             str(path), f"invalid TOML: {exc}", int(match.group(1)) if match else None
         ) from None
     return _build(path, text, data)
+
+
+def _hard_linked(path: Path, links: int) -> ManifestError:
+    return ManifestError(str(path), f"cannot read: it has {links} hard links, and its box is not trusted")
 
 
 def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
@@ -293,8 +313,8 @@ def _entry(
     return dict(item)
 
 
-def _read_text(path: Path) -> str:
-    """Read a regular box.toml, never through a link and never past MANIFEST_LIMIT.
+def _read_text(path: Path) -> tuple[str, int]:
+    """Read a regular box.toml, never through a link and never past MANIFEST_LIMIT; and its link count.
 
     The server reads every manifest itself: a link to /dev/zero or a FIFO must not hang it.
     """
@@ -304,12 +324,13 @@ def _read_text(path: Path) -> str:
         reason = "it is a link" if exc.errno == errno.ELOOP else exc.strerror or exc
         raise ManifestError(str(path), f"cannot read: {reason}") from None
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise ManifestError(str(path), "cannot read: not a regular file")
         data = handle.read(MANIFEST_LIMIT + 1)
     if len(data) > MANIFEST_LIMIT:
         raise ManifestError(str(path), f"larger than {MANIFEST_LIMIT // 1024} KB")
-    return data.decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="replace"), info.st_nlink
 
 
 def _positive(value: object) -> bool:

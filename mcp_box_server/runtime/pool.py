@@ -130,7 +130,11 @@ class BoxPool:
             return
         try:
             self.readme = await asyncio.to_thread(
-                snapshot.take, self.source, self._snapshot, min(self.manifest.max_box_mb, MAX_BOX_MB)
+                snapshot.take,
+                self.source,
+                self._snapshot,
+                min(self.manifest.max_box_mb, MAX_BOX_MB),
+                trusted=self.manifest.trust == "trusted",
             )
         except snapshot.SnapshotError as exc:
             self.specs, self.failures = [], [LoadFailure(exc.path, None, exc.message)]

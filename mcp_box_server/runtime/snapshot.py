@@ -9,8 +9,10 @@ box's own links are resolved here, one component at a time, never past the box's
 root; the snapshot is written through descriptors too. A link out of the box, a
 device, FIFO or socket, or a box over its size cap is a `SnapshotError` naming the
 path, which the pool turns into that box's load error; the server never hangs on a
-link to `/dev/zero` nor serves `/etc/shadow` as a README. Names `box.ignore` leaves
-out are skipped: the same names the watcher ignores, so every copied file is watched.
+link to `/dev/zero` nor serves `/etc/shadow` as a README. In a sandboxed box, a file with
+more than one hard link is refused too: no descriptor says where its other names are.
+Names `box.ignore` leaves out are skipped: the same names the watcher ignores, so every
+copied file is watched.
 
 Snapshots are private. Every root lies in one 0700 folder of this uid (`runtime_dir`),
 with files 0600 and folders 0700. Under root a sandboxed worker runs as a uid of its
@@ -134,13 +136,15 @@ def remove_all() -> None:
         remove(root)
 
 
-def take(source: Path, target: Path, max_mb: int) -> str | None:
+def take(source: Path, target: Path, max_mb: int, *, trusted: bool = False) -> str | None:
     """Copy the box at `source` to `target` (new, in a root from `make_root`); returns its README text.
 
-    Blocking: run it with `asyncio.to_thread`. Raises `SnapshotError`.
+    `trusted`: the user's own box, whose code reads whatever the server may, so its files
+    are copied whatever their link count (an install may hard-link them to a package
+    cache). Blocking: run it with `asyncio.to_thread`. Raises `SnapshotError`.
     """
     _require_posix(source)
-    copy = _Copy(source.resolve(), max_mb, box_group(target.parent))
+    copy = _Copy(source.resolve(), max_mb, box_group(target.parent), one_name=not trusted)
     try:
         source_fd = _open_box(copy.root)
         try:
@@ -186,12 +190,13 @@ class _Folder:
 class _Copy:
     """One copy: a stack of open folders (no recursion, at most MAX_DEPTH deep), counting bytes."""
 
-    def __init__(self, root: Path, max_mb: int, group: int | None) -> None:
+    def __init__(self, root: Path, max_mb: int, group: int | None, *, one_name: bool = True) -> None:
         self.root = root  # the box folder, resolved: error messages name paths under it
         self.where = root  # the entry being copied, for the message of an OSError
         self.max_mb = max_mb
         self.budget = max_mb * 1024 * 1024
         self.group = group
+        self.one_name = one_name  # refuse a file with other hard links: they may lie outside
         self.dir_mode, self.file_mode = (0o750, 0o640) if group is not None else (PRIVATE_MODE, 0o600)
         self.entries = 0
         self.root_fd = -1
@@ -326,16 +331,28 @@ class _Copy:
         return steps[len(prefix) :]
 
     def _open(self, parent: int, name: str, *, folder: bool) -> int:
-        """Open `name` in `parent`, following no link; `fstat` checks it is still what was seen."""
+        """Open `name` in `parent`, following no link; `fstat` checks it is still what was seen.
+
+        A file with more than one hard link is refused (but in a trusted box): its other names
+        may lie outside the box (a link to a file only root may read, made where
+        `fs.protected_hardlinks` is off or by an archive extracted as root), and no
+        descriptor tells where they are. Its count is read on the descriptor the copy reads.
+        """
         if folder:
             fd = _open_folder(name, parent)
         else:
             flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
             fd = os.open(name, flags, dir_fd=parent)
-        mode = os.fstat(fd).st_mode
-        if not (stat.S_ISDIR(mode) if folder else stat.S_ISREG(mode)):
+        info = os.fstat(fd)
+        if not (stat.S_ISDIR(info.st_mode) if folder else stat.S_ISREG(info.st_mode)):
             os.close(fd)
-            raise self._error(f"changed while being copied (it is now a {_kind(mode)})")
+            raise self._error(f"changed while being copied (it is now a {_kind(info.st_mode)})")
+        if not folder and self.one_name and info.st_nlink > 1:
+            os.close(fd)
+            raise self._error(
+                f"is a file with {info.st_nlink} hard links: one may be a file outside the box, "
+                "so it is not copied (a box's files have one name each: copy it instead of linking)"
+            )
         return fd
 
     def _copy_file(self, fd: int, target_dir: int, name: str) -> None:
