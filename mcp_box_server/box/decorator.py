@@ -26,7 +26,7 @@ def tool(
     timeout: float | None = None,
     annotations: dict[str, Any] | None = None,
     hidden: bool = False,
-    task: Literal["optional", "required"] | None = None,
+    task: Literal["optional", "required", "after_questions"] | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -38,7 +38,7 @@ def tool(
     timeout: float | None = None,
     annotations: dict[str, Any] | None = None,
     hidden: bool = False,
-    task: Literal["optional", "required"] | None = None,
+    task: Literal["optional", "required", "after_questions"] | None = None,
 ) -> F | Callable[[F], F]:
     """Mark a function as a tool and attach metadata.
 
@@ -49,7 +49,10 @@ def tool(
         hidden: keep a public function out of the tool list.
         task: "optional" lets a client that declares the MCP tasks extension get a task to
             poll instead of waiting for the result (for long calls); "required" refuses a
-            client that does not declare it. `[tools.NAME] task` in box.toml overrides this.
+            client that does not declare it; "after_questions" asks the questions of its first
+            round in the request, as any tool does, and once the client has answered them
+            goes on as a task (a tool that asks nothing finishes in the request). `[tools.NAME]
+            task` in box.toml overrides this.
 
     Example:
         >>> @tool(timeout=5)
@@ -59,13 +62,13 @@ def tool(
 
     Raises:
         ValueError: `timeout` is not a positive, finite number (the module then fails to load,
-            with this message at the decorator's line), or `task` is neither "optional" nor
-            "required".
+            with this message at the decorator's line), or `task` is not "optional", "required"
+            or "after_questions".
     """
     if timeout is not None and not _finite_positive(timeout):
         raise ValueError(f"tool timeout must be a positive, finite number of seconds, got {timeout!r}")
-    if task not in (None, "optional", "required"):
-        raise ValueError(f'tool task must be "optional" or "required", got {task!r}')
+    if task not in (None, "optional", "required", "after_questions"):
+        raise ValueError(f'tool task must be "optional", "required" or "after_questions", got {task!r}')
 
     def mark(f: F) -> F:
         setattr(

@@ -31,8 +31,10 @@ DEFAULT_MAX_BOX_MB = 100
 MANIFEST_LIMIT = 1024 * 1024  # a box.toml is a few lines; more is a mistake or an attack
 
 Trust = Literal["trusted", "sandboxed"]
-TaskMode = Literal["optional", "required"]  # a tool that may run as an MCP task, or must
-TASK_MODES: tuple[TaskMode, ...] = ("optional", "required")
+# A tool that may run as an MCP task, or must; or that asks its first questions in the
+# request and, once they are answered, goes on as a task.
+TaskMode = Literal["optional", "required", "after_questions"]
+TASK_MODES: tuple[TaskMode, ...] = ("optional", "required", "after_questions")
 # A box.toml that says nothing is treated as hostile: only the boxes shipped with mcp-box
 # and the user's own say `trust = "trusted"`, so a downloaded or distilled box is never
 # trusted by omission.
@@ -185,7 +187,8 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
             raise fail("timeout", f"tools.{function}.timeout must be a positive number")
         task = table.get("task")
         if task is not None and task not in TASK_MODES:
-            raise fail("task", f'tools.{function}.task must be "optional" or "required", got {task!r}')
+            modes = '"optional", "required" or "after_questions"'
+            raise fail("task", f"tools.{function}.task must be {modes}, got {task!r}")
         tools[function] = ToolOverride(timeout=float(timeout) if timeout is not None else None, task=task)
     timeout = data.get("timeout", DEFAULT_TIMEOUT)
     if not _positive(timeout):

@@ -20,7 +20,7 @@ from typing import Any
 from mcp_box_server.box.docstrings import parse_docstring
 from mcp_box_server.box.errors import LoadFailure
 from mcp_box_server.box.loader import TOOLS_DIR, tool_files
-from mcp_box_server.box.manifest import Manifest
+from mcp_box_server.box.manifest import TASK_MODES, Manifest
 from mcp_box_server.box.spec import TOOL_NAME, ToolSpec, exposed_name
 
 MAX_SOURCE = 4 * 1024 * 1024  # a tool module larger than this is not read
@@ -97,7 +97,7 @@ def _collect(
             failures.append(LoadFailure(str(path), line, message))
             continue
         timeout = meta.get("timeout") if isinstance(meta.get("timeout"), int | float) else None
-        task = meta.get("task") if meta.get("task") in ("optional", "required") else None
+        task = meta.get("task") if meta.get("task") in TASK_MODES else None
         spec = ToolSpec(
             name=name,
             function=function,

@@ -30,7 +30,7 @@ class ToolSpec:
     line: int
     annotations: dict[str, Any] = field(default_factory=dict)
     output: dict[str, Any] | None = None  # the outputSchema, from the return type hint
-    task: str | None = None  # "optional" | "required": may (must) run as an MCP task; None: never
+    task: str | None = None  # "optional" | "required" | "after_questions" (see TaskMode); None: never
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

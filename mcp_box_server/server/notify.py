@@ -5,8 +5,9 @@ FastMCP 4 sends nothing by itself when tools change. Handshake-era sessions
 get `notifications/tools/list_changed` on their connection; a middleware
 remembers every connection it sees (in mcp 2 a `ServerSession` is a per-request
 proxy, so the connection behind it is what lives as long as the client). Sessionless 2026-07-28 clients open
-`subscriptions/listen`, served by the SDK's ListenHandler over a subscription
-bus; a `ToolsListChanged` event on the bus reaches each open stream.
+`subscriptions/listen`, served by `listen.Listen` over the SDK's subscription bus;
+a `ToolsListChanged` event on the bus reaches each open stream (and a task's status,
+from the tasks extension, reaches the streams that name its id).
 
 Prompts and resources go the same two ways. A handshake-era client subscribes to a
 resource with `resources/subscribe` (kept per connection here) and gets
@@ -19,14 +20,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastmcp import FastMCP
 from fastmcp.server.middleware import Middleware, MiddlewareContext
 from mcp.server.context import ServerRequestContext
-from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
+from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.shared.subscriptions import (
     PromptsListChanged,
     ResourcesListChanged,
@@ -38,9 +38,10 @@ from mcp_types import (
     EmptyResult,
     SubscribeRequestParams,
     SubscriptionsListenRequestParams,
-    SubscriptionsListenResult,
     UnsubscribeRequestParams,
 )
+
+from mcp_box_server.server.listen import Listen
 
 log = logging.getLogger("mcp_box.server")
 
@@ -56,7 +57,7 @@ class ChangeNotifier(Middleware):
         # handshake-era resource subscriptions, per connection (gone with it)
         self._subscriptions: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
         self.bus = InMemorySubscriptionBus()
-        self.listen_handler = _Listen(self.bus)
+        self.listen_handler = Listen(self.bus)
 
     def install(self, server: FastMCP) -> None:
         server.add_middleware(self)
@@ -144,26 +145,3 @@ def _updated(uri: str) -> Callable[[Any], Awaitable[None]]:
 def _connection(request: Any) -> Any:
     """The connection behind a request's per-request session (no public accessor in mcp 2.3)."""
     return getattr(request.session, "_connection", None)
-
-
-class _Listen(ListenHandler):
-    """The SDK's listen handler, also counting the resource URIs its open streams watch.
-
-    The bus delivers a `ResourceUpdated` only to streams that named its URI; counting them
-    lets a template's reload be told for the concrete URIs clients read.
-    """
-
-    def __init__(self, bus: InMemorySubscriptionBus) -> None:
-        super().__init__(bus)
-        self.uris: Counter[str] = Counter()
-
-    async def __call__(
-        self, ctx: ServerRequestContext[Any, Any], params: SubscriptionsListenRequestParams
-    ) -> SubscriptionsListenResult:
-        uris = list(params.notifications.resource_subscriptions or ())
-        self.uris.update(uris)
-        try:
-            return await super().__call__(ctx, params)
-        finally:
-            self.uris.subtract(uris)
-            self.uris += Counter()  # drop the zeros

@@ -1,17 +1,26 @@
 """Long box calls as MCP tasks: the `io.modelcontextprotocol/tasks` extension (SEP-2663).
 
-A box opts a tool in (`task = "optional" | "required"`, in box.toml or the decorator).
-When a client that declares the extension calls it, the call answers at once with a
-task (`resultType: "task"`, `taskId`, `ttlMs`, `pollIntervalMs`), saved in the task
-store before its id leaves, and the box call goes on in the background. The client
-polls `tasks/get` until the task is completed (the tool's result inlined, a tool error
-as `isError`), failed (its worker died, or a protocol error) or cancelled; `tasks/cancel`
-stops the worker; a question the tool asks makes the task `input_required` with the questions
-inlined, and `tasks/update` answers them (answers are kept server-side, in the store,
-so no sealed state goes to the client). A client that does not declare the extension
-gets the plain result for an "optional" tool, and -32021 for a "required" one; a
-handshake-era session (protocol ≤ 2025-11-25), which has no task wire, gets the result
-of either kind as from any tool.
+A box opts a tool in (`task = "optional" | "required" | "after_questions"`, in box.toml
+or the decorator). When a client that declares the extension calls it, the call answers
+at once with a task (`resultType: "task"`, `taskId`, `ttlMs`, `pollIntervalMs`), saved in
+the task store before its id leaves, and the box call goes on in the background. The
+client polls `tasks/get` until the task is completed (the tool's result inlined, a tool
+error as `isError`), failed (its worker died, or a protocol error) or cancelled;
+`tasks/cancel` stops the worker; a question the tool asks makes the task `input_required`
+with the questions inlined, and `tasks/update` answers them (answers are kept
+server-side, in the store, so no sealed state goes to the client). A client that does
+not declare the extension gets the plain result for an "optional" or "after_questions"
+tool, and -32021 for a "required" one; a handshake-era session (protocol ≤ 2025-11-25),
+which has no task wire, gets the result of any kind as from any tool.
+
+An "after_questions" tool asks first: its first round runs in the request as any
+tool's does (a question ends it with an input_required result), and the call that brings
+the answers goes on as a task with them (SEP-2663: MRTR rounds resolved before the task).
+
+A task lives `ttlMs` from its creation (an hour, or what the client asked for in its
+extension settings, within a second and a day), then is gone, its worker stopped. Each
+change of status also goes to the `subscriptions/listen` streams that name the task
+(`notifications/tasks`, see `listen`).
 
 Any replica sharing the store answers `tasks/get`, `tasks/update` and `tasks/cancel`;
 the replica running the task watches the store for answers and for a cancel.
@@ -23,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +51,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from mcp_box_server.runtime import BoxRuntimeError, ClientCannot, InputNeeded, WorkerCrashed
 from mcp_box_server.server import results
 from mcp_box_server.server.conversation import ClientConversation, input_request, valid_answer
+from mcp_box_server.server.listen import Listen
+from mcp_box_server.server.notify import ChangeNotifier
 from mcp_box_server.server.task_store import TERMINAL, TaskRecord, TaskStore
 
 if TYPE_CHECKING:
@@ -54,8 +66,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("mcp_box.server")
 
 TASKS = "io.modelcontextprotocol/tasks"
-TTL_MS = 3_600_000  # a finished task's result stays readable an hour after the task began
-POLL_MS = 500  # what the server suggests between two tasks/get
+TTL_MS = 3_600_000  # how long a task stays readable from its creation, unless the client asks
+MIN_TTL_MS, MAX_TTL_MS = 1_000, 86_400_000  # what a client may ask for: a second to a day
+POLL_MS, MIN_POLL_MS = 500, 100  # suggested between two tasks/get: a tenth of the TTL, within these
 WATCH = 0.1  # seconds between two looks at the store, for answers or a cancel
 _CAPABILITY = {"elicit": "elicitation", "sample": "sampling", "roots": "roots"}
 
@@ -107,6 +120,7 @@ class TasksExtension(ServerExtension):
         self.store = store
         self._runners: dict[str, asyncio.Task[None]] = {}
         self._calls: dict[str, asyncio.Future[Any]] = {}
+        self._listen: Listen | None = None
 
     def clone(self) -> TasksExtension:
         return TasksExtension(self.registry, self.store)
@@ -120,6 +134,9 @@ class TasksExtension(ServerExtension):
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
+        self._listen = _listen_handler(self.server)
+        if self._listen is not None:
+            self._listen.tasks = self  # listen streams may now name task ids
         try:
             yield
         finally:
@@ -136,7 +153,7 @@ class TasksExtension(ServerExtension):
         if mode is None or not _modern(context.request_context):
             return await call_next()  # a handshake-era session has no task wire: it waits for the result
         if not _declared(context.request_context, context.session):
-            if mode == "optional":
+            if mode != "required":
                 return await call_next()
             raise MCPError(
                 MISSING_REQUIRED_CLIENT_CAPABILITY,
@@ -145,8 +162,15 @@ class TasksExtension(ServerExtension):
             )
         arguments = dict(params.arguments or {})
         asking = ClientConversation(context, params.name, arguments, self.registry)
+        if mode == "after_questions" and not asking.answers:
+            return await call_next()  # its first round runs in the request, as any tool's: a question ends it
+        ttl, poll = _lifetime(_settings(context.request_context))
         record = TaskRecord(
-            task_id=secrets.token_urlsafe(18), tool=params.name, ttl_ms=TTL_MS, poll_ms=POLL_MS
+            task_id=secrets.token_urlsafe(18),
+            tool=params.name,
+            ttl_ms=ttl,
+            poll_ms=poll,
+            answers=dict(asking.answers),  # what earlier rounds in the request were told
         )
         await self.store.save(record)  # before the id leaves: any tasks/get after this finds it
         runner = asyncio.create_task(
@@ -198,8 +222,10 @@ class TasksExtension(ServerExtension):
         try:
             while not call.done():
                 await asyncio.wait({call}, timeout=WATCH)
-                if not call.done() and await self.store.cancel_requested(record.task_id):
-                    call.cancel()
+                if call.done():
+                    break
+                if time.time() > record.expires or await self.store.cancel_requested(record.task_id):
+                    call.cancel()  # cancelled, or past its TTL: nobody can read its result any more
             if call.cancelled():
                 raise _Cancelled
             return call.result()
@@ -244,8 +270,14 @@ class TasksExtension(ServerExtension):
         """Save, unless a cancel came first (its status stands); True when saved."""
         if await self.store.cancel_requested(record.task_id):
             return False
-        await self.store.save(record)
+        await self._save(record)
         return True
+
+    async def _save(self, record: TaskRecord) -> None:
+        """Save a change of status, then tell the listen streams that watch the task."""
+        await self.store.save(record)
+        if self._listen is not None:
+            self._listen.task_changed(record.detailed())
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> _Wire:
         record = await self._record(ctx, params)
@@ -268,7 +300,7 @@ class TasksExtension(ServerExtension):
                 record.move("input_required")
             else:
                 record.move("working", asked={})
-            await self.store.save(record)
+            await self._save(record)
         return _Wire.model_validate({"resultType": "complete"})
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> _Wire:
@@ -277,19 +309,29 @@ class TasksExtension(ServerExtension):
         if record.status not in TERMINAL:
             await self.store.request_cancel(record.task_id)
             record.move("cancelled")
-            await self.store.save(record)
+            await self._save(record)
             call = self._calls.get(record.task_id)
             if call is not None:
                 call.cancel()
         return _Wire.model_validate({"resultType": "complete"})
 
-    async def _record(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> TaskRecord:
+    def require_declared(self, ctx: ServerRequestContext[Any, Any]) -> None:
+        """-32021 for a request (tasks/*, or a listen naming task ids) that did not declare the extension."""
         if not _declared(ctx, ctx.session):
             raise MCPError(
                 MISSING_REQUIRED_CLIENT_CAPABILITY,
-                f"tasks/* needs the client extension '{TASKS}', which this request did not declare",
+                f"tasks/* and task notifications need the client extension '{TASKS}', "
+                "which this request did not declare",
                 {"requiredCapabilities": {"extensions": {TASKS: {}}}},
             )
+
+    async def current(self, task_id: str) -> dict[str, Any] | None:
+        """The task as `tasks/get` shows it (for a listen stream that starts watching it)."""
+        record = await self.store.load(task_id)
+        return record.detailed() if record is not None else None
+
+    async def _record(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> TaskRecord:
+        self.require_declared(ctx)
         request = getattr(ctx, "request", None)
         named = request.headers.get("mcp-name") if request is not None else None
         if named is not None and named != params.task_id:  # SEP-2243: the routing header names the task
@@ -298,6 +340,39 @@ class TasksExtension(ServerExtension):
         if record is None:
             raise MCPError(INVALID_PARAMS, f"unknown task '{params.task_id}' (never made here, or expired)")
         return record
+
+
+def _lifetime(settings: dict[str, Any] | None) -> tuple[int, int]:
+    """ttlMs and pollIntervalMs of a new task.
+
+    SEP-2663 gives a 2026-07-28 client no field to ask for a TTL (its wire drops SEP-1686's
+    `task.ttl`), so a client asks in the settings it declares for the extension,
+    `{"io.modelcontextprotocol/tasks": {"ttlMs": N}}`: held to [MIN_TTL_MS, MAX_TTL_MS],
+    TTL_MS when it asks none.
+    """
+    wanted = (settings or {}).get("ttlMs")
+    if wanted is None:
+        ttl = TTL_MS
+    elif isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > 0:
+        ttl = min(MAX_TTL_MS, max(MIN_TTL_MS, wanted))
+    else:
+        problem = f"the {TASKS} setting ttlMs must be a positive integer (milliseconds), got {wanted!r}"
+        raise MCPError(INVALID_PARAMS, problem)
+    return ttl, min(POLL_MS, max(MIN_POLL_MS, ttl // 10))
+
+
+def _settings(context: Any) -> dict[str, Any] | None:
+    """The settings the request declared for the extension (its `_meta` client capabilities)."""
+    meta = getattr(context, "meta", None) or {}
+    capabilities = meta.get("io.modelcontextprotocol/clientCapabilities") or {}
+    settings = (capabilities.get("extensions") or {}).get(TASKS) if isinstance(capabilities, dict) else None
+    return settings if isinstance(settings, dict) else None
+
+
+def _listen_handler(server: Any) -> Listen | None:
+    """The listen streams of the server's change notifier, which carry task status too."""
+    notifier = next((m for m in server.middleware if isinstance(m, ChangeNotifier)), None)
+    return notifier.listen_handler if notifier is not None else None
 
 
 def _modern(context: Any) -> bool:

@@ -69,6 +69,7 @@ async def test_fixture_box_exposes_the_names_the_scenarios_call(test_box, json_b
         "test_missing_capability",  # server-stateless (2026-07-28): asks for sampling
         "test_trigger_tool_change",  # server-stateless: adds or removes a tool file
         "test_trigger_prompt_change",  # server-stateless: adds or removes a prompt file
+        "test_tool_with_task",  # tasks-mrtr-composition: asks in the request, then a task
     }
     assert [s.name for s in json_box.specs] == [SCHEMA_TOOL]
     for spec in test_box.specs + json_box.specs:
@@ -163,6 +164,7 @@ async def test_task_fixture_boxes_expose_the_names_the_tasks_scenarios_call():
         "protocol_error_job": "optional",
         "confirm_delete": "optional",
         "multi_input": "optional",
+        "test_tool_with_task": "after_questions",  # tasks-mrtr-composition
     }
     for name, mode in wanted.items():
         pool = BoxPool(read_manifest(BOXES / name.split("_", 1)[0]))

@@ -6,20 +6,26 @@ completes after `tasks/update`; with two replicas behind nginx sharing a Redis s
 either replica answers for a task the other runs, and a cancel on one stops the worker on
 the other.
 A client that does not declare the extension gets -32021 for a tool that requires it,
-and the plain result for one that only allows it.
+and the plain result for one that only allows it. A listen stream that names tasks hears
+each change of their status; a task lives for the TTL its client asked for (within the
+server's bounds), then is gone with its worker; a tool that asks before its task asks in
+the request, and the call that brings the answer becomes the task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx2
 import mcp_types
 import pytest
 from mcp.client.client import Client
@@ -83,6 +89,14 @@ LONG = '''
         """
         time.sleep(0.5)
         return n
+
+
+    @tool(task="after_questions")
+    def greet() -> str:
+        """Ask the user's name, then greet them after a while."""
+        answer = elicit("Your name?", {"name": str}, key="user_name")
+        time.sleep(0.5)
+        return f"Hello, {answer['content']['name']}!"
 '''
 
 MANIFEST = """
@@ -284,13 +298,14 @@ async def test_the_student_harness_gets_the_result_of_a_task_tool(base):
         assert final_result(await wait_for(mcp.session, task, timeout=60)).structured_content == {"result": 3}
 
 
-def test_a_task_mode_other_than_optional_or_required_is_a_clear_error(tmp_path):
+def test_a_task_mode_other_than_the_three_is_a_clear_error(tmp_path):
     box = make_box(tmp_path, "odd", {"jobs": LONG}, '[tools.crunch]\ntask = "sometimes"\n')
     with pytest.raises(
-        ManifestError, match=r'tools.crunch.task must be "optional" or "required", got .sometimes.'
+        ManifestError,
+        match=r'tools.crunch.task must be "optional", "required" or "after_questions", got .sometimes.',
     ):
         read_manifest(box)
-    with pytest.raises(ValueError, match='tool task must be "optional" or "required"'):
+    with pytest.raises(ValueError, match='tool task must be "optional", "required" or "after_questions"'):
         tool(task="always")  # type: ignore[arg-type]
 
 
@@ -311,3 +326,171 @@ async def test_a_question_the_client_cannot_answer_fails_the_task_with_32021(bas
         shown = await wait_for(mcp.session, task, timeout=60)
     assert shown["status"] == "failed" and "result" not in shown
     assert shown["error"]["code"] == -32021 and "elicitation" in shown["error"]["message"]
+
+
+MODERN = "2026-07-28"
+
+
+@contextlib.asynccontextmanager
+async def task_stream(
+    base: str, task_ids: list[str], extension: bool = True
+) -> AsyncIterator[AsyncIterator[dict]]:
+    """A `subscriptions/listen` stream naming tasks, over plain HTTP: the SDK's `listen()`
+    asks for the core event kinds only. Yields the stream's JSON-RPC messages one by one."""
+    capabilities = {"extensions": {"io.modelcontextprotocol/tasks": {}}} if extension else {}
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+        "io.modelcontextprotocol/clientInfo": {"name": "test_tasks", "version": "0"},
+    }
+    body = {
+        "jsonrpc": "2.0",
+        "id": "watch",
+        "method": "subscriptions/listen",
+        "params": {"notifications": {"taskIds": task_ids}, "_meta": meta},
+    }
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": "subscriptions/listen",
+    }
+    async with (
+        httpx2.AsyncClient(timeout=60) as http,
+        http.stream("POST", f"{base}/mcp", json=body, headers=headers) as response,
+    ):
+
+        async def messages() -> AsyncIterator[dict]:
+            if response.headers.get("content-type", "").startswith("application/json"):
+                yield json.loads(await response.aread())
+                return
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    yield json.loads(line[5:])
+
+        yield messages()
+
+
+async def test_a_listen_stream_hears_each_status_of_the_tasks_it_names(base):
+    async with client(base, elicitation_callback=unused) as mcp, client(base) as mute:
+        asking = await start(mcp.session, "long_delete", {"item": "report.txt"})
+        doomed = await start(mcp.session, "long_crunch", {"seconds": 60})
+        failing = await start(mute.session, "long_delete", {"item": "x"})  # no elicitation: it fails
+        assert (await wait_for(mute.session, failing, timeout=60))["status"] == "failed"
+        unnamed = await start(mcp.session, "long_crunch", {"seconds": 0.1})
+        named = sorted([asking.task_id, doomed.task_id, failing.task_id])
+        heard: dict[str, list[dict]] = {name: [] for name in named}
+        async with asyncio.timeout(60), task_stream(base, named) as stream:
+            ack = await anext(stream)
+            assert ack["method"] == "notifications/subscriptions/acknowledged"
+            assert ack["params"]["notifications"] == {"taskIds": named}
+            async for message in stream:
+                task = message["params"]
+                assert message["method"] == "notifications/tasks"
+                assert task["_meta"]["io.modelcontextprotocol/subscriptionId"] == "watch"
+                heard[task["taskId"]].append(task)
+                if task["taskId"] == asking.task_id and task["status"] == "input_required":
+                    answer = {"action": "accept", "content": {"confirm": True}}
+                    update = {"taskId": asking.task_id, "inputResponses": {"confirm": answer}}
+                    assert is_ack(await task_request(mcp.session, "tasks/update", update))
+                if task["taskId"] == asking.task_id and task["status"] == "completed":
+                    assert is_ack(await task_request(mcp.session, "tasks/cancel", {"taskId": doomed.task_id}))
+                if task["taskId"] == doomed.task_id and task["status"] == "cancelled":
+                    break
+        assert unnamed.task_id not in heard
+    statuses = {name: [task["status"] for task in tasks] for name, tasks in heard.items()}
+    # its state when the stream began (failed already), then nothing: a finished task does not change
+    assert statuses[failing.task_id] == ["failed"]
+    assert heard[failing.task_id][0]["error"]["code"] == -32021
+    assert statuses[asking.task_id][-3:] == ["input_required", "working", "completed"]
+    assert set(statuses[asking.task_id]) <= {"working", "input_required", "completed"}
+    assert heard[asking.task_id][-1]["result"]["content"][0]["text"] == "deleted report.txt"
+    assert statuses[doomed.task_id] == ["working", "cancelled"]
+
+
+async def test_a_listen_stream_naming_tasks_needs_the_extension(base):
+    async with client(base) as mcp:
+        task = await start(mcp.session, "long_crunch", {"seconds": 0.1})
+    async with asyncio.timeout(30), task_stream(base, [task.task_id], extension=False) as stream:
+        answer = await anext(stream)
+    assert "result" not in answer and answer["error"]["code"] == -32021
+    assert "io.modelcontextprotocol/tasks" in answer["error"]["message"]
+
+
+class AskedTTL(TaskPolling):
+    """Declares the tasks extension with the TTL a client wants for its tasks."""
+
+    def __init__(self, ttl_ms: object) -> None:
+        super().__init__()
+        self.ttl_ms = ttl_ms
+
+    def settings(self) -> dict:
+        return {"ttlMs": self.ttl_ms}
+
+
+async def ttl_task(base: str, arguments: dict, ttl: object) -> dict:
+    """`long_crunch` from a client that asks for a TTL: the task answer, as on the wire."""
+    async with Client(f"{base}/mcp", extensions=[AskedTTL(ttl)]) as mcp:
+        return (await start(mcp.session, "long_crunch", arguments)).model_dump(by_alias=True)
+
+
+async def test_a_task_lives_for_the_ttl_its_client_asked_then_is_gone_with_its_worker(served, tmp_path):
+    base, server = served
+    held = tmp_path / "held"
+    quick = await ttl_task(base, {"seconds": 0.1}, ttl=2500)
+    began = time.monotonic()
+    assert quick["ttlMs"] == 2500 and quick["pollIntervalMs"] == 250  # a tenth of its TTL
+    long = await ttl_task(base, {"seconds": 60, "hold": str(held)}, ttl=1500)
+    async with asyncio.timeout(30):
+        while (pid := holder(server, held)) is None:
+            await asyncio.sleep(0.05)
+    async with client(base) as mcp:
+        await asyncio.sleep(0.3)
+        shown = await task_request(mcp.session, "tasks/get", {"taskId": quick["taskId"]})
+        assert time.monotonic() - began < 2.5 and shown["status"] == "completed"  # within its TTL
+        while alive(pid) and time.monotonic() - began < 3.5:  # its 1.5 s, and a second to stop
+            await asyncio.sleep(0.05)
+        assert not alive(pid), "the worker of a task past its TTL still ran"
+        await asyncio.sleep(max(0.0, began + 3.0 - time.monotonic()))
+        for gone in (quick, long):
+            with pytest.raises(MCPError) as unknown:
+                await task_request(mcp.session, "tasks/get", {"taskId": gone["taskId"]})
+            assert unknown.value.code == -32602
+        plain = await start(mcp.session, "long_crunch", {"seconds": 0})
+        assert plain.model_dump(by_alias=True)["ttlMs"] == 3_600_000  # asked for none: an hour
+    bounds = [await ttl_task(base, {"seconds": 0}, ttl=ttl) for ttl in (1, 10**12)]
+    assert [(b["ttlMs"], b["pollIntervalMs"]) for b in bounds] == [(1_000, 100), (86_400_000, 500)]
+    async with Client(f"{base}/mcp", extensions=[AskedTTL("an hour")]) as odd:
+        with pytest.raises(MCPError) as refused:
+            await odd.session.call_tool("long_crunch", {"seconds": 0}, allow_claimed=True)
+    assert refused.value.code == -32602 and "ttlMs must be a positive integer" in str(refused.value)
+
+
+async def test_a_tool_that_asks_first_becomes_a_task_once_answered(base):
+    asked: list[str] = []
+
+    async def name(_context, params) -> mcp_types.ElicitResult:
+        asked.append(params.message)
+        return mcp_types.ElicitResult(action="accept", content={"name": "Alice"})
+
+    async with client(base, elicitation_callback=name) as mcp:
+        first = await mcp.session.call_tool("long_greet", {}, allow_input_required=True, allow_claimed=True)
+        assert isinstance(first, mcp_types.InputRequiredResult), first  # asked in the request
+        assert list(first.input_requests) == ["user_name"]
+        answer = {"user_name": {"action": "accept", "content": {"name": "Alice"}}}
+        task = await mcp.session.call_tool(
+            "long_greet",
+            {},
+            input_responses=answer,
+            request_state=first.request_state,
+            allow_input_required=True,
+            allow_claimed=True,
+        )
+        assert isinstance(task, CreatedTask), task  # the answered call goes on as a task
+        assert "requestState" not in task.model_dump(by_alias=True)
+        shown = await wait_for(mcp.session, task, timeout=60)
+        assert shown["status"] == "completed" and final_result(shown).content[0].text == "Hello, Alice!"
+        assert (await mcp.call_tool("long_greet", {})).content[
+            0
+        ].text == "Hello, Alice!"  # the SDK's own loop
+    async with Client(f"{base}/mcp", elicitation_callback=name) as plain:  # no extension: no task at all
+        assert (await plain.call_tool("long_greet", {})).content[0].text == "Hello, Alice!"

@@ -1,0 +1,191 @@
+"""`subscriptions/listen` (SEP-2575), with the task status notifications of SEP-2663.
+
+The SDK's `ListenHandler` carries the four change events of the core spec from a
+subscription bus to each open stream. The tasks extension adds a fifth kind: a client
+names task ids in its filter (`notifications: {"taskIds": [...]}`) and hears
+`notifications/tasks`, the task as `tasks/get` shows it, each time one of them changes
+state. The SDK handler cannot carry it (its events are a closed union), so this handler
+serves both, with the SDK's rules: the ack is the first frame and names what is honoured,
+every frame carries the listen request's id in `_meta`, a kind is sent only when asked
+for, and a stream whose client stopped reading is ended at its backlog cap.
+
+Right after the ack, each watched task's current state follows, so a client that opens
+the stream after the task changed does not wait for a change that already happened.
+A client that names task ids without declaring the tasks extension gets -32021
+(SEP-2663); on a server without the extension, task ids are not honoured (the ack
+leaves them out).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+from mcp.server.context import ServerRequestContext
+from mcp.server.subscriptions import SubscriptionBus
+from mcp.shared.exceptions import MCPError
+from mcp.shared.subscriptions import (
+    SUBSCRIPTION_ID_META_KEY,
+    ServerEvent,
+    event_matches,
+    event_to_notification,
+)
+from mcp_types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    SubscriptionFilter,
+    SubscriptionsAcknowledgedNotification,
+    SubscriptionsAcknowledgedNotificationParams,
+    SubscriptionsListenRequestParams,
+    SubscriptionsListenResult,
+)
+from pydantic import BaseModel
+
+log = logging.getLogger("mcp_box.server")
+
+TASK_NOTIFICATION = "notifications/tasks"
+TASK_IDS = "taskIds"  # the filter key SEP-2663 adds
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChanged:
+    """A task's new state, as `tasks/get` shows it (SEP-2663's DetailedTask)."""
+
+    task: dict[str, Any]
+
+
+class TaskSource(Protocol):
+    """What the tasks extension lends the listen handler."""
+
+    def require_declared(self, ctx: ServerRequestContext[Any, Any]) -> None:
+        """Raise -32021 unless the request declared the tasks extension."""
+        ...
+
+    async def current(self, task_id: str) -> dict[str, Any] | None:
+        """The task as `tasks/get` would show it now; None when there is no such task."""
+        ...
+
+
+class _Frame(BaseModel):
+    """A notification the SDK's closed set of types does not know (`notifications/tasks`)."""
+
+    method: str
+    params: dict[str, Any]
+
+
+class Listen:
+    """Serves `subscriptions/listen`: one request is one stream, until the client goes or `close`."""
+
+    def __init__(self, bus: SubscriptionBus, *, max_streams: int = 1024, max_buffered: int = 1024) -> None:
+        self._bus = bus
+        self._max_streams = max_streams
+        self._max_buffered = max_buffered
+        self._streams: dict[MemoryObjectSendStream[Any], Callable[[TaskChanged], None]] = {}
+        self.uris: Counter[str] = Counter()  # resource URIs the open streams watch, for reloads
+        self.tasks: TaskSource | None = None  # set by the tasks extension when it starts
+
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], params: SubscriptionsListenRequestParams
+    ) -> SubscriptionsListenResult:
+        subscription_id = ctx.request_id
+        if subscription_id is None:
+            raise MCPError(INVALID_REQUEST, "subscriptions/listen requires a request id")
+        if len(self._streams) >= self._max_streams:
+            raise MCPError(INTERNAL_ERROR, "Subscription limit reached")
+        task_ids = self._task_ids(ctx, params.notifications)
+        honored = _honored(params.notifications, task_ids)
+        uris = frozenset(honored.resource_subscriptions or ())
+        meta: dict[str, Any] = {SUBSCRIPTION_ID_META_KEY: subscription_id}
+        send, receive = anyio.create_memory_object_stream[ServerEvent | TaskChanged](self._max_buffered)
+
+        def deliver(event: ServerEvent | TaskChanged) -> None:
+            wanted = (
+                event.task.get("taskId") in task_ids
+                if isinstance(event, TaskChanged)
+                else event_matches(honored, uris, event)
+            )
+            if not wanted:
+                return
+            try:
+                send.send_nowait(event)
+            except anyio.ClosedResourceError:
+                pass  # closing: the loop below is unwinding
+            except anyio.WouldBlock:
+                log.warning("listen stream %r: backlog full, stream ended", subscription_id)
+                self._streams.pop(send, None)
+                send.close()
+
+        unsubscribe = self._bus.subscribe(deliver)  # before the ack: nothing published meanwhile is lost
+        self._streams[send] = deliver
+        self.uris.update(uris)
+        try:
+            acknowledged = SubscriptionsAcknowledgedNotificationParams(notifications=honored, _meta=meta)
+            await ctx.session.send_notification(
+                SubscriptionsAcknowledgedNotification(params=acknowledged), related_request_id=subscription_id
+            )
+            await self._current(task_ids, deliver)
+            async for event in receive:
+                await ctx.session.send_notification(_frame(event, meta), related_request_id=subscription_id)
+        finally:
+            try:
+                unsubscribe()
+            except Exception:  # a custom bus that raises must not keep the stream's slot
+                log.exception("subscription bus unsubscribe raised")
+            self._streams.pop(send, None)
+            self.uris.subtract(uris)
+            self.uris += Counter()  # drop the zeros
+            send.close()
+            receive.close()
+        return SubscriptionsListenResult(_meta=meta)
+
+    def task_changed(self, task: dict[str, Any]) -> None:
+        """Send a task's new state to every stream that watches it."""
+        for deliver in list(self._streams.values()):
+            deliver(TaskChanged(task))
+
+    def close(self) -> None:
+        """End every stream gracefully: each sends what it holds, then its result."""
+        for stream in list(self._streams):
+            stream.close()
+
+    def _task_ids(self, ctx: ServerRequestContext[Any, Any], wanted: SubscriptionFilter) -> frozenset[str]:
+        """The task ids the stream will watch; -32021 for a client without the tasks extension."""
+        named = (wanted.model_extra or {}).get(TASK_IDS)
+        if not named or self.tasks is None:
+            return frozenset()
+        if not isinstance(named, list) or not all(isinstance(task_id, str) for task_id in named):
+            raise MCPError(INVALID_PARAMS, f"notifications.{TASK_IDS} must be a list of task id strings")
+        self.tasks.require_declared(ctx)
+        return frozenset(named)
+
+    async def _current(self, task_ids: frozenset[str], deliver: Callable[[TaskChanged], None]) -> None:
+        if self.tasks is None:
+            return
+        for task_id in sorted(task_ids):
+            task = await self.tasks.current(task_id)
+            if task is not None:
+                deliver(TaskChanged(task))
+
+
+def _honored(requested: SubscriptionFilter, task_ids: frozenset[str]) -> SubscriptionFilter:
+    """What the ack names: every kind asked for (as the SDK honours them), and the task ids."""
+    honored = {
+        "toolsListChanged": requested.tools_list_changed or None,
+        "promptsListChanged": requested.prompts_list_changed or None,
+        "resourcesListChanged": requested.resources_list_changed or None,
+        "resourceSubscriptions": list(requested.resource_subscriptions or ()) or None,
+        TASK_IDS: sorted(task_ids) or None,  # an extension's key: the model keeps unknown keys
+    }
+    return SubscriptionFilter.model_validate({key: value for key, value in honored.items() if value})
+
+
+def _frame(event: ServerEvent | TaskChanged, meta: dict[str, Any]) -> Any:
+    if isinstance(event, TaskChanged):
+        return _Frame(method=TASK_NOTIFICATION, params={**event.task, "_meta": meta})
+    return event_to_notification(event, meta)
