@@ -19,10 +19,10 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import mcp_types as mt
-from fastmcp.server.dependencies import get_http_headers
+from fastmcp.server.dependencies import get_http_request
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import InputRequiredToolResult, ToolResult
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -42,6 +42,15 @@ DEBUG_ARGUMENTS = 500  # characters of the arguments a DEBUG line shows
 # Seconds: tool calls run from a millisecond (arithmetic) to the 30 s default timeout and past it.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 WAIT_BUCKETS = (0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class _Series(NamedTuple):
+    """The labelled series one call of a (tool, outcome, kind) updates."""
+
+    calls: Counter
+    errors: Counter | None
+    latency: Histogram
+    queue_wait: Histogram
 
 
 class Metrics:
@@ -78,6 +87,9 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(BoxCollector(registry))
+        # (label, outcome, kind) -> the labelled series one call updates: `labels()` takes a
+        # lock and builds a key tuple each time, and a call would do it four times.
+        self._series: dict[tuple[str, str, str | None], _Series] = {}
 
     def call_log(self) -> CallLog:
         return CallLog(self)
@@ -88,11 +100,19 @@ class Metrics:
 
     def observe(self, tool: str, outcome: str, kind: str | None, seconds: float, waited: float) -> None:
         label = self.label(tool)
-        self.calls.labels(label, outcome).inc()
-        if kind is not None:
-            self.errors.labels(label, kind).inc()
-        self.latency.labels(label).observe(seconds)
-        self.queue_wait.labels(label).observe(waited)
+        series = self._series.get((label, outcome, kind))
+        if series is None:
+            series = self._series[label, outcome, kind] = _Series(
+                self.calls.labels(label, outcome),
+                self.errors.labels(label, kind) if kind is not None else None,
+                self.latency.labels(label),
+                self.queue_wait.labels(label),
+            )
+        series.calls.inc()
+        if series.errors is not None:
+            series.errors.inc()
+        series.latency.observe(seconds)
+        series.queue_wait.observe(waited)
 
     async def scrape(self, request: Request) -> Response:
         """GET /metrics: the Prometheus text format; 401 without the server's token."""
@@ -113,7 +133,10 @@ class Metrics:
 
 
 class CallLog(Middleware):
-    """Times, logs and counts every tools/call; the call's own result passes through untouched."""
+    """Times, logs and counts every tools/call; the call's own result passes through untouched.
+
+    Its work comes after the call, and the log line's (sizes, session) only when INFO is on.
+    """
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
@@ -123,42 +146,42 @@ class CallLog(Middleware):
         context: MiddlewareContext[mt.CallToolRequestParams],
         call_next: CallNext[mt.CallToolRequestParams, ToolResult],
     ) -> ToolResult:
-        tool = context.message.name
-        arguments = context.message.arguments or {}
-        sent = _size(arguments)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("call %r arguments: %.*s", tool, DEBUG_ARGUMENTS, json.dumps(arguments, default=str))
+            arguments = json.dumps(context.message.arguments or {}, default=str)
+            log.debug("call %r arguments: %.*s", context.message.name, DEBUG_ARGUMENTS, arguments)
         started = time.perf_counter()
         with call_note.noting() as note:
             try:
                 result = await call_next(context)
             except Exception as error:  # unknown tool, bad request: FastMCP answers with a protocol error
-                self._record(tool, "error", call_note.kind_of(error), started, note, sent, 0)
+                self._record(context, "error", call_note.kind_of(error), started, note, None)
                 raise
         if isinstance(result, InputRequiredToolResult):
             outcome, kind = "input_required", None
         elif not isinstance(result, ToolResult):  # an extension's answer (an MCP task): no result yet
-            self._record(tool, "task", None, started, note, sent, 0)
+            self._record(context, "task", None, started, note, None)
             return result
         elif result.is_error:
             outcome, kind = "error", note.error or "error_result"
         else:
             outcome, kind = "ok", None
-        self._record(tool, outcome, kind, started, note, sent, _result_size(result))
+        self._record(context, outcome, kind, started, note, result)
         return result
 
     def _record(
         self,
-        tool: str,
+        context: MiddlewareContext[mt.CallToolRequestParams],
         outcome: str,
         kind: str | None,
         started: float,
         note: call_note.CallNote,
-        sent: int,
-        received: int,
+        result: ToolResult | None,
     ) -> None:
         seconds = time.perf_counter() - started
+        tool = context.message.name
         self.metrics.observe(tool, outcome, kind, seconds, note.waited)
+        if not log.isEnabledFor(logging.INFO):
+            return
         log.info(
             "call session=%s tool=%s outcome=%s%s ms=%.1f waited_ms=%.1f request_bytes=%d response_bytes=%d",
             _session(),
@@ -167,8 +190,8 @@ class CallLog(Middleware):
             f" error={kind}" if kind else "",
             seconds * 1000,
             note.waited * 1000,
-            sent,
-            received,
+            _size(context.message.arguments or {}),
+            _result_size(result) if result is not None else 0,
         )
 
 
@@ -207,14 +230,23 @@ class BoxCollector(Collector):
 
 
 def _session() -> str:
-    """The HTTP session id the client negotiated, or "-" (stdio, sessionless requests)."""
-    session = get_http_headers(include={"mcp-session-id"}).get("mcp-session-id", "")
+    """The HTTP session id the client negotiated, or "-" (stdio, sessionless requests).
+
+    One header read, not `get_http_headers()`: that copies and filters every header.
+    """
+    try:
+        session = get_http_request().headers.get("mcp-session-id", "")
+    except RuntimeError:  # no HTTP request: stdio
+        return "-"
     return _printable(session) if session else "-"
 
 
 def _printable(text: str) -> str:
     """A client's string, safe on one log line: no control characters, at most 80 characters."""
-    return "".join(c if c.isprintable() and not c.isspace() else "?" for c in text[:80])
+    text = text[:80]
+    if text.isprintable() and " " not in text:  # the usual name, checked in one pass (the only
+        return text  # whitespace `isprintable` lets through is the space)
+    return "".join(c if c.isprintable() and not c.isspace() else "?" for c in text)
 
 
 def _size(value: Any) -> int:

@@ -84,6 +84,11 @@ async def test_calls_counted_logged_and_scraped(world):
         assert re.search(
             r"session=\S+ .* ms=[\d.]+ waited_ms=[\d.]+ request_bytes=\d+ response_bytes=\d+$", line
         )
+    sessions = {re.search(r"session=(\S+)", line)[1] for line in lines}
+    assert len(sessions) == 1 and "-" not in sessions, sessions  # the one HTTP session the calls came in
+    sizes = [re.search(r"request_bytes=(\d+) response_bytes=(\d+)$", line).groups() for line in lines]
+    assert all(int(sent) > 0 for sent, _ in sizes)
+    assert all(int(received) > 0 for _, received in sizes)  # an error's text counts too
     assert str(SECRET) not in world["log"].read_text()  # neither the argument nor the error text
 
 
