@@ -21,6 +21,7 @@ no later one; keys the tool does not ask are ignored.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -40,6 +41,7 @@ from mcp_box_server.box.context import LEVELS
 from mcp_box_server.runtime import ClientCannot, InputNeeded
 
 if TYPE_CHECKING:
+    from mcp_box_server.box import ToolSpec
     from mcp_box_server.server.registry import BoxRegistry
 
 # Logging, sampling and roots are deprecated in 2026-07-28, not gone: handshake-era clients
@@ -53,6 +55,10 @@ STATE_KEY_ENV = "MCP_BOX_STATE_KEY"
 _KEY = os.environ.get(STATE_KEY_ENV, "").encode() or secrets.token_bytes(32)
 _CAPABILITY = {"elicit": "elicitation", "sample": "sampling", "roots": "roots"}
 _METHOD = {"elicit": "elicitation/create", "sample": "sampling/createMessage", "roots": "roots/list"}
+# What a client declares for each kind, built once: `check_client_capability` compares with it.
+_DECLARES = {
+    kind: mcp_types.ClientCapabilities.model_validate({name: {}}) for kind, name in _CAPABILITY.items()
+}
 _ANSWER: dict[str, type[pydantic.BaseModel]] = {
     "elicit": mcp_types.ElicitResult,
     "sample": mcp_types.CreateMessageResult,
@@ -71,7 +77,7 @@ class ClientConversation:
         context = ctx.request_context
         request = context.request if context is not None else None
         self._session = request.headers.get("mcp-session-id") if request is not None else None
-        self._version = served_version(registry, tool) if registry is not None else None
+        self._serving = serving(registry, tool) if registry is not None else None
         self.modern = context is not None and context.protocol_version in MODERN_PROTOCOL_VERSIONS
         self.interactive = not self.modern
         self.capabilities = frozenset(kind for kind in _CAPABILITY if self._declared(kind))
@@ -154,9 +160,14 @@ class ClientConversation:
                 adopted = True
         return adopted
 
+    @functools.cached_property
+    def _version(self) -> str | None:
+        """The version of the tool that serves this call, digested only for a round state: most
+        calls never seal or check one."""
+        return version_of(*self._serving) if self._serving is not None else None
+
     def _declared(self, kind: str) -> bool:
-        declared = mcp_types.ClientCapabilities.model_validate({_CAPABILITY[kind]: {}})
-        return self._ctx.session.check_client_capability(declared)
+        return self._ctx.session.check_client_capability(_DECLARES[kind])
 
     def _require(self, kind: str) -> None:
         """-32021 when the client did not declare what the question needs."""
@@ -176,6 +187,8 @@ class ClientConversation:
         A response to anything else (a question never asked, or asked without state) is
         ignored: a client cannot answer in the user's place what the tool has yet to ask.
         """
+        if not self._ctx.request_state:  # a first round: nothing sealed, nothing asked yet
+            return {}
         answers, asked = unseal(
             self._ctx.request_state, self._tool, self._arguments, session=self._session, version=self._version
         )
@@ -247,16 +260,21 @@ def unseal(
     return dict(payload.get("answers") or {}), {str(key) for key in payload.get("asked") or []}
 
 
-def served_version(registry: BoxRegistry, tool: str) -> str | None:
-    """The version of `tool` serving now: its box's declared version and a digest of its spec.
-
-    Made of content only (no path, no time), so every replica serving the same box agrees;
-    None while the tool is not listed (its box still loading).
-    """
+def serving(registry: BoxRegistry, tool: str) -> tuple[str, ToolSpec] | None:
+    """The declared version of `tool`'s box and its spec, as they serve now; None while the tool
+    is not listed (its box still loading)."""
     spec = registry.tools.get(tool)
     if spec is None:
         return None
     declared = next((s.pool.manifest.version for s in registry.states if s.name == spec.box and s.pool), "")
+    return declared, spec
+
+
+def version_of(declared: str, spec: ToolSpec) -> str:
+    """A tool's version: its box's declared version and a digest of its spec.
+
+    Made of content only (no path, no time), so every replica serving the same box agrees.
+    """
     shape = [spec.description, spec.parameters, spec.output, spec.annotations, spec.timeout]
     return f"{declared}+{_digest(shape)[:12]}"
 
