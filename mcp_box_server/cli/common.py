@@ -159,3 +159,7 @@ def setup_logging(level: str = "INFO") -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     logging.getLogger("mcp_box").setLevel(level.upper())
+    # The format shows no caller, thread or process: each record skips looking them up (a
+    # server writes a call log line per tool call). The logging HOWTO's "Optimization".
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None
