@@ -18,8 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import stat
 import sys
-from pathlib import Path
+from pathlib import Path, PurePath
 
 SKILL_DIRS: dict[str, tuple[str, str]] = {  # client: (project folder, folder under the home directory)
     "claude-code": (".claude/skills", ".claude/skills"),
@@ -31,28 +32,55 @@ SKILL_DIRS: dict[str, tuple[str, str]] = {  # client: (project folder, folder un
 }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The parts of `install skill` that `install CLIENT` does not have."""
-    parser.add_argument("skill_boxes", nargs="*", metavar="BOX", help="with `skill`: the boxes to install")
+def add_arguments(parser: argparse.ArgumentParser, verb: str = "install") -> None:
+    """The parts of `install skill` (and `uninstall skill`) that `install CLIENT` does not have."""
+    parser.add_argument("skill_boxes", nargs="*", metavar="BOX", help=f"with `skill`: the boxes to {verb}")
     parser.add_argument(
         "--client",
         dest="skill_client",
         choices=sorted(SKILL_DIRS),
-        help="with `skill`: the client whose skills folder gets the skill",
+        help="with `skill`: the client whose skills folder holds the skill",
     )
 
 
-def skills_dir(client: str, scope: str, home: Path | None = None, project: Path | None = None) -> Path:
+def skills_root(scope: str) -> Path:
+    """The folder `scope` trusts: the project (the current folder) or the home directory."""
+    return Path.cwd() if scope == "project" else Path(os.environ.get("HOME") or Path.home())
+
+
+def skills_relative(client: str, scope: str) -> PurePath:
+    """Where below `skills_root(scope)` the client reads skills."""
     project_dir, user_dir = SKILL_DIRS[client]
-    if scope == "project":
-        return (project or Path.cwd()) / project_dir
-    return (home or Path(os.environ.get("HOME") or Path.home())) / user_dir
+    return PurePath(project_dir if scope == "project" else user_dir)
+
+
+def real_folder(root: Path, relative: PurePath) -> bool:
+    """Whether `root/relative` is there; every part below `root` must be a folder, not a link.
+
+    A project may ship `.claude` as a link to elsewhere: nothing is written or removed
+    through one (SkillError). Checked with `lstat` before the work, so a folder swapped
+    for a link while the command runs is not caught.
+    """
+    from mcp_box_server.box.files import is_link
+    from mcp_box_server.cli.skill_pack import SkillError
+
+    path = root
+    for part in relative.parts:
+        path = path / part
+        try:
+            status = path.lstat()
+        except FileNotFoundError:
+            return False
+        if is_link(status) or not stat.S_ISDIR(status.st_mode):
+            kind = "a link" if is_link(status) else "not a folder"
+            raise SkillError(f"{path} is {kind}; mcp-box writes and removes no skill through it")
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
     from mcp_box_server.cli.common import box_roots, named_boxes, setup_logging
     from mcp_box_server.cli.pack_cmd import box_info
-    from mcp_box_server.cli.skill_pack import SkillError, write_skill
+    from mcp_box_server.cli.skill_pack import SkillError, skill_name, write_skill
 
     setup_logging("WARNING")
     if not args.skill_boxes or not args.skill_client:
@@ -71,10 +99,11 @@ def run(args: argparse.Namespace) -> int:
     found = named_boxes(box_roots(args), args.skill_boxes, "install skill")
     if found is None:
         return 2
-    target = skills_dir(args.skill_client, args.scope)
+    root, relative = skills_root(args.scope), skills_relative(args.skill_client, args.scope)
     for name in args.skill_boxes:
         try:
-            folder = write_skill(asyncio.run(box_info(found[name])), target)
+            real_folder(root, relative / skill_name(name))
+            folder = write_skill(asyncio.run(box_info(found[name])), root / relative)
         except (SkillError, OSError) as error:
             print(f"mcp-box install skill: {error}", file=sys.stderr)
             return 1

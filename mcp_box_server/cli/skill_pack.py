@@ -10,6 +10,7 @@ standard-library Python, so any `python3` can start it; it finds mcp-box in this
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -93,7 +94,17 @@ def _fill(root: Path, info: BoxInfo, python: str) -> None:
         (references / "README.md").write_text(info.card, encoding="utf-8")
     _copy_box(manifest.path, root / "assets" / "box")
     runtime = {"box": manifest.name, "python": python, "mcp_box": __version__, "trust": manifest.trust}
+    runtime["files"] = written_files(root)  # what `mcp-box uninstall skill` may remove, and only that
     (root / RUNTIME).write_text(json.dumps(runtime, indent=2) + "\n", encoding="utf-8")
+
+
+def written_files(root: Path) -> dict[str, str]:
+    """Every file under `root` as {relative POSIX path: SHA-256 of its bytes}."""
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
 
 
 def skill_md(info: BoxInfo) -> str:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from mcp_box_server.cli import skill_install
 from mcp_box_server.cli.clients import ConfigFileError, config_file, read_config, remove_config, write_config
 from mcp_box_server.cli.config_cmd import CLIENTS, add_scope_option, is_ours, servers_key, token_input
 
@@ -13,18 +14,27 @@ from mcp_box_server.cli.config_cmd import CLIENTS, add_scope_option, is_ours, se
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "uninstall",
-        help="remove this server's entry from a client's config file",
+        help="remove this server's entry from a client's config file (or a skill `install skill` wrote)",
         description="Remove the entry `mcp-box install` wrote (and its VS Code token input); other "
         "servers are left alone and the previous file is kept as *.mcp-box.bak (user scope). A "
-        "project file left with nothing else in it is deleted, with its folder if that is empty.",
+        "project file left with nothing else in it is deleted, with its folder if that is empty. "
+        "`uninstall skill BOX --client C` removes the skill `install skill` wrote, if unchanged.",
     )
-    parser.add_argument("client", choices=CLIENTS)
+    parser.add_argument("client", choices=(*CLIENTS, "skill"), help="a client, or `skill`")
     add_scope_option(parser)
     parser.add_argument("--name", default="mcp-box", help="the server's name in the client (default mcp-box)")
+    skill_install.add_arguments(parser, "uninstall")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.client == "skill":
+        from mcp_box_server.cli import skill_uninstall
+
+        return skill_uninstall.run(args)
+    if args.skill_boxes or args.skill_client:
+        print(f"mcp-box uninstall {args.client}: BOX and --client go with `uninstall skill`", file=sys.stderr)
+        return 2
     try:
         config = config_file(args.client, args.scope)
         path = config.path

@@ -157,19 +157,19 @@ def test_pack_skill_replaces_its_own_skill_but_no_other_folder(skills, tmp_path)
     assert done.returncode == 2 and "name the box(es) to pack" in done.stderr
 
 
-@pytest.mark.parametrize(
-    ("client", "scope", "folder"),
-    [
-        ("claude-code", "project", ".claude/skills"),
-        ("claude-code", "user", ".claude/skills"),
-        ("codex", "project", ".agents/skills"),
-        ("codex", "user", ".agents/skills"),
-        ("cursor", "project", ".cursor/skills"),
-        ("vscode", "user", ".copilot/skills"),
-        ("gemini", "project", ".gemini/skills"),
-        ("agents", "user", ".agents/skills"),
-    ],
-)
+WHERE_CLIENTS_LOOK = [
+    ("claude-code", "project", ".claude/skills"),
+    ("claude-code", "user", ".claude/skills"),
+    ("codex", "project", ".agents/skills"),
+    ("codex", "user", ".agents/skills"),
+    ("cursor", "project", ".cursor/skills"),
+    ("vscode", "user", ".copilot/skills"),
+    ("gemini", "project", ".gemini/skills"),
+    ("agents", "user", ".agents/skills"),
+]
+
+
+@pytest.mark.parametrize(("client", "scope", "folder"), WHERE_CLIENTS_LOOK)
 def test_install_skill_puts_it_where_the_client_looks(client, scope, folder, tmp_path):
     home, project = tmp_path / "home", tmp_path / "project"
     home.mkdir(), project.mkdir()
@@ -198,6 +198,114 @@ def test_install_skill_needs_a_box_and_a_client(tmp_path):
     assert not (tmp_path / ".agents").exists()
     done = mcp_box("install", "vscode", "math", cwd=tmp_path)
     assert done.returncode == 1 and "BOX and --client go with `install skill`" in done.stderr
+
+
+def tree(path: Path) -> dict[str, str | bytes]:
+    """Everything below `path`: a file's bytes, a folder, a link's target (to see that nothing changed)."""
+    found: dict[str, str | bytes] = {}
+    for item in sorted(path.rglob("*")):
+        name = item.relative_to(path).as_posix()
+        if item.is_symlink():
+            found[name] = f"link to {item.readlink()}"
+        else:
+            found[name] = item.read_bytes() if item.is_file() else "folder"
+    return found
+
+
+def homes(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    home, project = tmp_path / "home", tmp_path / "project"
+    home.mkdir(), project.mkdir()
+    return home, project, {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(home)}
+
+
+@pytest.mark.parametrize(("client", "scope", "folder"), WHERE_CLIENTS_LOOK)
+def test_uninstall_skill_removes_what_install_skill_wrote_and_nothing_else(client, scope, folder, tmp_path):
+    home, project, env = homes(tmp_path)
+    skills = (project if scope == "project" else home) / folder
+    neighbour = skills / "mine"
+    neighbour.mkdir(parents=True)
+    (neighbour / "SKILL.md").write_text("---\nname: mine\n---\nThe user's own skill.\n")
+    before = tree(tmp_path)
+    command = ("skill", "math", "--client", client, "--scope", scope)
+    assert mcp_box("install", *command, cwd=project, env=env).returncode == 0
+    done = mcp_box("uninstall", *command, cwd=project, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"removed {skills / 'math'}" in done.stdout
+    assert tree(tmp_path) == before  # the neighbour, the folders and everything else as they were
+    done = mcp_box("uninstall", *command, cwd=project, env=env)  # again: nothing there
+    assert done.returncode == 0 and "no skill math" in done.stdout and "nothing changed" in done.stdout
+    assert tree(tmp_path) == before
+
+
+def test_uninstall_skill_in_a_project_removes_the_folders_it_leaves_empty(tmp_path):
+    home, project, env = homes(tmp_path)
+    (project / "README.md").write_text("a project")
+    command = ("skill", "math", "--client", "claude-code", "--scope", "project")
+    assert mcp_box("install", *command, cwd=project, env=env).returncode == 0
+    done = mcp_box("uninstall", *command, cwd=project, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"and {project / '.claude' / 'skills'} and {project / '.claude'}" in done.stdout
+    assert [p.name for p in project.iterdir()] == ["README.md"]
+    assert mcp_box("install", *command[:-1], "user", cwd=project, env=env).returncode == 0
+    assert mcp_box("uninstall", *command[:-1], "user", cwd=project, env=env).returncode == 0
+    assert tree(home) == {".claude": "folder", ".claude/skills": "folder"}  # the home's folders stay
+
+
+def test_uninstall_skill_leaves_a_changed_or_foreign_folder_untouched(skills, tmp_path):
+    home, project, env = homes(tmp_path)
+    installed = home / ".agents" / "skills" / "math"
+    command = ("uninstall", "skill", "math", "--client", "codex")
+    cases = {
+        "notes.txt was added": lambda: (installed / "notes.txt").write_text("mine"),
+        "assets/box/tools/extra/ was added": lambda: (
+            installed / "assets" / "box" / "tools" / "extra"
+        ).mkdir(),
+        "SKILL.md was changed": lambda: (installed / "SKILL.md").write_text("edited"),
+        "references/solve_24.md is missing": lambda: (installed / "references" / "solve_24.md").unlink(),
+        "scripts/call.py is a link": lambda: (
+            (installed / "scripts" / "call.py").unlink(),
+            (installed / "scripts" / "call.py").symlink_to(home / "elsewhere.py"),
+        ),
+        "gives no list of the files mcp-box wrote": lambda: (installed / "assets" / "runtime.json").unlink(),
+    }
+    for difference, change in cases.items():
+        shutil.rmtree(installed, ignore_errors=True)
+        shutil.copytree(skills / "math", installed)  # what `install skill` writes there
+        change()
+        before = tree(tmp_path)
+        done = mcp_box(*command, cwd=project, env=env)
+        assert done.returncode == 1, (difference, done.stdout, done.stderr)
+        assert "is not as mcp-box wrote it" in done.stderr and difference in done.stderr, done.stderr
+        assert tree(tmp_path) == before, difference
+
+
+def test_install_and_uninstall_skill_refuse_a_linked_folder(skills, tmp_path):
+    home, project, env = homes(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(skills / "math", elsewhere / "skills" / "math")  # a skill mcp-box packed, out there
+    (project / ".claude").symlink_to(elsewhere)  # a repository shipped `.claude` as a link
+    (home / ".agents" / "skills").mkdir(parents=True)
+    (home / ".agents" / "skills" / "math").symlink_to(elsewhere / "skills" / "math")
+    before = tree(tmp_path)
+    for verb, client, scope, link in (
+        ("install", "claude-code", "project", project / ".claude"),
+        ("uninstall", "claude-code", "project", project / ".claude"),
+        ("uninstall", "codex", "user", home / ".agents" / "skills" / "math"),
+        ("install", "codex", "user", home / ".agents" / "skills" / "math"),
+    ):
+        done = mcp_box(verb, "skill", "math", "--client", client, "--scope", scope, cwd=project, env=env)
+        assert done.returncode == 1, (verb, client, done.stdout, done.stderr)
+        assert f"{link} is a link; mcp-box writes and removes no skill through it" in done.stderr
+        assert tree(tmp_path) == before, (verb, client)
+
+
+def test_uninstall_skill_needs_a_box_and_a_client(tmp_path):
+    done = mcp_box("uninstall", "skill", "--client", "codex", cwd=tmp_path)
+    assert done.returncode == 2 and "name the box(es) and the client" in done.stderr
+    done = mcp_box("uninstall", "skill", "math", "--client", "codex", "--name", "x", cwd=tmp_path)
+    assert done.returncode == 2 and "--name is for `uninstall CLIENT`" in done.stderr
+    done = mcp_box("uninstall", "vscode", "math", cwd=tmp_path)
+    assert done.returncode == 2 and "BOX and --client go with `uninstall skill`" in done.stderr
 
 
 def test_distill_writes_the_new_box_as_a_skill_too(tmp_path, capsys):
