@@ -77,18 +77,25 @@ def real_folder(root: Path, relative: PurePath) -> bool:
     return True
 
 
+def has_box_and_client(args: argparse.Namespace, verb: str) -> bool:
+    """Whether `VERB skill` names its boxes and client; if not, says how (the caller exits 2)."""
+    if args.skill_boxes and args.skill_client:
+        return True
+    print(
+        f"mcp-box {verb} skill: name the box(es) and the client, e.g. "
+        f"`mcp-box {verb} skill math --client claude-code`",
+        file=sys.stderr,
+    )
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
     from mcp_box_server.cli.common import box_roots, named_boxes, setup_logging
     from mcp_box_server.cli.pack_cmd import box_info
     from mcp_box_server.cli.skill_pack import SkillError, skill_name, write_skill
 
     setup_logging("WARNING")
-    if not args.skill_boxes or not args.skill_client:
-        print(
-            "mcp-box install skill: name the box(es) and the client, e.g. "
-            "`mcp-box install skill math --client claude-code`",
-            file=sys.stderr,
-        )
+    if not has_box_and_client(args, "install"):
         return 2
     if args.url or args.print or args.docker or args.wsl or args.bearer:
         print(

@@ -22,17 +22,12 @@ import sys
 from pathlib import Path, PurePath
 
 from mcp_box_server.box.files import is_link
-from mcp_box_server.cli.skill_install import real_folder, skills_relative, skills_root
+from mcp_box_server.cli.skill_install import has_box_and_client, real_folder, skills_relative, skills_root
 from mcp_box_server.cli.skill_pack import RUNTIME, SkillError, skill_name
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.skill_boxes or not args.skill_client:
-        print(
-            "mcp-box uninstall skill: name the box(es) and the client, e.g. "
-            "`mcp-box uninstall skill math --client claude-code`",
-            file=sys.stderr,
-        )
+    if not has_box_and_client(args, "uninstall"):
         return 2
     if args.name != "mcp-box":
         print("mcp-box uninstall skill: --name is for `uninstall CLIENT`", file=sys.stderr)
