@@ -7,6 +7,10 @@ writes the record too (answers, the cancelled status) and, for a cancel, a flag 
 own that the running replica watches: the record says what the client sees, the flag
 reaches the worker wherever it runs.
 
+Every save is also told to the store's change listeners: in memory at once, through Redis
+pub/sub on every replica sharing it, so a `subscriptions/listen` stream on one replica
+hears of a task that runs on another.
+
 MCP_BOX_TASK_STORE=redis://HOST:PORT/DB picks Redis (the `redis` package); unset, tasks
 live in memory and only the replica that made one can answer for it.
 """
@@ -15,15 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+log = logging.getLogger("mcp_box.server")
+
 STORE_ENV = "MCP_BOX_TASK_STORE"
 Status = Literal["working", "input_required", "completed", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+RETRY = 1.0  # seconds before a lost Redis subscription is made again
 
 
 def now() -> str:
@@ -87,10 +96,17 @@ class TaskRecord:
         return cls(**json.loads(text))
 
 
+Listener = Callable[[TaskRecord], None]
+
+
 class TaskStore(Protocol):
     """Records by task id, kept until they expire, and the cancel flags."""
 
     async def save(self, record: TaskRecord) -> None: ...
+
+    def on_change(self, listener: Listener) -> None:
+        """Call `listener` with each record saved from now on (by any replica sharing the store)."""
+        ...
 
     async def load(self, task_id: str) -> TaskRecord | None: ...
 
@@ -108,11 +124,18 @@ class MemoryTaskStore:
         self._records: dict[str, str] = {}
         self._expires: dict[str, float] = {}
         self._cancels: set[str] = set()
+        self._listeners: list[Listener] = []
 
     async def save(self, record: TaskRecord) -> None:
         self._sweep()
-        self._records[record.task_id] = record.to_json()  # a copy: the caller keeps its own
+        text = record.to_json()
+        self._records[record.task_id] = text  # a copy: the caller keeps its own
         self._expires[record.task_id] = record.expires
+        for listener in self._listeners:
+            listener(TaskRecord.from_json(text))
+
+    def on_change(self, listener: Listener) -> None:
+        self._listeners.append(listener)
 
     async def load(self, task_id: str) -> TaskRecord | None:
         self._sweep()
@@ -140,17 +163,52 @@ class RedisTaskStore:
     """Redis shared by every replica: any of them answers for any task."""
 
     PREFIX = "mcp-box:task:"
+    CHANNEL = "mcp-box:tasks"  # every save, published for the other replicas' listen streams
 
     def __init__(self, url: str) -> None:
         try:
             import redis.asyncio as redis
+            from redis.exceptions import ConnectionError as Lost
         except ImportError:
             raise RuntimeError(f"{STORE_ENV}={url} needs the 'redis' package: pip install redis") from None
         self._redis = redis.Redis.from_url(url)
+        self._listeners: list[Listener] = []
+        self._reader: asyncio.Task[None] | None = None
+        self._lost: tuple[type[Exception], ...] = (OSError, Lost)  # the subscription's connection went
 
     async def save(self, record: TaskRecord) -> None:
         left = max(1, int((record.expires - time.time()) * 1000))
-        await self._redis.set(self.PREFIX + record.task_id, record.to_json(), px=left)
+        text = record.to_json()
+        await self._redis.set(self.PREFIX + record.task_id, text, px=left)
+        await self._redis.publish(self.CHANNEL, text)
+
+    def on_change(self, listener: Listener) -> None:
+        """Also for this replica's own saves, which come back through the channel."""
+        self._listeners.append(listener)
+        if self._reader is None:
+            self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        """Hand each published record to the listeners; a lost connection is made again."""
+        while True:
+            try:
+                async with self._redis.pubsub() as channel:
+                    await channel.subscribe(self.CHANNEL)
+                    async for message in channel.listen():
+                        if message.get("type") == "message":
+                            self._tell(message["data"])
+            except self._lost as error:
+                log.warning("task store: lost the Redis subscription (%s); again in %g s", error, RETRY)
+                await asyncio.sleep(RETRY)
+
+    def _tell(self, text: bytes) -> None:
+        try:
+            record = TaskRecord.from_json(text)
+        except (ValueError, TypeError) as error:  # not ours: someone else published on the channel
+            log.warning("task store: ignored a message on %s that is no task (%s)", self.CHANNEL, error)
+            return
+        for listener in self._listeners:
+            listener(record)
 
     async def load(self, task_id: str) -> TaskRecord | None:
         text = await self._redis.get(self.PREFIX + task_id)
@@ -164,6 +222,9 @@ class RedisTaskStore:
         return bool(await self._redis.exists(self.PREFIX + task_id + ":cancel"))
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
         await asyncio.shield(self._redis.aclose())
 
 

@@ -120,7 +120,6 @@ class TasksExtension(ServerExtension):
         self.store = store
         self._runners: dict[str, asyncio.Task[None]] = {}
         self._calls: dict[str, asyncio.Future[Any]] = {}
-        self._listen: Listen | None = None
 
     def clone(self) -> TasksExtension:
         return TasksExtension(self.registry, self.store)
@@ -134,9 +133,10 @@ class TasksExtension(ServerExtension):
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
-        self._listen = _listen_handler(self.server)
-        if self._listen is not None:
-            self._listen.tasks = self  # listen streams may now name task ids
+        listen = _listen_handler(self.server)
+        if listen is not None:
+            listen.tasks = self  # listen streams may now name task ids, and hear of them from the store
+            self.store.on_change(lambda record: listen.task_changed(record.detailed()))
         try:
             yield
         finally:
@@ -270,14 +270,8 @@ class TasksExtension(ServerExtension):
         """Save, unless a cancel came first (its status stands); True when saved."""
         if await self.store.cancel_requested(record.task_id):
             return False
-        await self._save(record)
-        return True
-
-    async def _save(self, record: TaskRecord) -> None:
-        """Save a change of status, then tell the listen streams that watch the task."""
         await self.store.save(record)
-        if self._listen is not None:
-            self._listen.task_changed(record.detailed())
+        return True
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> _Wire:
         record = await self._record(ctx, params)
@@ -300,7 +294,7 @@ class TasksExtension(ServerExtension):
                 record.move("input_required")
             else:
                 record.move("working", asked={})
-            await self._save(record)
+            await self.store.save(record)
         return _Wire.model_validate({"resultType": "complete"})
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> _Wire:
@@ -309,7 +303,7 @@ class TasksExtension(ServerExtension):
         if record.status not in TERMINAL:
             await self.store.request_cancel(record.task_id)
             record.move("cancelled")
-            await self._save(record)
+            await self.store.save(record)
             call = self._calls.get(record.task_id)
             if call is not None:
                 call.cancel()

@@ -3,8 +3,8 @@
 A 5 s call made as a task is polled to completion; a second is cancelled and its worker
 is gone within a second (judged by its pid); a third asks a question inside the task and
 completes after `tasks/update`; with two replicas behind nginx sharing a Redis store,
-either replica answers for a task the other runs, and a cancel on one stops the worker on
-the other.
+either replica answers for a task the other runs, a cancel on one stops the worker on
+the other, and a listen stream on either hears the task end.
 A client that does not declare the extension gets -32021 for a tool that requires it,
 and the plain result for one that only allows it. A listen stream that names tasks hears
 each change of their status; a task lives for the TTL its client asked for (within the
@@ -265,6 +265,10 @@ async def test_with_a_shared_store_any_replica_answers_for_a_task(tmp_path, redi
         async with client(balanced) as mcp:
             task = await start(mcp.session, "long_crunch", {"seconds": 3})
             doomed = await start(mcp.session, "long_crunch", {"seconds": 30, "hold": str(held)})
+        # a listen stream on each replica hears the task end, the one that does not run it too
+        heard = await asyncio.gather(*(told(f"http://127.0.0.1:{r.port}", task.task_id) for r in replicas))
+        assert [[shown["status"] for shown in tale] for tale in heard] == [["working", "completed"]] * 2
+        assert all(tale[-1]["result"]["content"][0]["text"] == "crunched for 3 s" for tale in heard)
         for replica in replicas:  # each replica directly: the one that runs it and the other
             async with client(f"http://127.0.0.1:{replica.port}") as direct:
                 shown = await task_request(direct.session, "tasks/get", {"taskId": task.task_id})
@@ -405,6 +409,18 @@ async def test_a_listen_stream_hears_each_status_of_the_tasks_it_names(base):
     assert set(statuses[asking.task_id]) <= {"working", "input_required", "completed"}
     assert heard[asking.task_id][-1]["result"]["content"][0]["text"] == "deleted report.txt"
     assert statuses[doomed.task_id] == ["working", "cancelled"]
+
+
+async def told(base: str, task_id: str) -> list[dict]:
+    """The task as a listen stream tells it, from the stream's start to the task's end."""
+    shown: list[dict] = []
+    async with asyncio.timeout(60), task_stream(base, [task_id]) as stream:
+        await anext(stream)  # the ack
+        async for message in stream:
+            shown.append(message["params"])
+            if shown[-1]["status"] in ("completed", "failed", "cancelled"):
+                return shown
+    raise AssertionError(f"the listen stream ended before the task did: {shown}")
 
 
 async def test_a_listen_stream_naming_tasks_needs_the_extension(base):
