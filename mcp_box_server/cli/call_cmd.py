@@ -118,9 +118,21 @@ async def call_as_task(args: argparse.Namespace, arguments: dict[str, Any]) -> A
 
 async def _run_task(session: Any, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
     """Start the task and poll it to its end, answering its questions; None: no task was made."""
+    import mcp_types
+
     from mcp_box_server.student.task_client import CreatedTask, task_request, wait_for
 
-    created = await session.call_tool(tool, arguments, allow_claimed=True)
+    created = await session.call_tool(tool, arguments, allow_claimed=True, allow_input_required=True)
+    while isinstance(created, mcp_types.InputRequiredResult):  # a tool that asks before its task
+        asked = {key: q.model_dump(by_alias=True, mode="json") for key, q in created.input_requests.items()}
+        created = await session.call_tool(
+            tool,
+            arguments,
+            input_responses=answer_on_terminal(asked),
+            request_state=created.request_state,
+            allow_claimed=True,
+            allow_input_required=True,
+        )
     if not isinstance(created, CreatedTask):
         return None
     print(f"mcp-box call: task {created.task_id}", file=sys.stderr)

@@ -1,8 +1,9 @@
 """`mcp-box call --task`: the call made as an MCP task through a server it starts on stdio.
 
 Run as a user would (a subprocess): the status goes to stderr while the task is polled,
-a question is asked on the terminal and answered with `tasks/update`, and a tool that
-does not run as a task is refused with a clear message.
+a question is asked on the terminal and answered with `tasks/update` (or, for a tool
+that asks before its task, in the request), and a tool that does not run as a task is
+refused with a clear message.
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ JOBS = '''
     def quick() -> str:
         """Answers at once; never a task."""
         return "quick"
+
+
+    @tool(task="after_questions")
+    def rename(item: str) -> str:
+        """Ask the new name of an item first, then rename it (a while, as a task).
+
+        Args:
+            item: what to rename.
+        """
+        answer = elicit(f"New name for {item}?", {"name": str}, key="name")
+        time.sleep(0.5)
+        return f"renamed {item} to {answer['content']['name']}"
 '''
 
 
@@ -83,6 +96,13 @@ def test_a_question_of_the_task_is_asked_on_the_terminal(root):
     assert done.returncode == 0, done.stderr
     assert "Delete notes.txt?" in done.stderr and "input_required" in done.stderr
     assert done.stdout.strip() == '"deleted notes.txt"'
+
+
+def test_a_tool_that_asks_before_its_task_is_answered_on_the_terminal(root):
+    done = call(root, "jobs_rename", '{"item": "notes.txt"}', stdin="plans.txt\n")
+    assert done.returncode == 0, done.stderr
+    assert "New name for notes.txt?" in done.stderr and "mcp-box call: task " in done.stderr
+    assert done.stdout.strip() == '"renamed notes.txt to plans.txt"'
 
 
 def test_a_tool_that_is_no_task_is_refused(root):
