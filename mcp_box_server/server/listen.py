@@ -51,6 +51,7 @@ log = logging.getLogger("mcp_box.server")
 
 TASK_NOTIFICATION = "notifications/tasks"
 TASK_IDS = "taskIds"  # the filter key SEP-2663 adds
+MAX_TASK_IDS = 1000  # per stream: each is looked up in the task store when the stream opens
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +104,17 @@ class Listen:
         uris = frozenset(honored.resource_subscriptions or ())
         meta: dict[str, Any] = {SUBSCRIPTION_ID_META_KEY: subscription_id}
         send, receive = anyio.create_memory_object_stream[ServerEvent | TaskChanged](self._max_buffered)
+        told: dict[str, str] = {}  # each task's lastUpdatedAt as last sent
 
         def deliver(event: ServerEvent | TaskChanged) -> None:
-            wanted = (
-                event.task.get("taskId") in task_ids
-                if isinstance(event, TaskChanged)
-                else event_matches(honored, uris, event)
-            )
-            if not wanted:
+            if isinstance(event, TaskChanged):
+                task_id, updated = event.task.get("taskId"), str(event.task.get("lastUpdatedAt", ""))
+                # a state older than one sent already is dropped: through Redis, a change may
+                # arrive after the current state the stream began with was read
+                if task_id not in task_ids or updated < told.get(task_id, ""):
+                    return
+                told[task_id] = updated
+            elif not event_matches(honored, uris, event):
                 return
             try:
                 send.send_nowait(event)
@@ -161,6 +165,9 @@ class Listen:
             return frozenset()
         if not isinstance(named, list) or not all(isinstance(task_id, str) for task_id in named):
             raise MCPError(INVALID_PARAMS, f"notifications.{TASK_IDS} must be a list of task id strings")
+        if len(named) > MAX_TASK_IDS:
+            problem = f"notifications.{TASK_IDS} names {len(named)} tasks; a stream may watch {MAX_TASK_IDS}"
+            raise MCPError(INVALID_PARAMS, problem)
         self.tasks.require_declared(ctx)
         return frozenset(named)
 

@@ -423,13 +423,17 @@ async def told(base: str, task_id: str) -> list[dict]:
     raise AssertionError(f"the listen stream ended before the task did: {shown}")
 
 
-async def test_a_listen_stream_naming_tasks_needs_the_extension(base):
+async def test_a_listen_stream_naming_tasks_needs_the_extension_and_a_short_list_of_ids(base):
     async with client(base) as mcp:
         task = await start(mcp.session, "long_crunch", {"seconds": 0.1})
     async with asyncio.timeout(30), task_stream(base, [task.task_id], extension=False) as stream:
         answer = await anext(stream)
     assert "result" not in answer and answer["error"]["code"] == -32021
     assert "io.modelcontextprotocol/tasks" in answer["error"]["message"]
+    for wrong, problem in (([7], "a list of task id strings"), (["t"] * 1001, "a stream may watch 1000")):
+        async with asyncio.timeout(30), task_stream(base, wrong) as stream:
+            answer = await anext(stream)
+        assert answer["error"]["code"] == -32602 and problem in answer["error"]["message"]
 
 
 class AskedTTL(TaskPolling):
