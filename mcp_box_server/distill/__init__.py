@@ -18,7 +18,7 @@ from mcp_box_server.distill.gate import DEFAULT_ALLOW_IMPORTS, check_source
 from mcp_box_server.distill.pipeline import Settings
 from mcp_box_server.distill.progress import Stages
 from mcp_box_server.distill.records import Counts, Outcome, Rejection, Tool
-from mcp_box_server.distill.run import Distilled, distill
+from mcp_box_server.distill.run import Distilled, TeacherAbort, distill
 from mcp_box_server.distill.tasks import Task, TaskFileError, read_tasks
 from mcp_box_server.distill.teacher import (
     ReplyCache,
@@ -44,6 +44,7 @@ __all__ = [
     "Task",
     "TaskFileError",
     "Teacher",
+    "TeacherAbort",
     "TeacherFailed",
     "TeacherOptions",
     "TeacherUnusable",

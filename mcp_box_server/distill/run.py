@@ -23,7 +23,11 @@ from mcp_box_server.distill.teacher import (
     TeacherUnusable,
 )
 from mcp_box_server.distill.validate import Limits, Validator
-from mcp_box_server.llm import ChatClient
+from mcp_box_server.llm import ChatClient, ModelError
+
+
+class TeacherAbort(ModelError):
+    """The teacher could not be used at all, before any report: the cause, and what the run kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +68,9 @@ async def distill(
     """Generate, validate, abstract, cluster, consolidate and emit a box at `out`.
 
     Raises `TaskFileError` for a bad task file, `EmitError` when `out` cannot be
-    replaced or the name is invalid, and `ModelError` when the teacher cannot be used at
-    all (unreachable, unknown model, bad key, a request it rejects, a web page for a reply);
+    replaced or the name is invalid, and `TeacherAbort` when the teacher cannot be used at
+    all (unreachable, unknown model, bad key, a request it rejects, a web page for a reply;
+    its message says what was kept: no box and no report, maybe replies in the cache);
     a request that merely fails (busy, empty, cut off) is a failed attempt of its task,
     unless the first `teacher_options.stop_after` requests sent all fail: the run then
     stops early with a report (`outcome.stopped` says why) and no box.
@@ -95,6 +100,8 @@ async def distill(
                 except TeacherUnusable as exc:  # no box; the report says what happened so far
                     outcome = pipeline.outcome
                     outcome.stopped, outcome.tools = str(exc), []
+                except ModelError as exc:
+                    raise TeacherAbort(f"{exc}; {_kept(cache, out)}") from exc
                 tasks = list(pipeline.tasks.values())  # with the helpers' examples
             if dry_run:
                 return Distilled(out, outcome, teacher.stats, dry_run=True)
@@ -113,3 +120,14 @@ async def distill(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return Distilled(box, outcome, teacher.stats)
+
+
+def _kept(cache: ReplyCache | None, out: Path) -> str:
+    """What a run stopped before any report leaves behind, in words."""
+    if cache is None or not cache.written:
+        return "stopped before any report: nothing was written"
+    replies = f"{cache.written} teacher {'replies' if cache.written > 1 else 'reply'}"
+    return (
+        f"stopped before any report: no box or report at {out}; kept: {replies} in the cache "
+        f"{cache.root} (a re-run sends only the rest)"
+    )

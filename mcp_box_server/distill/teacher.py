@@ -74,6 +74,7 @@ class ReplyCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.written = 0  # replies this cache stored (so a stopped run can say what it kept)
 
     @staticmethod
     def key(endpoint: str, model: str, messages: list[Message], params: dict[str, Any]) -> str:
@@ -98,6 +99,7 @@ class ReplyCache:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump({"model": model, "reply": answer.text, "truncated": answer.truncated}, handle)
         os.replace(tmp, path)
+        self.written += 1
 
 
 @dataclass(frozen=True, slots=True)

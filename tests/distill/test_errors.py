@@ -42,6 +42,30 @@ def test_a_teacher_that_always_fails_stops_early_and_says_why(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_teacher_refused_before_any_report_says_what_was_kept(tmp_path, capsys):
+    tasks = write_tasks(tmp_path / "tasks.jsonl", TRAIN[:1])
+    out, cache = tmp_path / "boxes" / "units", tmp_path / "cache"
+    refused = {"status": 401, "content": "bad key (scripted)"}
+    with ScriptedOpenAI(lambda _: refused) as llm:
+        assert main(distill_args(llm, tasks, out, cache)) == 1
+    err = capsys.readouterr().err
+    assert "rejected the API key: bad key (scripted); stopped before any report: nothing was written" in err
+    assert list(tmp_path.rglob("*")) == [tmp_path / "tasks.jsonl"]  # nothing indeed
+    # One reply (no code in it: the repair is asked next), then the key is refused, twice.
+    with ScriptedOpenAI(Script.sequence(["I would rather not write code.", refused, refused])) as llm:
+        assert main(distill_args(llm, tasks, out, cache, "--repairs", "1")) == 1
+        assert len(llm.requests) == 2
+        err = capsys.readouterr().err
+        kept = f"no box or report at {out}; kept: 1 teacher reply in the cache {cache} (a re-run sends"
+        assert f"stopped before any report: {kept}" in err
+        assert len(list(cache.rglob("*.json"))) == 1
+        assert not out.exists() and not list(out.parent.glob("*distill_report*"))
+        assert main(distill_args(llm, tasks, out, cache, "--repairs", "1")) == 1  # the same teacher again
+        first, repair, again = (request["messages"] for request in llm.requests)
+        assert again == repair != first  # the kept reply was not asked for again: only the rest
+    assert "nothing was written" in capsys.readouterr().err
+
+
 def test_the_early_stop_is_an_option(tmp_path, capsys):
     tasks = write_tasks(tmp_path / "tasks.jsonl", TRAIN[:3])
     with ScriptedOpenAI(lambda _: {"status": 503, "content": "warming up"}) as llm:
