@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from mcp_box_server.box import read_manifest
-from mcp_box_server.box.examples import mismatch, read_examples
+from mcp_box_server.box.examples import read_examples
 from mcp_box_server.box.loader import import_tool_module
-from mcp_box_server.runtime import BoxPool, BoxRuntimeError
+from tests.support.examples import failed_examples, started_pool
 
 BOX = Path(__file__).resolve().parents[2] / "boxes" / "bio"
 
@@ -268,30 +266,11 @@ def test_read_many_fasta_records() -> None:
 
 @pytest.mark.parametrize("trust", ["trusted", "sandboxed"])
 async def test_examples_pass_in_a_worker(trust: str) -> None:
-    pool = BoxPool(dataclasses.replace(read_manifest(BOX), trust=trust))
-    try:
-        await pool.start()
-        assert pool.failures == []
+    async with started_pool(BOX, trust) as pool:
         names = {spec.name for spec in pool.specs}
         assert {"bio_reverse_complement", "bio_translate", "bio_find_orfs", "bio_align"} <= names
-        examples, problems = read_examples(BOX)
-        assert problems == []
-        assert len(examples) >= 3 * len(pool.specs)
-        failures = []
-        for example in examples:
-            try:
-                got = await pool.call(example.tool, example.arguments)
-            except BoxRuntimeError as exc:
-                if example.expect_error is None or example.expect_error not in str(exc):
-                    failures.append(f"line {example.line}: {exc}")
-                continue
-            if example.expect_error is not None:
-                failures.append(f"line {example.line}: expected an error, got {got!r:.100}")
-            elif problem := mismatch(example.expect, got):
-                failures.append(f"line {example.line}: {problem}")
-        assert failures == []
-    finally:
-        await pool.close()
+        assert len(read_examples(BOX)[0]) >= 3 * len(pool.specs)
+        assert await failed_examples(pool, BOX) == []
 
 
 def test_every_tool_has_examples() -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
-from mcp_box_server.box import mismatch, read_examples, read_manifest
+from mcp_box_server.box import read_examples
 from mcp_box_server.box.loader import import_tool_module, load_box
-from mcp_box_server.runtime import BoxPool, BoxRuntimeError
+from mcp_box_server.runtime import BoxRuntimeError
+from tests.support.examples import failed_examples, started_pool
 
 ROOT = Path(__file__).resolve().parents[2]
 BOX = ROOT / "boxes" / "math"
@@ -60,31 +59,10 @@ def test_every_tool_has_three_examples() -> None:
 
 @pytest.mark.parametrize("trust", ["trusted", "sandboxed"])
 async def test_examples_pass_in_a_worker(trust: str) -> None:
-    pool = BoxPool(dataclasses.replace(read_manifest(BOX), trust=trust))
-    try:
-        await pool.start()
-        assert pool.failures == []
-        examples, _ = read_examples(BOX)
-        problems = []
-        for example in examples:
-            try:
-                got: Any = await pool.call(example.tool, example.arguments)
-                error = None
-            except BoxRuntimeError as exc:
-                got, error = None, str(exc)
-            if example.expect_error is not None:
-                if not error or example.expect_error not in error:
-                    expected = example.expect_error
-                    problems.append(f"line {example.line}: expected error {expected!r}, got {got}")
-            elif error:
-                problems.append(f"line {example.line}: {error}")
-            elif problem := mismatch(example.expect, got):
-                problems.append(f"line {example.line} ({example.tool}): {problem}")
-        assert problems == []
+    async with started_pool(BOX, trust) as pool:
+        assert await failed_examples(pool, BOX) == []
         with pytest.raises(BoxRuntimeError, match="ValueError: could not parse expression"):
             await pool.call("evaluate", {"expression": "2 +* 3"})
-    finally:
-        await pool.close()
 
 
 # --- safe parsing ------------------------------------------------------------------------
