@@ -128,6 +128,7 @@ async def _eval(args: argparse.Namespace) -> int:
         "benchmark": benchmark.name,
         "model": model.label,
         "api": args.api,
+        "extra_body": model.completion_body if args.api == "completions" else model.chat_body,
         "shots": config.shots,
         "rows": args.rows,
         "tasks": len(benchmark.tasks),

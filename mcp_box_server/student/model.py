@@ -20,6 +20,12 @@ that ends without a finish reason is treated as broken.
 `complete()` is the same for base models: one OpenAI `/v1/completions` request
 (a prompt, stop sequences), bounded by the deadline, streamed when asked, its
 choices returned as assistant messages so the agent loop reads them alike.
+
+Every request carries `extra_body` (`--extra-body`): server-specific sampling fields
+the OpenAI API has no name for. Completions add `COMPLETION_DEFAULTS` first: a base
+model's tool call copies the question's values, and a repetition penalty (llama-cpp-
+python's default `repeat_penalty` is 1.1) makes it drop a repeated one, e.g.
+`[2, 10, 11]` for the puzzle 2 10 11 11. A `null` in `extra_body` removes a default.
 """
 
 from __future__ import annotations
@@ -45,6 +51,16 @@ from mcp_box_server.llm import (
     Usage,
 )
 
+COMPLETION_DEFAULTS: dict[str, Any] = {"repeat_penalty": 1.0}
+# Providers that get no defaults: OpenAI refuses fields it does not know; vLLM's
+# penalty (`repetition_penalty`) is already 1.0 and it logs every field it ignores.
+NO_COMPLETION_DEFAULTS = frozenset({"openai", "vllm"})
+
+
+def request_body(defaults: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`defaults` overlaid by `extra`, keys `extra` sets to None dropped."""
+    return {k: v for k, v in {**defaults, **extra}.items() if v is not None}
+
 
 class StudentModel:
     """A `ChatClient` whose every `chat()` ends within `deadline_s` seconds.
@@ -54,10 +70,20 @@ class StudentModel:
             result = await model.chat(messages, tools=tools, tool_choice="auto", max_tokens=256)
     """
 
-    def __init__(self, config: ModelConfig, *, deadline_s: float | None = None, stream: bool = False) -> None:
+    def __init__(
+        self,
+        config: ModelConfig,
+        *,
+        deadline_s: float | None = None,
+        stream: bool = False,
+        extra_body: dict[str, Any] | None = None,
+    ) -> None:
         self.config = config
         self.deadline_s = deadline_s if deadline_s is not None else config.timeout_s
         self.stream = stream
+        self.chat_body = request_body({}, extra_body or {})
+        defaults = {} if config.provider in NO_COMPLETION_DEFAULTS else COMPLETION_DEFAULTS
+        self.completion_body = request_body(defaults, extra_body or {})
         self._inner = ChatModel(config)
         self._streamer = (
             openai.AsyncOpenAI(
@@ -94,6 +120,8 @@ class StudentModel:
         **kwargs: Any,
     ) -> ChatResult:
         """One chat request (n choices), cancelled with `ModelTimeout` past the deadline."""
+        if self.chat_body:
+            kwargs["extra_body"] = {**self.chat_body, **kwargs.get("extra_body", {})}
         try:
             async with asyncio.timeout(self.deadline_s):
                 if self._streamer is not None and n == 1:
@@ -129,6 +157,8 @@ class StudentModel:
             params["temperature"] = temperature
         if max_tokens is not None:
             params["max_tokens"] = max_tokens
+        if self.completion_body:
+            params["extra_body"] = self.completion_body
         started = time.perf_counter()
         choices: list[AssistantMessage] = []
         usage = Usage()

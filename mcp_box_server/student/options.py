@@ -6,8 +6,9 @@ Kept free of heavy imports: the CLI registers these options on every start.
 from __future__ import annotations
 
 import argparse
+import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mcp_box_server.student.agent import AgentConfig
@@ -40,6 +41,15 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="chat: /v1/chat/completions with tool calling (instruction-tuned models; default); "
         "completions: /v1/completions with a plain text protocol of Action/Observation/Answer "
         "lines (base models)",
+    )
+    group.add_argument(
+        "--extra-body",
+        type=json_object,
+        default=None,
+        metavar="JSON",
+        help="fields added to every model request, for sampling settings the OpenAI API has no name "
+        "for, e.g. '{\"top_k\": 1}'; --api completions sends '{\"repeat_penalty\": 1.0}' unless "
+        "the provider is openai or vllm (a null value removes it)",
     )
     group.add_argument(
         "--stream",
@@ -120,6 +130,16 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def json_object(value: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON ({exc.msg} at character {exc.pos}): {value!r}") from None
+    if not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object such as '{{\"top_k\": 1}}', not {value!r}")
+    return parsed
+
+
 def positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -134,7 +154,7 @@ def build_model(args: argparse.Namespace) -> StudentModel:
     if args.model_timeout <= 0:
         raise ValueError("--model-timeout must be positive")
     config = resolve_model(args.model, args.base_url, args.api_key, timeout_s=args.model_timeout)
-    return StudentModel(config, deadline_s=args.model_timeout, stream=args.stream)
+    return StudentModel(config, deadline_s=args.model_timeout, stream=args.stream, extra_body=args.extra_body)
 
 
 def build_agent_config(args: argparse.Namespace) -> AgentConfig:

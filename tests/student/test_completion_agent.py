@@ -190,3 +190,32 @@ def test_eval_over_completions_writes_a_summary_with_probes_apart(server_url: st
     for arm in (box, no_box):
         assert arm["stuck"] == arm["step_limit"] == arm["errors"] == 0 and arm["wall_s"] > 0
         assert arm["mean_tokens"] > 0 and arm["mean_probe_tokens"] == 0
+    assert data["extra_body"] == {"repeat_penalty": 1.0}
+    assert all(r["repeat_penalty"] == 1.0 for r in llm.requests)  # the servers' 1.1 drops repeated values
+
+
+async def test_extra_body_reaches_every_request_and_null_removes_a_default(tmp_path: Path) -> None:
+    extra = {"top_k": 1, "repeat_penalty": None}
+    with ScriptedOpenAI(Script.sequence(["Answer: 42", {"content": "42"}])) as llm:
+        spec = resolve_model("scripted", base_url=llm.base_url, max_retries=0)
+        async with StudentModel(spec, extra_body=extra) as model:
+            await model.complete("Question: 6 times 7?\n", stop=["\n"])
+            await model.chat([{"role": "user", "content": "6 times 7?"}])
+    completion, chat = llm.requests
+    assert completion["top_k"] == 1 and "repeat_penalty" not in completion
+    assert chat["top_k"] == 1 and "repeat_penalty" not in chat
+
+
+async def test_openai_and_vllm_get_no_completion_defaults() -> None:
+    for provider in ("openai", "vllm"):
+        with ScriptedOpenAI(Script.sequence(["Answer: 42"])) as llm:
+            spec = resolve_model(f"{provider}:m", base_url=llm.base_url, api_key="k", max_retries=0)
+            async with StudentModel(spec) as model:
+                await model.complete("Question: 6 times 7?\n", stop=["\n"])
+        assert "repeat_penalty" not in llm.requests[0], provider
+
+
+def test_extra_body_that_is_not_a_json_object_is_refused_by_name() -> None:
+    for bad, reason in (("{top_k: 1}", "not JSON"), ("[1]", "must be a JSON object")):
+        done = mcp_box("ask", "q", "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--extra-body", bad)
+        assert done.returncode == 2 and "--extra-body" in done.stderr and reason in done.stderr, done.stderr
