@@ -14,18 +14,18 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastmcp import Client
 from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.attacks import Listener, cpu_ticks
 from tests.support.boxes import make_box
 from tests.support.processes import alive, children, zygotes
+from tests.support.sdk import sdk_session
 from tests.support.servers import server_process
 
 BUNDLED = Path(__file__).resolve().parents[2] / "boxes"
@@ -80,16 +80,6 @@ def world() -> Iterator[dict[str, Any]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@contextlib.asynccontextmanager
-async def session(world: dict[str, Any]) -> AsyncIterator[ClientSession]:
-    async with (
-        streamable_http_client(f"{world['base']}/mcp") as (read, write),
-        ClientSession(read, write) as client,
-    ):
-        await client.initialize()
-        yield client
-
-
 def text_of(result: Any) -> str:
     return "\n".join(getattr(part, "text", "") for part in result.content)
 
@@ -113,7 +103,7 @@ async def test_a_program_gets_the_real_results_of_two_boxes(world):
         "print('root', math.sqrt(16))\n"  # the standard module's names, beside the box's tools
         "{'puzzle': puzzle, 'gc': gc}\n"
     )
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         result = await execute(client, code)
         assert not result.is_error, text_of(result)
         direct = await client.call_tool("math_solve_24", {"numbers": [4, 9, 10, 13]})
@@ -125,7 +115,7 @@ async def test_a_program_gets_the_real_results_of_two_boxes(world):
 
 
 async def test_final_answer_help_get_schema_and_pictures(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         answered = await execute(
             client, "x = bio.gc_content(sequence='GC')\nfinal_answer(x['gc_count'])\n1/0"
         )
@@ -142,7 +132,7 @@ async def test_final_answer_help_get_schema_and_pictures(world):
 
 
 async def test_a_box_kept_out_of_code_mode_is_not_reachable_from_a_program(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         result = await execute(client, "hidden.whisper()")
         assert result.is_error and "NameError" in text_of(result)
         schema = await client.call_tool("get_schema", {"names": ["hidden_whisper"]})
@@ -152,7 +142,7 @@ async def test_a_box_kept_out_of_code_mode_is_not_reachable_from_a_program(world
 
 
 async def test_a_program_that_loops_forever_is_stopped_while_others_answer(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         looping = asyncio.create_task(execute(client, "while True:\n    pass"))
         await asyncio.sleep(1)
         await still_answering(client)
@@ -162,7 +152,7 @@ async def test_a_program_that_loops_forever_is_stopped_while_others_answer(world
 
 
 async def test_memory_past_the_cap_is_a_clear_error(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         for code in (
             f"block = bytearray({2 * MEMORY_MB} * 1024 * 1024)",
             "kept = []\nwhile True:\n    kept.append(bytearray(10 * 1024 * 1024))",
@@ -179,7 +169,7 @@ async def test_memory_past_the_cap_is_a_clear_error(world):
 async def test_the_51st_tool_call_is_refused_and_never_reaches_the_box(world):
     path = world["root"] / "tally.txt"
     code = f"for i in range(60):\n    tally.count(path={str(path)!r}, note=str(i))"
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         result = await execute(client, code)
         assert result.is_error and "tool call limit: the program made more than 50 tool calls" in text_of(
             result
@@ -189,7 +179,7 @@ async def test_the_51st_tool_call_is_refused_and_never_reaches_the_box(world):
 
 
 async def test_printing_100_mb_is_stopped_at_the_output_limit(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         for code in ("print('x' * 100_000_000)", "for _ in range(100_000):\n    print('y' * 1000)"):
             result = await execute(client, code)
             text = text_of(result)
@@ -203,7 +193,7 @@ async def test_printing_100_mb_is_stopped_at_the_output_limit(world):
 async def test_a_socket_sends_nothing(world):
     listener = world["listener"]
     code = f"import socket\nsocket.create_connection(('127.0.0.1', {listener.port}), 2).sendall(b'leak')\n"
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         result = await execute(client, code)
         assert result.is_error and "program error:" in text_of(result), text_of(result)
         await asyncio.sleep(0.5)
@@ -214,7 +204,7 @@ async def test_a_socket_sends_nothing(world):
 async def test_writes_outside_the_temp_dir_plant_nothing(world):
     markers = world["markers"]
     code = f"open({str(markers / 'planted')!r}, 'w').write('x')\n"
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         result = await execute(client, code)
         assert result.is_error and "program error:" in text_of(result), text_of(result)
         inside = await execute(client, "open('scratch.txt', 'w').write('ok')\nopen('scratch.txt').read()")
@@ -224,7 +214,7 @@ async def test_writes_outside_the_temp_dir_plant_nothing(world):
 
 
 async def test_each_program_runs_in_a_fresh_worker(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         first = await execute(client, "import os\nopen('left.txt', 'w').write('x')\nos.getpid()")
         second = await execute(client, "import os\n(os.path.exists('left.txt'), os.getpid())")
         assert not first.is_error and not second.is_error
@@ -242,7 +232,7 @@ async def test_progress_notes_during_a_program(world):
         notes.append((progress, message))
 
     code = "for s in ['A', 'C', 'G']:\n    bio.gc_content(sequence=s)\nprogress(9, 10, 'almost')"
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         result = await execute(client, code, progress_callback=on_progress)
         assert not result.is_error, text_of(result)
     messages = [message for _, message in notes]
@@ -261,7 +251,7 @@ async def test_both_protocol_eras(world, mode):
 
 async def test_cancelling_a_program_kills_its_worker(world):
     server = world["server"]
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         looping = asyncio.create_task(execute(client, "while True:\n    pass"))
         busy: list[int] = []
         for _ in range(20):  # the first program may wait for code mode's zygote to start
@@ -307,11 +297,7 @@ async def _spinning(pids: list[int]) -> list[int]:
 
 async def test_code_mode_only_offers_three_tools(tmp_path):
     with server_process("--boxes", str(BUNDLED), "--code-mode-only") as (base, _):
-        async with (
-            streamable_http_client(f"{base}/mcp") as (read, write),
-            ClientSession(read, write) as client,
-        ):
-            await client.initialize()
+        async with sdk_session(base) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
             assert names == {"find_tools", "get_schema", "execute"}
             refused = await client.call_tool("math_solve_24", {"numbers": [4, 7, 8, 8]})

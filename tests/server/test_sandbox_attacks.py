@@ -19,21 +19,20 @@ import shutil
 import socket
 import sysconfig
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 import mcp_box_server
 from mcp_box_server.server.code_mode import CODE_MODE_TOOLS
 from tests.support.attacks import ATTACKS, Listener, cpu_ticks, shmem_mb
 from tests.support.boxes import make_box
 from tests.support.processes import children, zygotes
+from tests.support.sdk import sdk_session
 from tests.support.servers import server_process
 
 TOKEN = "token-the-box-must-never-see"
@@ -148,18 +147,6 @@ def world() -> Iterator[dict[str, Any]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@contextlib.asynccontextmanager
-async def session(world: dict[str, Any]) -> AsyncIterator[ClientSession]:
-    http = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"})
-    async with (
-        http,
-        streamable_http_client(f"{world['base']}/mcp", http_client=http) as (read, write),
-        ClientSession(read, write) as client,
-    ):
-        await client.initialize()
-        yield client
-
-
 async def call(client: ClientSession, tool: str, **arguments: Any) -> str:
     """Call a tool; an attack tool must exist and run (its own result is not the verdict)."""
     result = await client.call_tool(tool, arguments)
@@ -254,7 +241,7 @@ def address_space_caps(server: int, megabytes: int) -> set[tuple[str, str]]:
 
 
 async def test_every_attack_is_served_and_runs(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         attacks = {name for name in names if name.startswith("jail_")}
         assert len(attacks) == 21, sorted(names)  # 20 attacks and the would-be takeover
@@ -268,7 +255,7 @@ async def test_writes_by_every_route_plant_nothing(world, run):
     site = Path(sysconfig.get_paths()["purelib"])
     code = "import pathlib; pathlib.Path(" + repr(str(markers / "ran")) + ").write_text('x')\n"
     code += "def planted() -> str:\n    '''Planted.'''\n    return 'planted'\n"
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         await run(
             client,
             attack("write_file", path=str(markers / "open")),
@@ -291,7 +278,7 @@ async def test_writes_by_every_route_plant_nothing(world, run):
 
 async def test_no_program_runs_and_no_process_starts(world, run):
     markers = world["markers"]
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         await run(
             client,
             attack("run_libc_system", marker=str(markers / "system")),
@@ -306,7 +293,7 @@ async def test_no_program_runs_and_no_process_starts(world, run):
 
 async def test_no_byte_leaves_by_any_socket(world, run):
     listener, server = world["listener"], world["server"]
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         await run(
             client,
             attack("connect_socket", port=listener.port),
@@ -319,7 +306,7 @@ async def test_no_byte_leaves_by_any_socket(world, run):
 
 async def test_the_server_and_zygotes_survive_signals_and_tracing(world, run):
     server = world["server"]
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         await start_code_mode(client)
         before = zygotes(server.pid)
         assert len(before) >= 2  # the sandboxed boxes' and code mode's
@@ -348,7 +335,7 @@ async def test_no_secret_comes_back(world, run):
         "cwd-secret.txt",
         str(world["secret"].parent / "cwd" / "cwd-secret.txt"),
     ]
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         text = await run(client, *(attack("read_file", path=path) for path in targets))
         for secret in (TOKEN, ENV_SECRET, FILE_SECRET, "root:"):
             assert secret not in text
@@ -362,7 +349,7 @@ async def test_no_secret_comes_back(world, run):
 
 
 async def test_the_memory_cap_cannot_be_lifted(world, run):
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         lifting = asyncio.create_task(run(client, attack("lift_memory_cap", hold=3.0)))
         await asyncio.sleep(2)  # seen while the attacking worker runs (a program's ends with it)
         caps = address_space_caps(world["server"].pid, run.memory_mb)
@@ -372,7 +359,7 @@ async def test_the_memory_cap_cannot_be_lifted(world, run):
 
 
 async def test_a_box_cannot_take_another_boxs_tool_name(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert "jail_echo" in names
         assert await call(client, "other_echo", text="x") == "other:x"
@@ -383,7 +370,7 @@ async def test_a_box_cannot_take_another_boxs_tool_name(world):
 
 async def test_inherited_descriptors_reach_nothing_of_the_zygote(world, run):
     server = world["server"]
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         await start_code_mode(client)
         before = {pid: cpu_ticks(pid) for pid in zygotes(server.pid)}
         held = (await run(client, attack("abuse_descriptors"))).split()
@@ -396,7 +383,7 @@ async def test_inherited_descriptors_reach_nothing_of_the_zygote(world, run):
 
 
 async def test_legitimate_sandboxed_work_keeps_working(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         result = await client.call_tool("honest_everyday_work", {"n": 4})
         assert not result.is_error, result.content
         assert result.structured_content == {
@@ -412,7 +399,7 @@ async def test_legitimate_sandboxed_work_keeps_working(world):
 
 async def test_memory_outside_the_address_space_is_bounded(world, run):
     """memfd and SysV shm are refused; temp files live on a tmpfs no bigger than the memory cap."""
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         before = shmem_mb()
         hog = asyncio.create_task(run(client, attack("hog_memory", megabytes=300, hold=2.0)))
         await asyncio.sleep(1.5)
@@ -424,7 +411,7 @@ async def test_memory_outside_the_address_space_is_bounded(world, run):
 
 
 async def test_threads_are_bounded(world, run):
-    async with session(world) as client:
+    async with sdk_session(world["base"], TOKEN) as client:
         await start_code_mode(client)
         spawn = asyncio.create_task(run(client, attack("many_threads", count=3000, hold=4.0)))
         most = 0
@@ -446,7 +433,7 @@ async def test_no_datagram_reaches_a_named_socket(world, run):
     os.chmod(path, 0o777)
     receiver.settimeout(0.5)
     try:
-        async with session(world) as client:
+        async with sdk_session(world["base"], TOKEN) as client:
             await run(client, attack("datagram_to", path=str(path)))
             with pytest.raises(TimeoutError):
                 receiver.recv(64)
@@ -462,7 +449,7 @@ async def test_no_metadata_changes_outside(world, run):
     os.chmod(target, 0o666)
     before = target.stat()
     try:
-        async with session(world) as client:
+        async with sdk_session(world["base"], TOKEN) as client:
             await run(
                 client,
                 attack("touch_metadata", path=str(target)),

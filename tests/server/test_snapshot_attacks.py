@@ -19,18 +19,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp.client.streamable_http import streamable_http_client
 
 from mcp_box_server.runtime.snapshot import box_group
 from tests.support.boxes import make_box
 from tests.support.races import FolderSwapper, root_only_folder
+from tests.support.sdk import sdk_session
 from tests.support.servers import server_process, stdio_args
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="root-only files and other uids need root")
@@ -136,16 +136,6 @@ def world() -> Iterator[dict[str, Any]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@contextlib.asynccontextmanager
-async def session(world: dict[str, Any]) -> AsyncIterator[ClientSession]:
-    async with (
-        streamable_http_client(f"{world['base']}/mcp") as (read, write),
-        ClientSession(read, write) as client,
-    ):
-        await client.initialize()
-        yield client
-
-
 async def text_of(client: ClientSession, tool: str) -> str:
     result = await client.call_tool(tool, {})
     return " ".join(getattr(part, "text", "") for part in result.content)
@@ -171,7 +161,7 @@ def snapshot_roots(world: dict[str, Any]) -> dict[str, Path]:
 async def test_a_folder_swapped_for_a_root_only_link_is_never_served(world):
     reader = world["reader"]
     answers: list[str] = []
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         assert "sub/ok.txt: fine" in await served(client, "reader_read_all", "fine")
         # Each swap is also an edit: the watcher reloads, and every reload takes a snapshot.
         with FolderSwapper(reader / "sub", world["root"] / "spare", world["hidden"], pause=0.002) as swapper:
@@ -208,7 +198,7 @@ async def test_a_box_raced_as_the_server_starts_never_serves_a_root_only_file(tm
 
 
 async def test_no_snapshot_file_is_readable_by_nobody(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         assert await served(client, "private_hello", "hello") == "hello from a private folder"
         assert "sub/ok.txt" in await served(client, "reader_read_all", "ok.txt")  # sandboxed: still serves
         roots = snapshot_roots(world)
@@ -230,7 +220,7 @@ async def test_no_snapshot_file_is_readable_by_nobody(world):
 
 
 async def test_a_box_worker_uid_reads_only_its_own_snapshot(world):
-    async with session(world) as client:
+    async with sdk_session(world["base"]) as client:
         await served(client, "private_hello", "hello")
         await served(client, "reader_read_all", "ok.txt")
         roots = snapshot_roots(world)
