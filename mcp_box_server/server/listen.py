@@ -10,7 +10,9 @@ every frame carries the listen request's id in `_meta`, a kind is sent only when
 for, and a stream whose client stopped reading is ended at its backlog cap.
 
 Right after the ack, each watched task's current state follows, so a client that opens
-the stream after the task changed does not wait for a change that already happened.
+the stream after the task changed does not wait for a change that already happened. They
+are read from the store one at a time, each once the client has taken the one before: a
+stream that names many tasks with big results, and never reads, holds one of them.
 A client that names task ids without declaring the tasks extension gets -32021
 (SEP-2663); on a server without the extension, task ids are not honoured (the ack
 leaves them out).
@@ -46,6 +48,8 @@ from mcp_types import (
     SubscriptionsListenResult,
 )
 from pydantic import BaseModel
+
+from mcp_box_server.server.task_store import MAX_TASK_ID
 
 log = logging.getLogger("mcp_box.server")
 
@@ -108,12 +112,8 @@ class Listen:
 
         def deliver(event: ServerEvent | TaskChanged) -> None:
             if isinstance(event, TaskChanged):
-                task_id, updated = event.task.get("taskId"), str(event.task.get("lastUpdatedAt", ""))
-                # a state older than one sent already is dropped: through Redis, a change may
-                # arrive after the current state the stream began with was read
-                if task_id not in task_ids or updated < told.get(task_id, ""):
+                if event.task.get("taskId") not in task_ids:
                     return
-                told[task_id] = updated
             elif not event_matches(honored, uris, event):
                 return
             try:
@@ -125,6 +125,11 @@ class Listen:
                 self._streams.pop(send, None)
                 send.close()
 
+        async def send_on(event: ServerEvent | TaskChanged) -> None:
+            if isinstance(event, TaskChanged) and not _newer(event.task, told):
+                return
+            await ctx.session.send_notification(_frame(event, meta), related_request_id=subscription_id)
+
         unsubscribe = self._bus.subscribe(deliver)  # before the ack: nothing published meanwhile is lost
         self._streams[send] = deliver
         self.uris.update(uris)
@@ -133,9 +138,11 @@ class Listen:
             await ctx.session.send_notification(
                 SubscriptionsAcknowledgedNotification(params=acknowledged), related_request_id=subscription_id
             )
-            await self._current(task_ids, deliver)
+            for task_id in sorted(task_ids):  # none without the tasks extension
+                if self.tasks is not None and (task := await self.tasks.current(task_id)) is not None:
+                    await send_on(TaskChanged(task))
             async for event in receive:
-                await ctx.session.send_notification(_frame(event, meta), related_request_id=subscription_id)
+                await send_on(event)
         finally:
             try:
                 unsubscribe()
@@ -163,21 +170,31 @@ class Listen:
         named = (wanted.model_extra or {}).get(TASK_IDS)
         if not named or self.tasks is None:
             return frozenset()
-        if not isinstance(named, list) or not all(isinstance(task_id, str) for task_id in named):
-            raise MCPError(INVALID_PARAMS, f"notifications.{TASK_IDS} must be a list of task id strings")
+        if not isinstance(named, list) or not all(_task_id(task_id) for task_id in named):
+            problem = f"must be a list of task id strings (1 to {MAX_TASK_ID} characters)"
+            raise MCPError(INVALID_PARAMS, f"notifications.{TASK_IDS} {problem}")
         if len(named) > MAX_TASK_IDS:
             problem = f"notifications.{TASK_IDS} names {len(named)} tasks; a stream may watch {MAX_TASK_IDS}"
             raise MCPError(INVALID_PARAMS, problem)
         self.tasks.require_declared(ctx)
         return frozenset(named)
 
-    async def _current(self, task_ids: frozenset[str], deliver: Callable[[TaskChanged], None]) -> None:
-        if self.tasks is None:
-            return
-        for task_id in sorted(task_ids):
-            task = await self.tasks.current(task_id)
-            if task is not None:
-                deliver(TaskChanged(task))
+
+def _task_id(named: object) -> bool:
+    return isinstance(named, str) and 0 < len(named) <= MAX_TASK_ID
+
+
+def _newer(task: dict[str, Any], told: dict[str, str]) -> bool:
+    """Whether a task's state is no older than the one a stream sent last (noted if so).
+
+    Through Redis, a change may arrive after the current state the stream began with was
+    read, and a change queued while the current states went out is older than them.
+    """
+    task_id, updated = str(task.get("taskId")), str(task.get("lastUpdatedAt", ""))
+    if updated < told.get(task_id, ""):
+        return False
+    told[task_id] = updated
+    return True
 
 
 def _honored(requested: SubscriptionFilter, task_ids: frozenset[str]) -> SubscriptionFilter:

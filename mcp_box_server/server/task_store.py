@@ -18,6 +18,7 @@ live in memory and only the replica that made one can answer for it.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ STORE_ENV = "MCP_BOX_TASK_STORE"
 Status = Literal["working", "input_required", "completed", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 RETRY = 1.0  # seconds before a lost Redis subscription is made again
+MAX_TASK_ID = 128  # characters a task id may have in a request (the server makes 24)
 
 
 def now() -> str:
@@ -122,15 +124,16 @@ class MemoryTaskStore:
 
     def __init__(self) -> None:
         self._records: dict[str, str] = {}
-        self._expires: dict[str, float] = {}
+        self._deadlines: list[tuple[float, str]] = []  # (expires, task_id), a heap: the next to go first
         self._cancels: set[str] = set()
         self._listeners: list[Listener] = []
 
     async def save(self, record: TaskRecord) -> None:
         self._sweep()
         text = record.to_json()
+        if record.task_id not in self._records:  # a task's expiry is fixed at its creation
+            heapq.heappush(self._deadlines, (record.expires, record.task_id))
         self._records[record.task_id] = text  # a copy: the caller keeps its own
-        self._expires[record.task_id] = record.expires
         for listener in self._listeners:
             listener(TaskRecord.from_json(text))
 
@@ -150,12 +153,16 @@ class MemoryTaskStore:
 
     async def close(self) -> None:
         self._records.clear()
+        self._deadlines.clear()
+        self._cancels.clear()
 
     def _sweep(self) -> None:
+        """Forget the tasks whose time is over: only those, so that every look at the store
+        (each waiting task looks ten times a second) costs the same however many it holds."""
         moment = time.time()
-        for task_id in [t for t, expires in self._expires.items() if expires < moment]:
+        while self._deadlines and self._deadlines[0][0] < moment:
+            _, task_id = heapq.heappop(self._deadlines)
             self._records.pop(task_id, None)
-            self._expires.pop(task_id, None)
             self._cancels.discard(task_id)
 
 

@@ -24,6 +24,11 @@ change of status also goes to the `subscriptions/listen` streams that name the t
 
 Any replica sharing the store answers `tasks/get`, `tasks/update` and `tasks/cancel`;
 the replica running the task watches the store for answers and for a cancel.
+
+The task id is the task's capability (144 random bits): whoever holds it, and the
+server's token, may read, answer, cancel and listen to the task. A replica runs at most
+MCP_BOX_MAX_TASKS unfinished tasks (MAX_TASKS unless set); past that, a call that would
+become a task is refused, so a client cannot queue box calls without end.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -53,7 +59,7 @@ from mcp_box_server.server import results
 from mcp_box_server.server.conversation import ClientConversation, input_request, valid_answer
 from mcp_box_server.server.listen import Listen
 from mcp_box_server.server.notify import ChangeNotifier
-from mcp_box_server.server.task_store import TERMINAL, TaskRecord, TaskStore
+from mcp_box_server.server.task_store import MAX_TASK_ID, TERMINAL, TaskRecord, TaskStore
 
 if TYPE_CHECKING:
     from fastmcp.server.context import Context
@@ -70,6 +76,7 @@ TTL_MS = 3_600_000  # how long a task stays readable from its creation, unless t
 MIN_TTL_MS, MAX_TTL_MS = 1_000, 86_400_000  # what a client may ask for: a second to a day
 POLL_MS, MIN_POLL_MS = 500, 100  # suggested between two tasks/get: a tenth of the TTL, within these
 WATCH = 0.1  # seconds between two looks at the store, for answers or a cancel
+MAX_TASKS, MAX_TASKS_ENV = 1000, "MCP_BOX_MAX_TASKS"  # unfinished tasks a replica runs at once
 _CAPABILITY = {"elicit": "elicitation", "sample": "sampling", "roots": "roots"}
 
 
@@ -115,14 +122,15 @@ class TasksExtension(ServerExtension):
 
     identifier = TASKS
 
-    def __init__(self, registry: BoxRegistry, store: TaskStore) -> None:
+    def __init__(self, registry: BoxRegistry, store: TaskStore, max_tasks: int | None = None) -> None:
         self.registry = registry
         self.store = store
+        self.max_tasks = max_tasks if max_tasks is not None else max_tasks_from_env()
         self._runners: dict[str, asyncio.Task[None]] = {}
         self._calls: dict[str, asyncio.Future[Any]] = {}
 
     def clone(self) -> TasksExtension:
-        return TasksExtension(self.registry, self.store)
+        return TasksExtension(self.registry, self.store, self.max_tasks)
 
     def methods(self) -> Sequence[MethodBinding]:
         return (
@@ -164,6 +172,9 @@ class TasksExtension(ServerExtension):
         asking = ClientConversation(context, params.name, arguments, self.registry)
         if mode == "after_questions" and not asking.answers:
             return await call_next()  # its first round runs in the request, as any tool's: a question ends it
+        if len(self._runners) >= self.max_tasks:
+            problem = f"this server runs {self.max_tasks} unfinished tasks already; call again once one ends"
+            raise MCPError(INTERNAL_ERROR, problem)
         ttl, poll = _lifetime(_settings(context.request_context))
         record = TaskRecord(
             task_id=secrets.token_urlsafe(18),
@@ -326,6 +337,9 @@ class TasksExtension(ServerExtension):
 
     async def _record(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> TaskRecord:
         self.require_declared(ctx)
+        if len(params.task_id) > MAX_TASK_ID:  # not echoed: it is no id this server made
+            problem = f"taskId has {len(params.task_id)} characters; a task id has at most {MAX_TASK_ID}"
+            raise MCPError(INVALID_PARAMS, problem)
         request = getattr(ctx, "request", None)
         named = request.headers.get("mcp-name") if request is not None else None
         if named is not None and named != params.task_id:  # SEP-2243: the routing header names the task
@@ -334,6 +348,16 @@ class TasksExtension(ServerExtension):
         if record is None:
             raise MCPError(INVALID_PARAMS, f"unknown task '{params.task_id}' (never made here, or expired)")
         return record
+
+
+def max_tasks_from_env() -> int:
+    """MCP_BOX_MAX_TASKS, or MAX_TASKS when unset; anything but a positive integer stops the start."""
+    text = os.environ.get(MAX_TASKS_ENV, "").strip()
+    if not text:
+        return MAX_TASKS
+    if not text.isdigit() or int(text) < 1:
+        raise RuntimeError(f"{MAX_TASKS_ENV} must be a positive integer (tasks), got {text!r}")
+    return int(text)
 
 
 def _lifetime(settings: dict[str, Any] | None) -> tuple[int, int]:
