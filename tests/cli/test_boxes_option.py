@@ -4,8 +4,6 @@ two progress bars of `eval --compare-no-box` are told apart."""
 
 import json
 import socket
-import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -15,19 +13,10 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from mcp_box_server.cli import common
 from tests.support.boxes import make_box
+from tests.support.cli import mcp_box
 from tests.support.servers import SERVE
 
 HI = 'def hi() -> str:\n    """Say hi."""\n    return "hi"\n'
-
-
-def mcp_box(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mcp_box_server", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-    )
 
 
 @pytest.fixture(scope="module")

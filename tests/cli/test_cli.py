@@ -9,12 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.boxes import ARITH, make_box
-
-
-def mcp_box(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mcp_box_server", *args], capture_output=True, text=True, timeout=timeout
-    )
+from tests.support.cli import mcp_box
 
 
 @pytest.fixture(scope="module")

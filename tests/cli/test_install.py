@@ -3,7 +3,6 @@
 import base64
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -16,6 +15,8 @@ from mcp_box_server.cli import main
 from mcp_box_server.cli.clients import config_path
 from mcp_box_server.cli.config_cmd import wsl_path
 from tests.support.boxes import ARITH, make_box
+from tests.support.cli import mcp_box as run_mcp_box
+from tests.support.cli import snapshot
 
 CLIENTS = ("claude-desktop", "claude-code", "cursor", "vscode")
 KEY = {client: "servers" if client == "vscode" else "mcpServers" for client in CLIENTS}
@@ -313,23 +314,7 @@ def run_cli(*args, cwd, home):
         k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR", "APPDATA")
     }
     env["HOME"] = str(home)
-    command = [sys.executable, "-m", "mcp_box_server", *args]
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-
-
-def snapshot(root, leave_out=None):
-    """Every path under `root` (links not followed) with its bytes, link target or kind."""
-    found = {}
-    for path in sorted(root.rglob("*")):
-        if leave_out and (path == leave_out or leave_out in path.parents):
-            continue
-        if path.is_symlink():
-            found[path] = ("link", os.readlink(path))
-        elif path.is_file():
-            found[path] = ("file", path.read_bytes())
-        else:
-            found[path] = ("dir", None)
-    return found
+    return run_mcp_box(*args, cwd=cwd, env=env, timeout=120)
 
 
 @pytest.fixture

@@ -1,22 +1,11 @@
 """`mcp-box new NAME`: the scaffold is a working box that `mcp-box check` passes at once."""
 
 import json
-import subprocess
-import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 
-
-def mcp_box(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mcp_box_server", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-    )
+from tests.support.cli import mcp_box
 
 
 @pytest.mark.parametrize(("flags", "trust"), [((), "trusted"), (("--sandboxed",), "sandboxed")])

@@ -14,21 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.boxes import make_box
+from tests.support.cli import mcp_box, snapshot
 
 BIN = Path(sys.executable).parent
 VALIDATOR = BIN / "agentskills"
 BASH = shutil.which("bash") or "/bin/bash"
-
-
-def mcp_box(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 180):
-    return subprocess.run(
-        [sys.executable, "-m", "mcp_box_server", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        env=env,
-    )
 
 
 def fresh_shell(
@@ -200,18 +190,6 @@ def test_install_skill_needs_a_box_and_a_client(tmp_path):
     assert done.returncode == 1 and "BOX and --client go with `install skill`" in done.stderr
 
 
-def tree(path: Path) -> dict[str, str | bytes]:
-    """Everything below `path`: a file's bytes, a folder, a link's target (to see that nothing changed)."""
-    found: dict[str, str | bytes] = {}
-    for item in sorted(path.rglob("*")):
-        name = item.relative_to(path).as_posix()
-        if item.is_symlink():
-            found[name] = f"link to {item.readlink()}"
-        else:
-            found[name] = item.read_bytes() if item.is_file() else "folder"
-    return found
-
-
 def homes(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     home, project = tmp_path / "home", tmp_path / "project"
     home.mkdir(), project.mkdir()
@@ -225,16 +203,16 @@ def test_uninstall_skill_removes_what_install_skill_wrote_and_nothing_else(clien
     neighbour = skills / "mine"
     neighbour.mkdir(parents=True)
     (neighbour / "SKILL.md").write_text("---\nname: mine\n---\nThe user's own skill.\n")
-    before = tree(tmp_path)
+    before = snapshot(tmp_path)
     command = ("skill", "math", "--client", client, "--scope", scope)
     assert mcp_box("install", *command, cwd=project, env=env).returncode == 0
     done = mcp_box("uninstall", *command, cwd=project, env=env)
     assert done.returncode == 0, done.stderr
     assert f"removed {skills / 'math'}" in done.stdout
-    assert tree(tmp_path) == before  # the neighbour, the folders and everything else as they were
+    assert snapshot(tmp_path) == before  # the neighbour, the folders and everything else as they were
     done = mcp_box("uninstall", *command, cwd=project, env=env)  # again: nothing there
     assert done.returncode == 0 and "no skill math" in done.stdout and "nothing changed" in done.stdout
-    assert tree(tmp_path) == before
+    assert snapshot(tmp_path) == before
 
 
 def test_uninstall_skill_in_a_project_removes_the_folders_it_leaves_empty(tmp_path):
@@ -248,7 +226,7 @@ def test_uninstall_skill_in_a_project_removes_the_folders_it_leaves_empty(tmp_pa
     assert [p.name for p in project.iterdir()] == ["README.md"]
     assert mcp_box("install", *command[:-1], "user", cwd=project, env=env).returncode == 0
     assert mcp_box("uninstall", *command[:-1], "user", cwd=project, env=env).returncode == 0
-    assert tree(home) == {".claude": "folder", ".claude/skills": "folder"}  # the home's folders stay
+    assert snapshot(home) == {home / ".claude": ("dir", None), home / ".claude" / "skills": ("dir", None)}
 
 
 def test_uninstall_skill_leaves_a_changed_or_foreign_folder_untouched(skills, tmp_path):
@@ -272,11 +250,11 @@ def test_uninstall_skill_leaves_a_changed_or_foreign_folder_untouched(skills, tm
         shutil.rmtree(installed, ignore_errors=True)
         shutil.copytree(skills / "math", installed)  # what `install skill` writes there
         change()
-        before = tree(tmp_path)
+        before = snapshot(tmp_path)
         done = mcp_box(*command, cwd=project, env=env)
         assert done.returncode == 1, (difference, done.stdout, done.stderr)
         assert "is not as mcp-box wrote it" in done.stderr and difference in done.stderr, done.stderr
-        assert tree(tmp_path) == before, difference
+        assert snapshot(tmp_path) == before, difference
 
 
 def test_install_and_uninstall_skill_refuse_a_linked_folder(skills, tmp_path):
@@ -286,7 +264,7 @@ def test_install_and_uninstall_skill_refuse_a_linked_folder(skills, tmp_path):
     (project / ".claude").symlink_to(elsewhere)  # a repository shipped `.claude` as a link
     (home / ".agents" / "skills").mkdir(parents=True)
     (home / ".agents" / "skills" / "math").symlink_to(elsewhere / "skills" / "math")
-    before = tree(tmp_path)
+    before = snapshot(tmp_path)
     for verb, client, scope, link in (
         ("install", "claude-code", "project", project / ".claude"),
         ("uninstall", "claude-code", "project", project / ".claude"),
@@ -296,7 +274,7 @@ def test_install_and_uninstall_skill_refuse_a_linked_folder(skills, tmp_path):
         done = mcp_box(verb, "skill", "math", "--client", client, "--scope", scope, cwd=project, env=env)
         assert done.returncode == 1, (verb, client, done.stdout, done.stderr)
         assert f"{link} is a link; mcp-box writes and removes no skill through it" in done.stderr
-        assert tree(tmp_path) == before, (verb, client)
+        assert snapshot(tmp_path) == before, (verb, client)
 
 
 def test_uninstall_skill_needs_a_box_and_a_client(tmp_path):
