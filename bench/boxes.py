@@ -41,13 +41,13 @@ from types import ModuleType
 from typing import Any
 
 import sympy as sp
+from readme_section import README, replace_section
 
 from mcp_box_server.box.loader import import_tool_module
 
 ROOT = Path(__file__).resolve().parents[1]
 BOXES = ROOT / "boxes"
 DATASET = ROOT / ".." / "shared" / "datasets" / "game24.csv"
-README = ROOT / "bench" / "README.md"
 HEADING = "## Boxes: Game of 24 solver"
 
 
@@ -256,17 +256,6 @@ def write_readme(table: str) -> None:
         f"{table}\n"
     )
     replace_section(HEADING, section)
-
-
-def replace_section(heading: str, section: str) -> None:
-    """Put `section` (starting with `heading`) in bench/README.md in place of the old one, or at the end."""
-    text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    README.write_text(text, encoding="utf-8")
 
 
 # --- section: tool latency through the server ---------------------------------------------------

@@ -16,7 +16,6 @@ import asyncio
 import os
 import platform
 import random
-import re
 import statistics
 import time
 from collections.abc import Callable
@@ -24,13 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from readme_section import README, replace_section
+
 from mcp_box_server.box import read_manifest
 from mcp_box_server.box.loader import import_tool_module
 from mcp_box_server.runtime import BoxPool
 
 ROOT = Path(__file__).resolve().parents[1]
 BOX = ROOT / "boxes" / "bio"
-README = ROOT / "bench" / "README.md"
 HEADING = "## Boxes: bio tool latency"
 WARMUP = 3
 
@@ -177,13 +177,7 @@ def write_readme(table: str) -> None:
         "with the same arguments.\n\n"
         f"{table}\n"
     )
-    text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    README.write_text(text, encoding="utf-8")
+    replace_section(HEADING, section)
 
 
 def main(argv: list[str] | None = None) -> None:
