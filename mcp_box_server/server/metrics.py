@@ -249,14 +249,21 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() and not c.isspace() else "?" for c in text)
 
 
+# Built once: `json.dumps` with options builds an encoder on every call.
+_ENCODE = json.JSONEncoder(default=str, ensure_ascii=False).encode
+
+
 def _size(value: Any) -> int:
-    return len(json.dumps(value, default=str, ensure_ascii=False).encode())
+    """Bytes of `value` as JSON (UTF-8)."""
+    text = _ENCODE(value)
+    return len(text) if text.isascii() else len(text.encode())
 
 
 def _result_size(result: ToolResult) -> int:
     """Bytes of the result's content (its text, or base64 data) and structured content.
 
-    Counted without a serialized copy of the result: a result may be tens of MB, held once.
+    Content is counted without a serialized copy (a result may be tens of MB, held once);
+    structured content is serialized to count it, only when the INFO line is written.
     """
     size = sum(_block_size(block) for block in result.content)
     return size + (_size(result.structured_content) if result.structured_content is not None else 0)
