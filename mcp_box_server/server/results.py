@@ -42,6 +42,8 @@ _PREFIX: dict[type[BoxRuntimeError], str] = {
 
 
 ONCE_OVER = 1024 * 1024  # characters
+# Built once: `json.dumps` with options builds an encoder on every call.
+_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
 
 def success(value: Any, *, schema: bool = False) -> ToolResult:
@@ -49,7 +51,7 @@ def success(value: Any, *, schema: bool = False) -> ToolResult:
     if isinstance(value, Rich):
         return ToolResult(content=[_block(block) for block in value.blocks])
     structured = value if isinstance(value, dict) else {"result": value}
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    text = value if isinstance(value, str) else _TEXT(value)
     make = _as_json if isinstance(value, str) or not _NON_FINITE.search(text) else ToolResult
     if len(text) <= ONCE_OVER:
         return make(content=[TextContent(type="text", text=text)], structured_content=structured)
