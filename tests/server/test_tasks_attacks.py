@@ -336,7 +336,7 @@ async def test_listen_streams_that_never_read_do_not_copy_what_they_watch(world)
     as its client takes them."""
     base, server = world["base"], world["pid"]
     async with connect(base) as mcp:
-        tasks = [await start(mcp.session, "jobs_big", {"megabytes": 4}) for _ in range(8)]
+        tasks = [await start(mcp.session, "jobs_big", {"megabytes": 4}) for _ in range(16)]
         for task in tasks:
             assert (await wait_for(mcp.session, task, timeout=60))["status"] == "completed"
     ids = [task.task_id for task in tasks]
@@ -344,7 +344,7 @@ async def test_listen_streams_that_never_read_do_not_copy_what_they_watch(world)
     before = resident_mb(server)
     limits = httpx2.Limits(max_connections=None)
     async with httpx2.AsyncClient(timeout=60, limits=limits) as http, contextlib.AsyncExitStack() as streams:
-        for _ in range(12):  # 12 streams x 8 tasks x 4 MB: 384 MB if each stream loaded every task
+        for _ in range(8):  # 8 streams x 16 tasks x 4 MB: 512 MB if each stream loaded every task
             response = await streams.enter_async_context(
                 http.stream("POST", f"{base}/mcp", json=body, headers=headers("subscriptions/listen", TOKEN))
             )
@@ -354,7 +354,7 @@ async def test_listen_streams_that_never_read_do_not_copy_what_they_watch(world)
         async with connect(base) as mcp:  # still answering meanwhile
             shown = await task_request(mcp.session, "tasks/get", {"taskId": ids[0]})
             assert shown["status"] == "completed"
-    assert grown < 150, f"the server grew {grown:.0f} MB for streams that never read"
+    assert grown < 250, f"the server grew {grown:.0f} MB for streams that never read"
 
 
 async def test_unfinished_tasks_are_bounded(world):
