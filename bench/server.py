@@ -18,7 +18,8 @@ Measured, side by side:
    answered with every box tool; median of N fresh processes each, ours and
    bare alternating.
 2. call latency over stdio: sequential `tools/call` round trips of cheap tools
-   (`math_gcd`, `bio_reverse_complement`) after a warm-up; p50 and p95.
+   (`math_gcd`, `bio_reverse_complement`) after a warm-up; p50 and p95. Ours also
+   runs with its call log line off (`--log-level WARNING`), to show what the line costs.
 3. calls/s over streamable HTTP: a fixed number of `tools/call`s at
    concurrency 8 from `mcp` SDK ClientSessions.
 4. hot reload: a connected handshake-era client of `mcp-box serve --boxes
@@ -384,31 +385,36 @@ async def bench_launch(
 
 
 async def bench_calls(logs: Path, settings: Settings) -> dict[str, dict[str, list[float]]]:
-    """Sequential round trips per cheap tool, seconds each; ours and bare interleaved call by call.
+    """Sequential round trips per cheap tool, seconds each; the servers interleaved call by call.
 
-    Both servers run at once and take turns (ours-bare, then bare-ours), so load
-    from anything else on the machine falls on both alike.
+    Ours runs twice: as shipped (a call log line per call at INFO) and with the line off
+    (`--log-level WARNING`; metrics still counted), so the line's cost is measured too. All
+    run at once and take turns in rotating order, so load from anything else on the
+    machine falls on each alike.
     """
-    out: dict[str, dict[str, list[float]]] = {"ours": {}, "bare": {}}
-    async with (
-        stdio_server(OURS_STDIO, logs / "calls-ours.log") as (_, ours),
-        stdio_server(BARE_STDIO, logs / "calls-bare.log") as (_, bare),
-    ):
-        clients = {"ours": ours, "bare": bare}
+    argvs = {"ours": OURS_STDIO, "ours-quiet": [*OURS_STDIO, "--log-level", "WARNING"], "bare": BARE_STDIO}
+    out: dict[str, dict[str, list[float]]] = {label: {} for label in argvs}
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {}
+        for label, argv in argvs.items():
+            server = stdio_server(argv, logs / f"calls-{label}.log")
+            _, clients[label] = await stack.enter_async_context(server)
         for client in clients.values():
             await client.handshake()
             await client.tool_names()
+        labels = list(clients)
         for name, arguments in CHEAP_CALLS:
             for client in clients.values():
                 for _ in range(settings.warmup):
                     await client.call(name, arguments)
-            samples: dict[str, list[float]] = {"ours": [], "bare": []}
+            samples: dict[str, list[float]] = {label: [] for label in labels}
             for i in range(settings.calls):
-                for label in ("ours", "bare") if i % 2 == 0 else ("bare", "ours"):
+                turn = i % len(labels)
+                for label in labels[turn:] + labels[:turn]:
                     started = time.perf_counter()
                     await clients[label].call(name, arguments)
                     samples[label].append(time.perf_counter() - started)
-            for label in clients:
+            for label in labels:
                 out[label][name] = samples[label]
     return out
 
@@ -653,6 +659,8 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             p50o, p50b = pct(ours, 50) * 1000, pct(bare, 50) * 1000
             rows.append(Row(f"{name} p50, stdio", p50o, p50b, "ms", "≤ 1.3x bare", p50o <= 1.3 * p50b))
             rows.append(Row(f"{name} p95, stdio", pct(ours, 95) * 1000, pct(bare, 95) * 1000, "ms"))
+            quiet = pct(calls["ours-quiet"][name], 50) * 1000
+            rows.append(Row(f"{name} p50, stdio, call log line off", quiet, p50b, "ms"))
     http = results.get("http")
     if http:
         rows.append(
@@ -741,6 +749,7 @@ async def main(args: argparse.Namespace) -> int:
 
     results: dict[str, Any] = {}
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]  # other jobs' load shows in every figure: the header says how much
     try:
         # what the bare server lists is what ours must list too, from its very first tools/list
         async with stdio_server(BARE_STDIO, logs / "probe.log") as (_, client):
@@ -783,7 +792,8 @@ async def main(args: argparse.Namespace) -> int:
     header = (
         f"mcp-box server vs bare FastMCP — {datetime.date.today()} — {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()} — "
-        f"{'quick' if args.quick else 'full'} run, {elapsed:.0f} s"
+        f"{'quick' if args.quick else 'full'} run, {elapsed:.0f} s — "
+        f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     )
     rows = build_rows(results)
     print_table(rows, header)
