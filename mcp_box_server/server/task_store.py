@@ -12,7 +12,10 @@ pub/sub on every replica sharing it, so a `subscriptions/listen` stream on one r
 hears of a task that runs on another.
 
 MCP_BOX_TASK_STORE=redis://HOST:PORT/DB picks Redis (the `redis` package); unset, tasks
-live in memory and only the replica that made one can answer for it.
+live in memory and only the replica that made one can answer for it. In memory, the
+results that finished tasks keep until they expire are bounded (MCP_BOX_TASK_RESULTS_MB):
+a result past that fails its task instead of being kept, so clients cannot pile up
+results the server holds for a day. Redis has its own bound (its `maxmemory`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ Status = Literal["working", "input_required", "completed", "failed", "cancelled"
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 RETRY = 1.0  # seconds before a lost Redis subscription is made again
 MAX_TASK_ID = 128  # characters a task id may have in a request (the server makes 24)
+RESULTS_MB, RESULTS_ENV = 1024, "MCP_BOX_TASK_RESULTS_MB"  # what the memory store holds at most
+MB = 1024 * 1024
 
 
 def now() -> str:
@@ -101,10 +106,16 @@ class TaskRecord:
 Listener = Callable[[TaskRecord], None]
 
 
+class StoreFull(Exception):
+    """A finished task's result has no room in the store: the task fails instead."""
+
+
 class TaskStore(Protocol):
     """Records by task id, kept until they expire, and the cancel flags."""
 
-    async def save(self, record: TaskRecord) -> None: ...
+    async def save(self, record: TaskRecord) -> None:
+        """Keep `record` (a copy) until it expires; StoreFull when a completed one has no room."""
+        ...
 
     def on_change(self, listener: Listener) -> None:
         """Call `listener` with each record saved from now on (by any replica sharing the store)."""
@@ -122,8 +133,10 @@ class TaskStore(Protocol):
 class MemoryTaskStore:
     """This process only: enough for one server, not for replicas."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = RESULTS_MB * MB) -> None:
+        self.max_bytes = max_bytes
         self._records: dict[str, str] = {}
+        self._held = 0  # the length of every record's text, which is ASCII JSON: its bytes
         self._deadlines: list[tuple[float, str]] = []  # (expires, task_id), a heap: the next to go first
         self._cancels: set[str] = set()
         self._listeners: list[Listener] = []
@@ -131,9 +144,15 @@ class MemoryTaskStore:
     async def save(self, record: TaskRecord) -> None:
         self._sweep()
         text = record.to_json()
-        if record.task_id not in self._records:  # a task's expiry is fixed at its creation
+        before = self._records.get(record.task_id)
+        held = self._held - len(before or "") + len(text)
+        if record.status == "completed" and held > self.max_bytes:  # only a result can be refused
+            kept = f"the server keeps {self.max_bytes // MB} MB of task results at most ({RESULTS_ENV})"
+            raise StoreFull(f"no room for the task's {len(text) / MB:.1f} MB result: {kept}")
+        if before is None:  # a task's expiry is fixed at its creation
             heapq.heappush(self._deadlines, (record.expires, record.task_id))
         self._records[record.task_id] = text  # a copy: the caller keeps its own
+        self._held = held
         for listener in self._listeners:
             listener(TaskRecord.from_json(text))
 
@@ -153,6 +172,7 @@ class MemoryTaskStore:
 
     async def close(self) -> None:
         self._records.clear()
+        self._held = 0
         self._deadlines.clear()
         self._cancels.clear()
 
@@ -162,7 +182,7 @@ class MemoryTaskStore:
         moment = time.time()
         while self._deadlines and self._deadlines[0][0] < moment:
             _, task_id = heapq.heappop(self._deadlines)
-            self._records.pop(task_id, None)
+            self._held -= len(self._records.pop(task_id, ""))
             self._cancels.discard(task_id)
 
 
@@ -236,10 +256,13 @@ class RedisTaskStore:
 
 
 def store_from_env() -> TaskStore:
-    """Redis when MCP_BOX_TASK_STORE names it; memory otherwise."""
+    """Redis when MCP_BOX_TASK_STORE names it; memory otherwise (MCP_BOX_TASK_RESULTS_MB of results)."""
     url = os.environ.get(STORE_ENV, "").strip()
     if not url:
-        return MemoryTaskStore()
+        megabytes = os.environ.get(RESULTS_ENV, "").strip() or str(RESULTS_MB)
+        if not megabytes.isdigit() or int(megabytes) < 1:
+            raise RuntimeError(f"{RESULTS_ENV} must be a positive integer (megabytes), got {megabytes!r}")
+        return MemoryTaskStore(int(megabytes) * MB)
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise RuntimeError(f"{STORE_ENV} must be a redis:// (rediss://, unix://) URL, got {url!r}")
     return RedisTaskStore(url)

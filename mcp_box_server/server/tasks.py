@@ -59,7 +59,7 @@ from mcp_box_server.server import results
 from mcp_box_server.server.conversation import ClientConversation, input_request, valid_answer
 from mcp_box_server.server.listen import Listen
 from mcp_box_server.server.notify import ChangeNotifier
-from mcp_box_server.server.task_store import MAX_TASK_ID, TERMINAL, TaskRecord, TaskStore
+from mcp_box_server.server.task_store import MAX_TASK_ID, TERMINAL, StoreFull, TaskRecord, TaskStore
 
 if TYPE_CHECKING:
     from fastmcp.server.context import Context
@@ -222,7 +222,11 @@ class TasksExtension(ServerExtension):
             record.move(
                 "failed", error={"code": INTERNAL_ERROR, "message": f"{type(error).__name__}: {error}"}
             )
-        await self._save_unless_cancelled(record)
+        try:
+            await self._save_unless_cancelled(record)
+        except StoreFull as full:  # its result has no room: the task fails, and says why
+            record.move("failed", result=None, error={"code": INTERNAL_ERROR, "message": str(full)})
+            await self._save_unless_cancelled(record)
 
     async def _call(
         self, record: TaskRecord, arguments: dict[str, Any], conversation: TaskConversation

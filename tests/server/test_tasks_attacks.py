@@ -392,3 +392,26 @@ async def test_shutdown_with_running_tasks_leaves_no_worker(tmp_path):
             await asyncio.sleep(0.05)
         assert not [pid for pid in workers if alive(pid)], "a task's worker outlived the server"
         assert not [pid for pid in everything if alive(pid)], "a process of the server outlived it"
+
+
+async def test_the_results_finished_tasks_keep_are_bounded(tmp_path):
+    """Unfinished tasks are bounded, finished ones keep their results for their TTL (a day, if
+    asked): past MCP_BOX_TASK_RESULTS_MB, a result fails its task instead of being kept."""
+    make_box(tmp_path / "boxes", "jobs", {"jobs": JOBS})
+    env = {**os.environ, "MCP_BOX_TASK_RESULTS_MB": "20"}
+    env.pop("MCP_BOX_TASK_STORE", None)
+    with server_process("--boxes", str(tmp_path / "boxes"), token=TOKEN, env=env) as (base, _):
+        async with connect(base) as mcp:
+            shown = []
+            for _ in range(7):  # 4 MB each: four fit in 20 MB, a fifth does not
+                task = await start(mcp.session, "jobs_big", {"megabytes": 4})
+                shown.append(await wait_for(mcp.session, task, timeout=60))
+            assert [s["status"] for s in shown] == ["completed"] * 4 + ["failed"] * 3
+            for refused in shown[4:]:
+                assert "result" not in refused and refused["error"]["code"] == -32603
+                assert "MCP_BOX_TASK_RESULTS_MB" in refused["error"]["message"]
+            quick = await start(mcp.session, "jobs_crunch", {"seconds": 0})  # small results still fit
+            done = final_result(await wait_for(mcp.session, quick, timeout=60))
+            assert done.content[0].text == "crunched for 0 s"
+            kept = final_result(shown[0]).structured_content["result"]
+            assert len(kept) == 4 * 1024 * 1024  # the first kept whole
