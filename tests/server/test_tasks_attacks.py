@@ -376,7 +376,8 @@ async def test_unfinished_tasks_are_bounded(world):
         assert final_result(shown).content[0].text == "crunched for 0 s"
 
 
-async def test_shutdown_with_running_tasks_leaves_no_worker(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+async def test_a_server_stopped_with_running_tasks_leaves_no_worker(tmp_path, stop):
     make_box(tmp_path / "boxes", "jobs", {"jobs": JOBS})
     held = [tmp_path / f"held-{n}" for n in range(3)]
     with server_process("--boxes", str(tmp_path / "boxes"), token=TOKEN) as (base, process):
@@ -385,7 +386,7 @@ async def test_shutdown_with_running_tasks_leaves_no_worker(tmp_path):
                 await start(mcp.session, "jobs_crunch", {"seconds": 120, "hold": str(path)})
             workers = [await worker_holding(process.pid, path) for path in held]
             everything = descendants(process.pid)
-        os.kill(process.pid, signal.SIGTERM)  # the server alone, not its process group
+        os.kill(process.pid, stop)  # the server alone, not its process group
         process.wait(timeout=30)
         deadline = time.monotonic() + 5
         while any(alive(pid) for pid in everything) and time.monotonic() < deadline:
