@@ -40,13 +40,13 @@ from mcp_types import (
     SubscriptionsListenRequestParams,
     UnsubscribeRequestParams,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_box_server.server.listen import Listen
 
 log = logging.getLogger("mcp_box.server")
 
-MODERN_PROTOCOL = "2026-07-28"
-SEND_TIMEOUT = 2.0
+SEND_TIMEOUT = 2.0  # seconds a connection may take to accept a notification; then it is dropped
 
 
 class ChangeNotifier(Middleware):
@@ -71,6 +71,7 @@ class ChangeNotifier(Middleware):
     async def _subscribe(
         self, ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams
     ) -> EmptyResult:
+        """A handshake-era `resources/subscribe`: kept with the connection, and gone with it."""
         if (connection := _connection(ctx)) is not None:
             self._sessions.add(connection)
             self._subscriptions.setdefault(connection, set()).add(str(params.uri))
@@ -90,7 +91,7 @@ class ChangeNotifier(Middleware):
     def _remember(self, context: MiddlewareContext[Any]) -> None:
         ctx = context.fastmcp_context
         request = ctx.request_context if ctx is not None else None
-        if request is None or request.protocol_version == MODERN_PROTOCOL:
+        if request is None or request.protocol_version in MODERN_PROTOCOL_VERSIONS:  # they listen instead
             return
         if (connection := _connection(request)) is not None:
             self._sessions.add(connection)

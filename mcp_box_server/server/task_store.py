@@ -69,6 +69,7 @@ class TaskRecord:
         self.expires = self.expires or time.time() + self.ttl_ms / 1000
 
     def move(self, status: Status, **changes: Any) -> None:
+        """A new status, with what comes with it (`result`, `error`, the open questions)."""
         self.status, self.updated_at = status, now()
         for name, value in changes.items():
             setattr(self, name, value)

@@ -81,6 +81,8 @@ _CAPABILITY = {"elicit": "elicitation", "sample": "sampling", "roots": "roots"}
 
 
 class TaskParams(BaseModel):
+    """tasks/get and tasks/cancel: which task."""
+
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     task_id: str = Field(alias="taskId", min_length=1)
@@ -88,6 +90,8 @@ class TaskParams(BaseModel):
 
 
 class UpdateParams(TaskParams):
+    """tasks/update: which task, and answers by the key of the question they answer."""
+
     input_responses: dict[str, Any] = Field(alias="inputResponses")
 
 
