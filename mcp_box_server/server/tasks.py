@@ -75,7 +75,8 @@ TASKS = "io.modelcontextprotocol/tasks"
 TTL_MS = 3_600_000  # how long a task stays readable from its creation, unless the client asks
 MIN_TTL_MS, MAX_TTL_MS = 1_000, 86_400_000  # what a client may ask for: a second to a day
 POLL_MS, MIN_POLL_MS = 500, 100  # suggested between two tasks/get: a tenth of the TTL, within these
-WATCH = 0.1  # seconds between two looks at the store, for answers or a cancel
+RECHECK = 1.0  # seconds between two looks at the store unheard of, should a change notice be lost
+STOPPING = 0.05  # seconds between two looks once the TTL is over (the call or the record is going)
 MAX_TASKS, MAX_TASKS_ENV = 1000, "MCP_BOX_MAX_TASKS"  # unfinished tasks a replica runs at once
 _CAPABILITY = {"elicit": "elicitation", "sample": "sampling", "roots": "roots"}
 
@@ -132,6 +133,7 @@ class TasksExtension(ServerExtension):
         self.max_tasks = max_tasks if max_tasks is not None else max_tasks_from_env()
         self._runners: dict[str, asyncio.Task[None]] = {}
         self._calls: dict[str, asyncio.Future[Any]] = {}
+        self._heard: dict[str, asyncio.Event] = {}  # per task run here: the store told of a change
 
     def clone(self) -> TasksExtension:
         return TasksExtension(self.registry, self.store, self.max_tasks)
@@ -148,7 +150,14 @@ class TasksExtension(ServerExtension):
         listen = _listen_handler(self.server)
         if listen is not None:
             listen.tasks = self  # listen streams may now name task ids, and hear of them from the store
-            self.store.on_change(lambda record: listen.task_changed(record.detailed()))
+
+        def changed(record: TaskRecord) -> None:
+            if (heard := self._heard.get(record.task_id)) is not None:
+                heard.set()  # an answer or a cancel, maybe: the runner looks
+            if listen is not None:
+                listen.task_changed(record.detailed())
+
+        self.store.on_change(changed)
         try:
             yield
         finally:
@@ -192,8 +201,13 @@ class TasksExtension(ServerExtension):
             self._run(record, arguments, asking.capabilities, spec.output is not None)
         )
         self._runners[record.task_id] = runner
-        runner.add_done_callback(lambda _: self._runners.pop(record.task_id, None))
+        self._heard[record.task_id] = asyncio.Event()  # before the id leaves: no change goes unheard
+        runner.add_done_callback(lambda _: self._ended(record.task_id))
         return _Wire.model_validate({"resultType": "task", **record.envelope()})
+
+    def _ended(self, task_id: str) -> None:
+        self._runners.pop(task_id, None)
+        self._heard.pop(task_id, None)
 
     async def _run(
         self, record: TaskRecord, arguments: dict[str, Any], can: frozenset[str], schema: bool
@@ -207,7 +221,7 @@ class TasksExtension(ServerExtension):
                 except InputNeeded as needed:
                     asked = self._ask(record, needed, can)
                     if asked and await self._save_unless_cancelled(record):
-                        waited = await self._answers(record.task_id)
+                        waited = await self._answers(record)
                         if waited is None:
                             return
                         record = waited
@@ -240,7 +254,7 @@ class TasksExtension(ServerExtension):
         self._calls[record.task_id] = call
         try:
             while not call.done():
-                await asyncio.wait({call}, timeout=WATCH)
+                await self._news(record, call)
                 if call.done():
                     break
                 if time.time() > record.expires or await self.store.cancel_requested(record.task_id):
@@ -275,15 +289,34 @@ class TasksExtension(ServerExtension):
         record.move("input_required", input_requests=requests, asked=kinds)
         return True
 
-    async def _answers(self, task_id: str) -> TaskRecord | None:
+    async def _answers(self, asked: TaskRecord) -> TaskRecord | None:
         """Wait until tasks/update has answered every open question (None: cancelled or expired)."""
+        task_id = asked.task_id
         while True:
-            await asyncio.sleep(WATCH)
+            await self._news(asked)
             record = await self.store.load(task_id)
             if record is None or record.status in TERMINAL or await self.store.cancel_requested(task_id):
                 return None
             if record.status == "working":
                 return record
+
+    async def _news(self, record: TaskRecord, call: asyncio.Future[Any] | None = None) -> None:
+        """Until the store tells of a change to the task, `call` ends, the TTL runs out, or RECHECK.
+
+        The store tells this replica of every save, its own and other replicas' (Redis
+        pub/sub): waiting tasks cost nothing between changes, instead of a look each tenth of
+        a second. RECHECK looks anyway, for a notice lost with a Redis connection.
+        """
+        heard = self._heard[record.task_id]
+        notice = asyncio.ensure_future(heard.wait())
+        left = min(RECHECK, max(STOPPING, record.expires - time.time()))
+        try:
+            await asyncio.wait(
+                {notice, *([call] if call else [])}, timeout=left, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            notice.cancel()
+        heard.clear()
 
     async def _save_unless_cancelled(self, record: TaskRecord) -> bool:
         """Save, unless a cancel came first (its status stands); True when saved."""
