@@ -302,6 +302,25 @@ async def test_a_cancelled_question_is_never_answered(world):
     assert not marker.exists(), "the tool ran with an answer given after its task was cancelled"
 
 
+async def test_a_huge_update_is_refused_before_it_is_read_and_changes_nothing(world):
+    marker = world["markers"] / "huge-update"
+    async with connect(world["base"], elicitation_callback=unused) as mcp:
+        task = await start(mcp.session, "jobs_confirm_write", {"marker": str(marker)})
+        assert (await wait_for(mcp.session, task, timeout=60))["status"] == "input_required"
+        padding = {f"k{n}": "x" * 1024 for n in range(5 * 1024)}  # 5 MB of keys nobody asked
+        answer = {"confirm": {"action": "accept", "content": {"confirm": True}}, **padding}
+        body = rpc("tasks/update", {"taskId": task.task_id, "inputResponses": answer})
+        async with httpx2.AsyncClient(timeout=60) as http:
+            refused = await http.post(
+                f"{world['base']}/mcp", json=body, headers=headers("tasks/update", TOKEN)
+            )
+        assert refused.status_code == 413
+        await asyncio.sleep(1.5)
+        shown = await task_request(mcp.session, "tasks/get", {"taskId": task.task_id})
+        assert shown["status"] == "input_required" and not marker.exists()
+        assert is_ack(await task_request(mcp.session, "tasks/cancel", {"taskId": task.task_id}))
+
+
 async def test_a_sandboxed_box_run_as_a_task_keeps_its_sandbox(world):
     markers, secret = world["markers"], world["secret"]
     listener = Listener()
