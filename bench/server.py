@@ -384,21 +384,29 @@ async def bench_launch(
     return times
 
 
-async def bench_calls(logs: Path, settings: Settings) -> dict[str, dict[str, list[float]]]:
+async def bench_calls(
+    logs: Path, settings: Settings
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, float]]:
     """Sequential round trips per cheap tool, seconds each; the servers interleaved call by call.
+    Also the CPU seconds each server process spent per measured call.
 
     Ours runs twice: as shipped (a call log line per call at INFO) and with the line off
     (`--log-level WARNING`; metrics still counted), so the line's cost is measured too. All
     run at once and take turns in rotating order, so load from anything else on the
-    machine falls on each alike.
+    machine falls on each alike. CPU time moves less than latency with that load: a busy
+    machine delays a call more than it makes it cost.
     """
     argvs = {"ours": OURS_STDIO, "ours-quiet": [*OURS_STDIO, "--log-level", "WARNING"], "bare": BARE_STDIO}
     out: dict[str, dict[str, list[float]]] = {label: {} for label in argvs}
+    cpu: dict[str, float] = {label: 0.0 for label in argvs}
     async with contextlib.AsyncExitStack() as stack:
-        clients = {}
+        clients, pids = {}, {}
         for label, argv in argvs.items():
-            server = stdio_server(argv, logs / f"calls-{label}.log")
-            _, clients[label] = await stack.enter_async_context(server)
+            server, clients[label] = await stack.enter_async_context(
+                stdio_server(argv, logs / f"calls-{label}.log")
+            )
+            assert server.process is not None
+            pids[label] = server.process.pid
         for client in clients.values():
             await client.handshake()
             await client.tool_names()
@@ -408,6 +416,7 @@ async def bench_calls(logs: Path, settings: Settings) -> dict[str, dict[str, lis
                 for _ in range(settings.warmup):
                     await client.call(name, arguments)
             samples: dict[str, list[float]] = {label: [] for label in labels}
+            before = {label: cpu_seconds(pid) for label, pid in pids.items()}
             for i in range(settings.calls):
                 turn = i % len(labels)
                 for label in labels[turn:] + labels[:turn]:
@@ -416,7 +425,17 @@ async def bench_calls(logs: Path, settings: Settings) -> dict[str, dict[str, lis
                     samples[label].append(time.perf_counter() - started)
             for label in labels:
                 out[label][name] = samples[label]
-    return out
+                cpu[label] += cpu_seconds(pids[label]) - before[label]
+    calls = settings.calls * len(CHEAP_CALLS)
+    return out, {label: seconds / calls for label, seconds in cpu.items()}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process `pid` (all its threads, not its children)."""
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        stat = handle.read()
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.asynccontextmanager
@@ -661,6 +680,12 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             rows.append(Row(f"{name} p95, stdio", pct(ours, 95) * 1000, pct(bare, 95) * 1000, "ms"))
             quiet = pct(calls["ours-quiet"][name], 50) * 1000
             rows.append(Row(f"{name} p50, stdio, call log line off", quiet, p50b, "ms"))
+        cpu = results["calls_cpu"]
+        what = "server process CPU per call, stdio"
+        note = "ours: its workers' CPU not counted"
+        rows.append(Row(what, cpu["ours"] * 1000, cpu["bare"] * 1000, "ms", note=note))
+        quiet = cpu["ours-quiet"] * 1000
+        rows.append(Row(f"{what}, call log line off", quiet, cpu["bare"] * 1000, "ms", note=note))
     http = results.get("http")
     if http:
         rows.append(
@@ -710,6 +735,8 @@ def fmt(value: float | None, unit: str) -> str:
         return "—"
     if unit == "calls/s":
         return f"{value:,.0f}"
+    if value < 10:  # per-call figures: their differences are tenths of a millisecond
+        return f"{value:.2f}"
     return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
@@ -761,7 +788,7 @@ async def main(args: argparse.Namespace) -> int:
             results["launch"] = await bench_launch(settings, logs, expect, say)
         if "calls" in wanted:
             say(f"calls: {settings.calls} sequential calls per tool over stdio, {settings.warmup} warm-up")
-            results["calls"] = await bench_calls(logs, settings)
+            results["calls"], results["calls_cpu"] = await bench_calls(logs, settings)
         if "http" in wanted:
             say(f"http: {settings.http_calls} calls at concurrency {settings.concurrency}")
             results["http"] = await bench_http(logs, settings)
