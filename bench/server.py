@@ -60,7 +60,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -766,6 +766,8 @@ def print_table(rows: list[Row], header: str) -> None:
 
 async def main(args: argparse.Namespace) -> int:
     settings = QUICK if args.quick else FULL
+    if args.calls is not None:  # on a busy machine, more calls steady the medians
+        settings = replace(settings, calls=args.calls)
     wanted = set(args.only or ("launch", "calls", "http", "reload"))
     scratch = Path(tempfile.mkdtemp(prefix="mcp-box-bench-"))
     logs = scratch / "logs"
@@ -844,6 +846,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         choices=("launch", "calls", "http", "reload"),
         help="run only this part (repeatable)",
+    )
+    parser.add_argument(
+        "--calls", type=int, metavar="N", help="sequential calls per tool and server (full 300, quick 100)"
     )
     parser.add_argument("--json", metavar="PATH", help="also write rows and raw samples as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder with server logs")
