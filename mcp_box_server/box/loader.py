@@ -179,7 +179,7 @@ def _collect(
         line = fn.__code__.co_firstlineno
         function = meta.get("name") or attr
         name = exposed_name(manifest.name, function)
-        if not TOOL_NAME.match(name):
+        if not TOOL_NAME.fullmatch(name):
             box.failures.append(
                 LoadFailure(str(path), line, f"tool name '{name}' must match {TOOL_NAME.pattern}")
             )

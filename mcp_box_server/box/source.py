@@ -79,7 +79,7 @@ def _collect(
         line = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
         function = meta.get("name") if isinstance(meta.get("name"), str) else node.name
         name = exposed_name(manifest.name, function)
-        if not TOOL_NAME.match(name):
+        if not TOOL_NAME.fullmatch(name):
             message = f"tool name '{name}' must match {TOOL_NAME.pattern}"
             failures.append(LoadFailure(str(path), line, message))
             continue

@@ -633,8 +633,8 @@ class BoxPool:
         for spec in reported:
             name = exposed_name(self.manifest.name, spec.function)
             file = self._unsnapshot(spec.file)
-            if not TOOL_NAME.match(name) or any(s.name == name for s in specs):
-                problem = "is not unique" if TOOL_NAME.match(name) else f"must match {TOOL_NAME.pattern}"
+            if not TOOL_NAME.fullmatch(name) or any(s.name == name for s in specs):
+                problem = "is not unique" if TOOL_NAME.fullmatch(name) else f"must match {TOOL_NAME.pattern}"
                 refused.append(LoadFailure(file, spec.line, f"tool name '{name}' {problem}"))
                 continue
             data = spec.to_dict() | {"name": name, "box": self.manifest.name, "file": file}

@@ -175,7 +175,7 @@ def _read_box(box: str, pool: BoxPool, root: Path) -> BoxContent:
     prompts, failures = read_prompts(root)
     for prompt in prompts:
         name = exposed_name(box, prompt.name)
-        if TOOL_NAME.match(name):
+        if TOOL_NAME.fullmatch(name):
             content.prompts[name] = prompt
         else:
             failures.append(LoadFailure(prompt.file, None, f"prompt name '{name}' is longer than 64"))

@@ -148,3 +148,18 @@ def test_helpers_import_both_ways_and_missing_requirements_are_reported(tmp_path
     assert failure.file.endswith("box.toml")
     expected = "requires 'no-such-dist-zz', which is not installed (pip install no-such-dist-zz)"
     assert expected in failure.message
+
+
+def test_a_tool_name_ending_in_a_newline_is_refused(tmp_path):
+    source = '''
+        from mcp_box_server import tool
+
+        @tool(name="sneaky\\n")
+        def sneaky(x: int) -> int:
+            """A name that "^...$" would have let through."""
+            return x
+    '''
+    box = load_box(make_box(tmp_path, "dec", {"m": source}))
+    assert box.tools == {}
+    (failure,) = box.failures
+    assert "tool name 'dec_sneaky\n' must match" in failure.message
