@@ -20,7 +20,7 @@ from mcp_box_server.box.errors import ManifestError
 from mcp_box_server.box.files import open_no_follow
 
 MANIFEST = "box.toml"
-BOX_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,30}$")
+BOX_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-]{0,30}")  # fullmatch: "$" lets a final newline through
 TRUST_LEVELS = ("trusted", "sandboxed")
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY_MB = 2048
@@ -150,7 +150,7 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         return ManifestError(str(path), f"'{key}': {message}", _line_of(text, key))
 
     name = data.get("name", path.parent.name)
-    if not isinstance(name, str) or not BOX_NAME.match(name):
+    if not isinstance(name, str) or not BOX_NAME.fullmatch(name):
         raise fail("name", f"must match {BOX_NAME.pattern} (letters, digits, '-'), got {name!r}")
     trust = data.get("trust", DEFAULT_TRUST)
     if trust not in TRUST_LEVELS:

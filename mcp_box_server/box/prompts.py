@@ -38,7 +38,7 @@ from mcp_box_server.box.errors import BoxError, LoadFailure
 from mcp_box_server.box.files import MAX_FILES, BoxFileError, check_file, list_files, read_file, relative_path
 
 PROMPTS_DIR = "prompts"
-PROMPT_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,48}$")
+PROMPT_NAME = re.compile(r"[a-zA-Z0-9_-]{1,48}")  # fullmatch, like TOOL_NAME
 PROMPT_LIMIT = 256 * 1024
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.DOTALL | re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_-]*)\s*\}\}")
@@ -143,7 +143,7 @@ def parse_prompt(text: str, relative: PurePosixPath, box_dir: Path) -> PromptSpe
     if unknown := sorted(set(meta) - known):
         raise PromptFileError(f"unknown front matter key '{unknown[0]}'; expected {', '.join(sorted(known))}")
     name = meta.get("name", relative.stem)
-    if not isinstance(name, str) or not PROMPT_NAME.match(name):
+    if not isinstance(name, str) or not PROMPT_NAME.fullmatch(name):
         raise PromptFileError(f"'name' must match {PROMPT_NAME.pattern}, got {name!r}")
     description = meta.get("description", "")
     if not isinstance(description, str):
@@ -154,7 +154,7 @@ def parse_prompt(text: str, relative: PurePosixPath, box_dir: Path) -> PromptSpe
         raise PromptFileError("two arguments have the same name")
     attach = tuple(_attachment(item, box_dir) for item in _list(meta, "attach"))
     function = meta.get("function")
-    if function is not None and not (isinstance(function, str) and PROMPT_NAME.match(function)):
+    if function is not None and not (isinstance(function, str) and PROMPT_NAME.fullmatch(function)):
         raise PromptFileError(f"'function' must name a tool function of the box, got {function!r}")
     file = str(box_dir / relative)
     return PromptSpec(name, description.strip(), arguments, body.strip("\n"), attach, file, function)

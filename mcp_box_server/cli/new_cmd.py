@@ -118,7 +118,7 @@ def files(name: str, sandboxed: bool) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from mcp_box_server.box.manifest import BOX_NAME
 
-    if not BOX_NAME.match(args.name):
+    if not BOX_NAME.fullmatch(args.name):
         print(
             f"mcp-box new: {args.name!r} is not a box name: a letter or digit, then letters, digits "
             "or '-', 32 at most",

@@ -20,7 +20,7 @@ from mcp_box_server.distill.prompts import render
 from mcp_box_server.distill.records import Tool
 from mcp_box_server.distill.teacher import NotCached, Teacher, TeacherFailed
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def rename(tool: Tool, new: str) -> Tool:
@@ -81,7 +81,7 @@ def parse_names(text: str, count: int, taken: set[str], limit: int) -> list[str]
     if not isinstance(data, dict):
         return "the renaming reply holds no JSON object"
     names = [data.get(str(n)) for n in range(1, count + 1)]
-    if not all(isinstance(n, str) and _NAME.match(n) and len(n) <= limit for n in names):
+    if not all(isinstance(n, str) and _NAME.fullmatch(n) and len(n) <= limit for n in names):
         return f"the new names must be snake_case of at most {limit} characters: {names}"
     if len(set(names)) < count or taken & set(names):  # type: ignore[arg-type]
         return f"the new names are not distinct from each other and the other tools: {names}"

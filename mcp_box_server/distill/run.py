@@ -82,7 +82,7 @@ async def distill(
     settings = settings or Settings()
     limits = limits or Limits()
     name = name or out.name
-    if not BOX_NAME.match(name):
+    if not BOX_NAME.fullmatch(name):
         raise EmitError(f"box name {name!r} must match {BOX_NAME.pattern}; pass --name")
     check_out(out, force)
     tasks = read_tasks(tasks_file)

@@ -25,14 +25,14 @@ if TYPE_CHECKING:
     from mcp.server.request_state import RequestStateSecurity
 
 HEADER = b"mcp-session-id"
-REPLICA_ID = re.compile(r"^[a-zA-Z0-9-]{1,32}$")
+REPLICA_ID = re.compile(r"[a-zA-Z0-9-]{1,32}")  # fullmatch, like TOOL_NAME
 
 
 class ReplicaSessionIds:
     """Prefix outgoing session ids with `replica.`; strip it from incoming ones."""
 
     def __init__(self, app: ASGIApp, replica: str) -> None:
-        if not REPLICA_ID.match(replica):
+        if not REPLICA_ID.fullmatch(replica):
             raise ValueError(f"a replica id must match {REPLICA_ID.pattern}, got {replica!r}")
         self.app = app
         self.prefix = replica.encode() + b"."

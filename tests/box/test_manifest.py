@@ -27,6 +27,7 @@ def test_defaults_and_overrides(tmp_path):
     [
         ('name = "m"\ntrust = "yolo"\n', "'trust': must be one of trusted, sandboxed", 2),
         ('name = "bad name"\n', "'name': must match", 1),
+        ('name = "math\\n"\n', "'name': must match", 1),  # "^...$" let a final newline through
         ('name = "m"\ntimeout = -1\n', "'timeout': must be a positive number", 2),
         ('name = "m"\ncolour = 1\n', "'colour': unknown key", 2),
         ('name = "m"\nrequires = "sympy"\n', "'requires': must be a list of strings", 2),
