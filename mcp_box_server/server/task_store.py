@@ -7,6 +7,11 @@ writes the record too (answers, the cancelled status) and, for a cancel, a flag 
 own that the running replica watches: the record says what the client sees, the flag
 reaches the worker wherever it runs.
 
+A save never overwrites a finished task (completed, failed, cancelled): the store checks
+and writes in one step (in memory, code that does not yield; in Redis, a Lua script). So a
+`tasks/update` that read the task before a cancel saved it cannot bring it back to
+"working" after, on any replica, however the requests interleave.
+
 Every save is also told to the store's change listeners: in memory at once, through Redis
 pub/sub on every replica sharing it, so a `subscriptions/listen` stream on one replica
 hears of a task that runs on another.
@@ -114,8 +119,9 @@ class StoreFull(Exception):
 class TaskStore(Protocol):
     """Records by task id, kept until they expire, and the cancel flags."""
 
-    async def save(self, record: TaskRecord) -> None:
-        """Keep `record` (a copy) until it expires; StoreFull when a completed one has no room."""
+    async def save(self, record: TaskRecord) -> bool:
+        """Keep `record` (a copy) until it expires, unless the task is finished already (False:
+        the finished record stands); StoreFull when a completed one has no room."""
         ...
 
     def on_change(self, listener: Listener) -> None:
@@ -140,10 +146,14 @@ class MemoryTaskStore:
         self._held = 0  # the length of every record's text, which is ASCII JSON: its bytes
         self._deadlines: list[tuple[float, str]] = []  # (expires, task_id), a heap: the next to go first
         self._cancels: set[str] = set()
+        self._finished: set[str] = set()  # ids whose record is final: no save replaces it
         self._listeners: list[Listener] = []
 
-    async def save(self, record: TaskRecord) -> None:
+    async def save(self, record: TaskRecord) -> bool:
+        """Checks and writes without yielding: no other request comes between the two."""
         self._sweep()
+        if record.task_id in self._finished:
+            return False
         text = record.to_json()
         before = self._records.get(record.task_id)
         held = self._held - len(before or "") + len(text)
@@ -154,8 +164,11 @@ class MemoryTaskStore:
             heapq.heappush(self._deadlines, (record.expires, record.task_id))
         self._records[record.task_id] = text  # a copy: the caller keeps its own
         self._held = held
+        if record.status in TERMINAL:
+            self._finished.add(record.task_id)
         for listener in self._listeners:
             listener(TaskRecord.from_json(text))
+        return True
 
     def on_change(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -176,6 +189,7 @@ class MemoryTaskStore:
         self._held = 0
         self._deadlines.clear()
         self._cancels.clear()
+        self._finished.clear()
 
     def _sweep(self) -> None:
         """Forget the tasks whose time is over: only those, so that every look at the store
@@ -185,6 +199,23 @@ class MemoryTaskStore:
             _, task_id = heapq.heappop(self._deadlines)
             self._held -= len(self._records.pop(task_id, ""))
             self._cancels.discard(task_id)
+            self._finished.discard(task_id)
+
+
+# KEYS[1] the record; ARGV: its JSON, its milliseconds left, the channel. Redis runs a script
+# whole, with no other command between: the check and the write are one step for every replica.
+SAVE_UNLESS_FINISHED = """
+local stored = redis.call('GET', KEYS[1])
+if stored then
+    local status = cjson.decode(stored)['status']
+    if status == 'completed' or status == 'failed' or status == 'cancelled' then
+        return 0
+    end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[1])
+return 1
+"""
 
 
 class RedisTaskStore:
@@ -200,15 +231,15 @@ class RedisTaskStore:
         except ImportError:
             raise RuntimeError(f"{STORE_ENV}={url} needs the 'redis' package: pip install redis") from None
         self._redis = redis.Redis.from_url(url)
+        self._save = self._redis.register_script(SAVE_UNLESS_FINISHED)
         self._listeners: list[Listener] = []
         self._reader: asyncio.Task[None] | None = None
         self._lost: tuple[type[Exception], ...] = (OSError, Lost)  # the subscription's connection went
 
-    async def save(self, record: TaskRecord) -> None:
+    async def save(self, record: TaskRecord) -> bool:
         left = max(1, int((record.expires - time.time()) * 1000))
-        text = record.to_json()
-        await self._redis.set(self.PREFIX + record.task_id, text, px=left)
-        await self._redis.publish(self.CHANNEL, text)
+        keys, values = [self.PREFIX + record.task_id], [record.to_json(), left, self.CHANNEL]
+        return bool(await self._save(keys=keys, args=values))
 
     def on_change(self, listener: Listener) -> None:
         """Also for this replica's own saves, which come back through the channel."""

@@ -23,7 +23,10 @@ change of status also goes to the `subscriptions/listen` streams that name the t
 (`notifications/tasks`, see `listen`).
 
 Any replica sharing the store answers `tasks/get`, `tasks/update` and `tasks/cancel`;
-the replica running the task watches the store for answers and for a cancel.
+the replica running the task watches the store for answers and for a cancel. A finished
+task's record is final (the store refuses to overwrite it), and the runner that sees a
+cancel's flag saves "cancelled" itself: a cancel whose own save never came (its replica
+went) still ends as cancelled, never as "working" with its worker stopped.
 
 The task id is the task's capability (144 random bits): whoever holds it, and the
 server's token, may read, answer, cancel and listen to the task. A replica runs at most
@@ -219,8 +222,9 @@ class TasksExtension(ServerExtension):
                     value = await self._call(record, arguments, TaskConversation(can, dict(record.answers)))
                     record.move("completed", result=_wire(results.success(value, schema=schema)))
                 except InputNeeded as needed:
-                    asked = self._ask(record, needed, can)
-                    if asked and await self._save_unless_cancelled(record):
+                    if self._ask(record, needed, can):
+                        if not await self._save_unless_cancelled(record):
+                            return
                         waited = await self._answers(record)
                         if waited is None:
                             return
@@ -233,7 +237,9 @@ class TasksExtension(ServerExtension):
                 except MCPError as error:
                     record.move("failed", error={"code": error.code, "message": error.message})
                 break
-        except _Cancelled:
+        except _Cancelled:  # by a cancel's flag, or its TTL
+            if await self.store.cancel_requested(record.task_id):
+                await self._save_cancelled(record)
             return
         except Exception as error:  # a fault of the server's own: the task fails, the server goes on
             log.exception("task %s of %s failed", record.task_id, record.tool)
@@ -290,13 +296,16 @@ class TasksExtension(ServerExtension):
         return True
 
     async def _answers(self, asked: TaskRecord) -> TaskRecord | None:
-        """Wait until tasks/update has answered every open question (None: cancelled or expired)."""
+        """Wait until tasks/update has answered every open question (None: finished or expired;
+        _Cancelled: a cancel's flag came)."""
         task_id = asked.task_id
         while True:
             await self._news(asked)
             record = await self.store.load(task_id)
-            if record is None or record.status in TERMINAL or await self.store.cancel_requested(task_id):
+            if record is None or record.status in TERMINAL:
                 return None
+            if await self.store.cancel_requested(task_id):
+                raise _Cancelled
             if record.status == "working":
                 return record
 
@@ -319,11 +328,21 @@ class TasksExtension(ServerExtension):
         heard.clear()
 
     async def _save_unless_cancelled(self, record: TaskRecord) -> bool:
-        """Save, unless a cancel came first (its status stands); True when saved."""
+        """Save; "cancelled" instead when a cancel's flag is up. True when the task goes on."""
         if await self.store.cancel_requested(record.task_id):
+            await self._save_cancelled(record)
             return False
+        return await self.store.save(record) and record.status not in TERMINAL
+
+    async def _save_cancelled(self, record: TaskRecord) -> None:
+        """The runner's own "cancelled", beside the one `tasks/cancel` saves after its flag.
+
+        Whichever of the two comes second is refused (a finished record is final): a cancel
+        whose replica went between its flag and its save still ends cancelled, and listen
+        streams hear of it once.
+        """
+        record.move("cancelled", result=None, error=None)
         await self.store.save(record)
-        return True
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> _Wire:
         record = await self._record(ctx, params)
@@ -346,7 +365,7 @@ class TasksExtension(ServerExtension):
                 record.move("input_required")
             else:
                 record.move("working", asked={})
-            await self.store.save(record)
+            await self.store.save(record)  # refused when the task finished since it was read (a cancel)
         return _Wire.model_validate({"resultType": "complete"})
 
     async def _cancel(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> _Wire:
@@ -355,7 +374,7 @@ class TasksExtension(ServerExtension):
         if record.status not in TERMINAL:
             await self.store.request_cancel(record.task_id)
             record.move("cancelled")
-            await self.store.save(record)
+            await self.store.save(record)  # refused when the task finished meanwhile: that stands
             call = self._calls.get(record.task_id)
             if call is not None:
                 call.cancel()

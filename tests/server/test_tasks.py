@@ -33,7 +33,7 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_box_server import tool
 from mcp_box_server.box.manifest import ManifestError, read_manifest
-from mcp_box_server.server.task_store import MemoryTaskStore, TaskRecord
+from mcp_box_server.server.task_store import MemoryTaskStore, RedisTaskStore, TaskRecord
 from mcp_box_server.student.connection import BoxConnection, ServerTarget
 from mcp_box_server.student.task_client import CreatedTask, TaskPolling, final_result, task_request, wait_for
 from tests.server.test_replicas import NGINX, replicas_behind_nginx
@@ -291,6 +291,45 @@ async def test_with_a_shared_store_any_replica_answers_for_a_task(tmp_path, redi
             assert cancelled["status"] == "cancelled"
 
 
+async def test_through_redis_a_cancel_ends_its_task_however_its_writes_interleave(tmp_path, redis_url):
+    """A real server on Redis; the test plays a second replica with the store's own class.
+    First, that replica's `tasks/update` read the task before a cancel and saves after it:
+    the task stays cancelled, and the answer runs nothing. Then a cancel whose replica went
+    between its two writes (the flag up, the record not yet saved): the runner stops the
+    worker and says "cancelled" itself, where the task used to say "working" until its TTL."""
+    held = tmp_path / "held"
+    make_box(tmp_path / "boxes", "long", {"jobs": LONG}, MANIFEST)
+    env = {**os.environ, "MCP_BOX_TASK_STORE": redis_url}
+    replica = RedisTaskStore(redis_url)
+    with server_process("--boxes", str(tmp_path / "boxes"), env=env) as (url, process):
+        try:
+            async with client(url, elicitation_callback=unused) as mcp:
+                asking = await start(mcp.session, "long_delete", {"item": "report.txt"})
+                assert (await wait_for(mcp.session, asking, timeout=60))["status"] == "input_required"
+                stale = await replica.load(asking.task_id)
+                assert is_ack(await task_request(mcp.session, "tasks/cancel", {"taskId": asking.task_id}))
+                stale.answers["confirm"] = {"action": "accept", "content": {"confirm": True}}
+                stale.move("working", input_requests={}, asked={})
+                refused = await replica.save(stale)
+                await asyncio.sleep(1.5)  # past the runner's RECHECK: it would have run the answer
+                shown = await task_request(mcp.session, "tasks/get", {"taskId": asking.task_id})
+                assert shown["status"] == "cancelled" and refused is False
+
+                doomed = await start(mcp.session, "long_crunch", {"seconds": 60, "hold": str(held)})
+                async with asyncio.timeout(30):
+                    while (pid := holder(process.pid, held)) is None:
+                        await asyncio.sleep(0.05)
+                await replica.request_cancel(doomed.task_id)  # the flag only: its replica went
+                flagged = time.monotonic()
+                while alive(pid) and time.monotonic() - flagged < 2.0:
+                    await asyncio.sleep(0.02)
+                assert not alive(pid), "the cancel's flag did not stop the worker within 2 s"
+                shown = await wait_for(mcp.session, doomed, timeout=5)
+                assert shown["status"] == "cancelled"
+        finally:
+            await replica.close()
+
+
 async def test_the_student_harness_gets_the_result_of_a_task_tool(base):
     """The harness speaks the handshake era (for list_changed), which has no task wire: a tool
     that requires a task for a 2026-07-28 client answers it as any tool does."""
@@ -322,6 +361,35 @@ async def test_the_memory_store_forgets_a_task_once_its_ttl_is_over():
     assert (await store.load("gone")) is not None
     await asyncio.sleep(0.1)
     assert (await store.load("gone")) is None and (await store.load("kept")).task_id == "kept"
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_a_save_that_read_the_task_before_its_cancel_never_brings_it_back(kind, request):
+    """A `tasks/update` reads the task, a cancel (on another replica) raises its flag and
+    saves "cancelled", then the update saves its answered, "working" copy: played here in
+    that order, step by step, through the store itself. It used to overwrite the cancel: the
+    task said "working" for its whole TTL while its worker was stopped."""
+    store = MemoryTaskStore() if kind == "memory" else RedisTaskStore(request.getfixturevalue("redis_url"))
+    asked = TaskRecord(task_id="t", tool="long_delete", ttl_ms=60_000, poll_ms=500)
+    asked.move("input_required", input_requests={"confirm": {}}, asked={"confirm": "elicit"})
+    try:
+        await store.save(asked)
+        stale = await store.load("t")  # the update's read
+        await store.request_cancel("t")  # the cancel's two writes
+        cancelled = await store.load("t")
+        cancelled.move("cancelled")
+        await store.save(cancelled)
+        stale.answers["confirm"] = {"action": "accept", "content": {"confirm": True}}
+        stale.move("working", input_requests={}, asked={})  # the update's write, last
+        refused = await store.save(stale)
+        assert (await store.load("t")).status == "cancelled"
+        finished = await store.load("t")
+        finished.move("completed", result={"content": []})  # nor does a late runner's result land
+        refused_too = await store.save(finished)
+        assert (await store.load("t")).status == "cancelled"
+        assert refused is False and refused_too is False  # and the saver is told so
+    finally:
+        await store.close()
 
 
 async def test_a_question_the_client_cannot_answer_fails_the_task_with_32021(base):
