@@ -16,11 +16,19 @@ stream that names many tasks with big results, and never reads, holds one of the
 A client that names task ids without declaring the tasks extension gets -32021
 (SEP-2663); on a server without the extension, task ids are not honoured (the ack
 leaves them out).
+
+A server holds MCP_BOX_MAX_LISTEN_STREAMS streams (MAX_STREAMS unless set). Every client
+has the same token, so a cap that refused new streams would let one client hold them all
+and deafen the rest: at the cap, the oldest stream is ended instead (gracefully: its
+result, as at a shutdown) and the new one served. Its client opens another, and hears each
+task's current state again; a client that floods must open the cap's worth of streams to
+reach one opened after its own.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +46,6 @@ from mcp.shared.subscriptions import (
     event_to_notification,
 )
 from mcp_types import (
-    INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
     SubscriptionFilter,
@@ -56,6 +63,7 @@ log = logging.getLogger("mcp_box.server")
 TASK_NOTIFICATION = "notifications/tasks"
 TASK_IDS = "taskIds"  # the filter key SEP-2663 adds
 MAX_TASK_IDS = 1000  # per stream: each is looked up in the task store when the stream opens
+MAX_STREAMS, MAX_STREAMS_ENV = 1024, "MCP_BOX_MAX_LISTEN_STREAMS"  # open at once; then the oldest ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +95,9 @@ class _Frame(BaseModel):
 class Listen:
     """Serves `subscriptions/listen`: one request is one stream, until the client goes or `close`."""
 
-    def __init__(self, bus: SubscriptionBus, *, max_streams: int = 1024, max_buffered: int = 1024) -> None:
+    def __init__(
+        self, bus: SubscriptionBus, *, max_streams: int = MAX_STREAMS, max_buffered: int = 1024
+    ) -> None:
         self._bus = bus
         self._max_streams = max_streams
         self._max_buffered = max_buffered
@@ -101,9 +111,9 @@ class Listen:
         subscription_id = ctx.request_id
         if subscription_id is None:
             raise MCPError(INVALID_REQUEST, "subscriptions/listen requires a request id")
-        if len(self._streams) >= self._max_streams:
-            raise MCPError(INTERNAL_ERROR, "Subscription limit reached")
         task_ids = self._task_ids(ctx, params.notifications)
+        if len(self._streams) >= self._max_streams:
+            self._end_oldest()
         honored = _honored(params.notifications, task_ids)
         uris = frozenset(honored.resource_subscriptions or ())
         meta: dict[str, Any] = {SUBSCRIPTION_ID_META_KEY: subscription_id}
@@ -165,6 +175,13 @@ class Listen:
         for stream in list(self._streams):
             stream.close()
 
+    def _end_oldest(self) -> None:
+        """Free a slot for a new stream: the oldest ends as at a shutdown (dicts keep their order)."""
+        oldest = next(iter(self._streams))
+        self._streams.pop(oldest)
+        oldest.close()
+        log.warning("listen streams at their cap (%d): the oldest ended for a new one", self._max_streams)
+
     def _task_ids(self, ctx: ServerRequestContext[Any, Any], wanted: SubscriptionFilter) -> frozenset[str]:
         """The task ids the stream will watch; -32021 for a client without the tasks extension."""
         named = (wanted.model_extra or {}).get(TASK_IDS)
@@ -178,6 +195,16 @@ class Listen:
             raise MCPError(INVALID_PARAMS, problem)
         self.tasks.require_declared(ctx)
         return frozenset(named)
+
+
+def max_streams_from_env() -> int:
+    """MCP_BOX_MAX_LISTEN_STREAMS, or MAX_STREAMS when unset; no positive integer stops the start."""
+    text = os.environ.get(MAX_STREAMS_ENV, "").strip()
+    if not text:
+        return MAX_STREAMS
+    if not text.isdigit() or int(text) < 1:
+        raise RuntimeError(f"{MAX_STREAMS_ENV} must be a positive integer (streams), got {text!r}")
+    return int(text)
 
 
 def _task_id(named: object) -> bool:

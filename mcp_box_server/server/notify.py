@@ -42,7 +42,7 @@ from mcp_types import (
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from mcp_box_server.server.listen import Listen
+from mcp_box_server.server.listen import Listen, max_streams_from_env
 
 log = logging.getLogger("mcp_box.server")
 
@@ -57,7 +57,7 @@ class ChangeNotifier(Middleware):
         # handshake-era resource subscriptions, per connection (gone with it)
         self._subscriptions: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
         self.bus = InMemorySubscriptionBus()
-        self.listen_handler = Listen(self.bus)
+        self.listen_handler = Listen(self.bus, max_streams=max_streams_from_env())
 
     def install(self, server: FastMCP) -> None:
         server.add_middleware(self)

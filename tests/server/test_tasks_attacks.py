@@ -376,6 +376,57 @@ async def test_listen_streams_that_never_read_do_not_copy_what_they_watch(world)
     assert grown < 250, f"the server grew {grown:.0f} MB for streams that never read"
 
 
+async def events(response: httpx2.Response) -> AsyncIterator[dict]:
+    """The JSON-RPC messages of a listen stream's answer, as they come (an error comes as JSON)."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        yield json.loads(await response.aread())
+        return
+    async for line in response.aiter_lines():
+        if line.startswith("data:"):
+            yield json.loads(line[5:])
+
+
+async def test_one_client_cannot_hold_every_listen_stream(tmp_path):
+    """Every client has the same token: one that opened streams up to the cap used to lock
+    every other client out of notifications (-32603). Now the oldest stream ends (its
+    result, as at a shutdown) and the newcomer hears its task."""
+    make_box(tmp_path / "boxes", "jobs", {"jobs": JOBS})
+    env = {**os.environ, "MCP_BOX_MAX_LISTEN_STREAMS": "4"}
+    env.pop("MCP_BOX_TASK_STORE", None)
+    limits = httpx2.Limits(max_connections=None)
+    with server_process("--boxes", str(tmp_path / "boxes"), token=TOKEN, env=env) as (base, _):
+        async with (
+            asyncio.timeout(60),
+            httpx2.AsyncClient(timeout=60, limits=limits) as http,
+            contextlib.AsyncExitStack() as streams,
+        ):
+
+            async def listen(notifications: dict, request_id: str) -> AsyncIterator[dict]:
+                body = rpc("subscriptions/listen", {"notifications": notifications}, request_id)
+                sent = headers("subscriptions/listen", TOKEN)
+                response = await streams.enter_async_context(
+                    http.stream("POST", f"{base}/mcp", json=body, headers=sent)
+                )
+                messages = events(response)
+                ack = await anext(messages)
+                assert ack.get("method") == "notifications/subscriptions/acknowledged", ack
+                return messages
+
+            hogged = [await listen({"toolsListChanged": True}, f"hog{n}") for n in range(4)]
+            async with connect(base) as mcp:
+                task = await start(mcp.session, "jobs_crunch", {"seconds": 2})
+            heard = await listen({"taskIds": [task.task_id]}, "late")
+            statuses = []
+            async for message in heard:
+                assert message["method"] == "notifications/tasks"
+                statuses.append(message["params"]["status"])
+                if statuses[-1] != "working":
+                    break
+            assert statuses[-1] == "completed"
+            ended = [message async for message in hogged[0]]  # to its end: the stream was closed
+            assert ended and ended[-1]["id"] == "hog0" and "result" in ended[-1]
+
+
 async def test_unfinished_tasks_are_bounded(world):
     base = world["base"]
     async with connect(base) as mcp:
