@@ -33,7 +33,7 @@ from mcp_box_server.runtime import BoxPool
 from mcp_box_server.student.benchmarks import BIO_TRANSLATE_PROMPT, GAME24_PROMPT
 
 DATA = Path(__file__).resolve().parent.parent / "mcp_box_server" / "student" / "data"
-GAME24_DEMO_ROWS = (333, 480, 150, 611, 777, 12)  # training rows; with these first, 47/50 calls right on 800-849
+GAME24_DEMO_ROWS = (333, 480, 150, 611, 777, 12)  # training rows; these first: 47/50 calls right on 800-849
 STOPS = ("TAA", "TAG", "TGA")
 SENSE = [a + b + c for a in "ACGT" for b in "ACGT" for c in "ACGT" if a + b + c not in STOPS]
 BENCHMARK_TASKS = 100
