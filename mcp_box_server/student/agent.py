@@ -47,7 +47,7 @@ from mcp_box_server.llm import (
 from mcp_box_server.student.actions import Actions, AnswerOf, Parse
 from mcp_box_server.student.connection import ToolBackend, ToolSpec
 from mcp_box_server.student.parsing import ParsedMessage, extract_final_answer, parse_message
-from mcp_box_server.student.repeats import RepeatGuard
+from mcp_box_server.student.repeats import StepEnds
 from mcp_box_server.student.retrieval import DEFAULT_MAX_TOOLS, ToolSelector, nearest_demos
 from mcp_box_server.student.steps import ActionStep, EndReason, FinalAnswerStep, Run, Step
 from mcp_box_server.student.transcript import STEP_LIMIT_PROMPT, ToolMode, Transcript
@@ -170,8 +170,7 @@ class Agent(AgentSetup[ChatClient]):
         return state
 
     async def _run(self, question: str, state: Transcript) -> AsyncIterator[Step]:
-        guard = RepeatGuard(self.config.max_repeats)
-        invalid_streak = 0
+        ends = StepEnds(self.config.max_repeats, self.config.max_retries)
         for index in range(self.config.max_steps):
             tools = await self.tools.list_tools() if self.tools is not None else []
             offered = self.selector.select(question, tools, state.discovered) if tools else []
@@ -184,7 +183,7 @@ class Agent(AgentSetup[ChatClient]):
                 yield generation.length_end()
                 return
             known = {t.name for t in tools}
-            outcome = await self.actions.decide(generation.result, known, index, guard)
+            outcome = await self.actions.decide(generation.result, known, index, ends.repeats)
             if outcome.final is not None:
                 outcome.final.notes = generation.notes
                 outcome.final.probe_usage = generation.probe_usage
@@ -199,15 +198,10 @@ class Agent(AgentSetup[ChatClient]):
             step.notes = generation.notes + state.take_notes()
             step.probe_usage = generation.probe_usage
             state.record(step, message, parsed)
-            stuck = guard.record(step)
+            end = ends.after(step)
             yield step
-            if stuck is not None:
-                yield FinalAnswerStep("", step.model_output, EndReason.STUCK, error=stuck)
-                return
-            invalid_streak = invalid_streak + 1 if step.invalid else 0
-            if invalid_streak > self.config.max_retries:
-                last = step.results[-1].text if step.results else ""
-                yield FinalAnswerStep("", step.model_output, EndReason.RETRY_LIMIT, error=last)
+            if end is not None:
+                yield end
                 return
         yield await self._final_without_tools(state)
 

@@ -29,7 +29,7 @@ from mcp_box_server.llm import AssistantMessage, ChatResult, ModelError
 from mcp_box_server.student.actions import Actions
 from mcp_box_server.student.agent import AgentSetup
 from mcp_box_server.student.parsing import ParsedMessage
-from mcp_box_server.student.repeats import RepeatGuard
+from mcp_box_server.student.repeats import RepeatGuard, StepEnds
 from mcp_box_server.student.retrieval import nearest_demos
 from mcp_box_server.student.steps import ActionStep, EndReason, FinalAnswerStep, Run, Step
 from mcp_box_server.student.text_protocol import (
@@ -105,8 +105,7 @@ class CompletionAgent(AgentSetup[CompletionClient]):
         return TextPrompt(question, chosen, with_tools=self.tools is not None)
 
     async def _run(self, question: str, prompt: TextPrompt) -> AsyncIterator[Step]:
-        guard = RepeatGuard(self.config.max_repeats)
-        invalid_streak = 0
+        ends = StepEnds(self.config.max_repeats, self.config.max_retries)
         discovered: set[str] = set()
         for index in range(self.config.max_steps if self.tools is not None else 0):
             tools = await self.tools.list_tools() if self.tools is not None else []
@@ -117,7 +116,7 @@ class CompletionAgent(AgentSetup[CompletionClient]):
             except ModelError as exc:
                 yield FinalAnswerStep("", "", EndReason.MODEL_ERROR, error=str(exc), exception=exc)
                 return
-            outcome = await self.actions.decide(result, {t.name for t in tools}, index, guard)
+            outcome = await self.actions.decide(result, {t.name for t in tools}, index, ends.repeats)
             if outcome.final is not None:
                 if _cut_off(result) and not _answered(outcome.final.output):
                     outcome.final.reason = EndReason.LENGTH
@@ -134,15 +133,10 @@ class CompletionAgent(AgentSetup[CompletionClient]):
             prompt.add_action(
                 written_action(message.content or ""), [result_observation(r, limit) for r in step.results]
             )
-            stuck = guard.record(step)
+            end = ends.after(step)
             yield step
-            if stuck is not None:
-                yield FinalAnswerStep("", step.model_output, EndReason.STUCK, error=stuck)
-                return
-            invalid_streak = invalid_streak + 1 if step.invalid else 0
-            if invalid_streak > self.config.max_retries:
-                last = step.results[-1].text if step.results else ""
-                yield FinalAnswerStep("", step.model_output, EndReason.RETRY_LIMIT, error=last)
+            if end is not None:
+                yield end
                 return
         yield await self._forced_answer(prompt)
 

@@ -6,7 +6,7 @@ model gets the earlier result with a nudge. When one call has been repeated
 `limit` times the run ends as `stuck`, never as an answer.
 
 Only calls that were executed count (unreadable, unknown or badly argued calls
-are the retry limit's business).
+are the retry limit's business: `StepEnds` applies both, for every agent loop).
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from mcp_box_server.student.steps import ActionStep, ErrorKind, ToolCall, ToolResult
+from mcp_box_server.student.steps import (
+    ActionStep,
+    EndReason,
+    ErrorKind,
+    FinalAnswerStep,
+    ToolCall,
+    ToolResult,
+)
 
 NUDGE = (
     "You already called {name} with these arguments at step {step}; it was not run again. "
@@ -64,6 +71,26 @@ class RepeatGuard:
             elif result.error not in _NOT_EXECUTED and key not in self._seen:
                 self._seen[key] = _Seen(step.index, result.text)
         return stuck
+
+
+class StepEnds:
+    """Whether a run ends after a step: stuck on a repeated call, or too many invalid steps in a row."""
+
+    def __init__(self, max_repeats: int, max_retries: int) -> None:
+        self.repeats = RepeatGuard(max_repeats)
+        self.max_retries = max_retries
+        self._invalid_streak = 0
+
+    def after(self, step: ActionStep) -> FinalAnswerStep | None:
+        """The final step that ends the run after `step`, or None to go on."""
+        stuck = self.repeats.record(step)
+        if stuck is not None:
+            return FinalAnswerStep("", step.model_output, EndReason.STUCK, error=stuck)
+        self._invalid_streak = self._invalid_streak + 1 if step.invalid else 0
+        if self._invalid_streak > self.max_retries:
+            last = step.results[-1].text if step.results else ""
+            return FinalAnswerStep("", step.model_output, EndReason.RETRY_LIMIT, error=last)
+        return None
 
 
 def _key(call: ToolCall) -> str:
