@@ -84,7 +84,7 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     from mcp_box_server.server.notify import ChangeNotifier
     from mcp_box_server.server.provider import BoxProvider
     from mcp_box_server.server.replica import shared_request_state
-    from mcp_box_server.server.schemas import SchemaDialect
+    from mcp_box_server.server.schemas import SchemaDialect, check_param_headers
     from mcp_box_server.server.task_store import store_from_env
     from mcp_box_server.server.tasks import TasksExtension
     from mcp_box_server.server.watcher import watch
@@ -136,6 +136,7 @@ def create_server(registry: BoxRegistry, config: ServerConfig) -> FastMCP:
     notifier.install(server)
     server.add_extension(TasksExtension(registry, store_from_env()))  # long calls as MCP tasks
     server.add_middleware(SchemaDialect())
+    check_param_headers(server, registry)  # Mcp-Param-* headers (SEP-2243) against box schemas
     metrics = Metrics(registry, config.token if auth else None)  # a log line per call; /metrics
     server.add_middleware(metrics.call_log())
     server.custom_route("/metrics", methods=["GET"])(metrics.scrape)

@@ -6,12 +6,16 @@ protocol 2025-11-25 on (SEP-1613) that is the dialect a schema is read in, and
 validators (draft-07 Ajv in older TypeScript SDKs) may refuse a `$schema` they do not
 know, so their schemas stay as they were. FastMCP's own inlining of `$ref`
 (`dereference_schemas`) is off: it loses shared and recursive definitions.
+
+A parameter whose schema has `x-mcp-header` (SEP-2243) is mirrored by 2026-07-28 HTTP
+clients in an `Mcp-Param-*` header, which the SDK checks against the body before a
+`tools/call` runs, with the schema `check_param_headers` hands it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as mt
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
@@ -19,6 +23,11 @@ from fastmcp.tools.base import Tool
 from mcp_types.version import is_version_at_least
 
 from mcp_box_server.box.schema import with_dialect
+
+if TYPE_CHECKING:
+    from fastmcp import FastMCP
+
+    from mcp_box_server.server.registry import BoxRegistry
 
 DIALECT_SINCE = "2025-11-25"
 
@@ -50,3 +59,24 @@ def _declared(tool: Tool) -> Tool:
     if tool.output_schema:
         update["output_schema"] = with_dialect(tool.output_schema)
     return tool.model_copy(update=update)
+
+
+def check_param_headers(server: FastMCP, registry: BoxRegistry) -> None:
+    """Check `Mcp-Param-*` headers against each box tool's schema as the registry serves it now.
+
+    FastMCP hands the SDK the schemas of its last `tools/list`, and its provider tools are
+    not known before one: a `tools/call` before the first listing (a client that cached
+    the list, a restarted server), or a tool a reload added or changed, went unchecked.
+    Other tools (the meta tools) keep FastMCP's lookup. A box still loading at start is
+    not in the registry yet: a call to it then goes unchecked, as before.
+    """
+    low_level = server._mcp_server  # the SDK's hook; FastMCP 4.1 has no public setter
+    listed = low_level.get_tool_input_schema
+
+    def schema_of(name: str) -> Mapping[str, Any] | None:
+        spec = registry.tools.get(name)
+        if spec is not None:
+            return spec.parameters
+        return listed(name) if listed is not None else None
+
+    low_level.get_tool_input_schema = schema_of
