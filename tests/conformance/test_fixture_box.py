@@ -70,6 +70,7 @@ async def test_fixture_box_exposes_the_names_the_scenarios_call(test_box, json_b
         "test_trigger_tool_change",  # server-stateless: adds or removes a tool file
         "test_trigger_prompt_change",  # server-stateless: adds or removes a prompt file
         "test_tool_with_task",  # tasks-mrtr-composition: asks in the request, then a task
+        "test_header_echo",  # http-custom-header-server-validation: an x-mcp-header parameter
     }
     assert [s.name for s in json_box.specs] == [SCHEMA_TOOL]
     for spec in test_box.specs + json_box.specs:
@@ -129,17 +130,29 @@ async def test_error_handling_becomes_an_mcp_tool_error(test_box):
 
 
 async def test_schema_tool_has_the_2020_12_keywords_the_scenario_looks_for(json_box):
-    """json-schema-2020-12 checks `$defs.address` and `additionalProperties: false`
-    (and `$schema`, which box schemas do not carry: an expected failure)."""
+    """json-schema-2020-12 checks `$defs.address` with its `$anchor` and `additionalProperties:
+    false` (`$schema` is added by the server for 2025-11-25 and later clients)."""
     schema = json_box.specs[0].parameters
     assert schema["additionalProperties"] is False
     assert set(schema["$defs"]["address"]["properties"]) == {"street", "city"}
+    assert schema["$defs"]["address"]["$anchor"] == "addressDef"
     assert {"$ref": "#/$defs/address"} in schema["properties"]["address"]["anyOf"]
     address = {"street": "1 Main St", "city": "Springfield"}
     assert await json_box.call("schema_2020_12_tool", {"name": "a", "address": address}) == {
         "name": "a",
         "address": address,
     }
+
+
+async def test_header_tool_declares_a_string_parameter_mirrored_in_a_header(test_box):
+    """http-custom-header-server-validation looks for a string property with `x-mcp-header`."""
+    (spec,) = [s for s in test_box.specs if s.name == "test_header_echo"]
+    assert spec.parameters["properties"]["region"] == {
+        "type": "string",
+        "description": "A region name, mirrored in the Mcp-Param-Region header.",
+        "x-mcp-header": "Region",
+    }
+    assert await test_box.call("header_echo", {"region": "eu"}) == "region: eu"
 
 
 def test_expected_failures_are_well_formed():
