@@ -20,6 +20,7 @@ from mcp_box_server.server.binding import is_loopback, origin
 log = logging.getLogger("mcp_box.server")
 
 HEAD_TIMEOUT = 10.0  # seconds for a client to send a whole request head
+LINGER = 2.0  # seconds a connection answered 408 drops what its client still sends, before closing
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
 MISSING_TOKEN = json.dumps(
@@ -118,7 +119,10 @@ class RequestDeadlines(H11Protocol):
     A head must arrive whole within HEAD_TIMEOUT of the connection's start or of the last
     response; a body within `body_timeout` of its head, however steadily it trickles. A
     late body is answered 408 (when no response has begun) and its connection closed: its
-    handler sees the client disconnect.
+    handler sees the client disconnect. After a 408 the connection lingers (nginx's
+    `lingering_close`): closing a socket with unread bytes makes the kernel reset it, and a
+    reset can destroy the 408 before the client reads it, so the server half-closes, drops
+    what still comes for LINGER seconds, then closes.
     """
 
     body_timeout: float  # set by `request_deadlines`, from --body-timeout
@@ -126,9 +130,12 @@ class RequestDeadlines(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._awaiting: tuple[str, asyncio.TimerHandle] | None = None
+        self._lingering = False
         self._watch()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:  # the rest of a late body: read so that closing sends no reset
+            return
         super().data_received(data)
         self._watch()
 
@@ -163,6 +170,12 @@ class RequestDeadlines(H11Protocol):
         log.info("closed a connection from %s: no whole request %s in %g s", self.client, phase, seconds)
         if phase == "body" and self.cycle is not None and not self.cycle.response_started:
             self._answer_late_body(seconds)
+            if self.transport.can_write_eof():
+                self._lingering = True
+                self.transport.resume_reading()  # uvicorn may have paused it: unread bytes mean a reset
+                self.transport.write_eof()
+                self.loop.call_later(LINGER, self.transport.close)
+                return
         self.transport.close()
 
     def _answer_late_body(self, seconds: float) -> None:
