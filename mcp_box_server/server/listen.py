@@ -28,7 +28,6 @@ reach one opened after its own.
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ from mcp_types import (
 )
 from pydantic import BaseModel
 
-from mcp_box_server.server.task_store import MAX_TASK_ID
+from mcp_box_server.server.task_store import MAX_TASK_ID, positive_env
 
 log = logging.getLogger("mcp_box.server")
 
@@ -199,12 +198,7 @@ class Listen:
 
 def max_streams_from_env() -> int:
     """MCP_BOX_MAX_LISTEN_STREAMS, or MAX_STREAMS when unset; no positive integer stops the start."""
-    text = os.environ.get(MAX_STREAMS_ENV, "").strip()
-    if not text:
-        return MAX_STREAMS
-    if not text.isdigit() or int(text) < 1:
-        raise RuntimeError(f"{MAX_STREAMS_ENV} must be a positive integer (streams), got {text!r}")
-    return int(text)
+    return positive_env(MAX_STREAMS_ENV, MAX_STREAMS, "streams")
 
 
 def _task_id(named: object) -> bool:

@@ -287,14 +287,21 @@ class RedisTaskStore:
         await asyncio.shield(self._redis.aclose())
 
 
+def positive_env(name: str, default: int, unit: str) -> int:
+    """The environment's `name`, or `default` when unset; anything but a positive integer stops the start."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise RuntimeError(f"{name} must be a positive integer ({unit}), got {text!r}")
+    return int(text)
+
+
 def store_from_env() -> TaskStore:
     """Redis when MCP_BOX_TASK_STORE names it; memory otherwise (MCP_BOX_TASK_RESULTS_MB of results)."""
     url = os.environ.get(STORE_ENV, "").strip()
     if not url:
-        megabytes = os.environ.get(RESULTS_ENV, "").strip() or str(RESULTS_MB)
-        if not megabytes.isdigit() or int(megabytes) < 1:
-            raise RuntimeError(f"{RESULTS_ENV} must be a positive integer (megabytes), got {megabytes!r}")
-        return MemoryTaskStore(int(megabytes) * MB)
+        return MemoryTaskStore(positive_env(RESULTS_ENV, RESULTS_MB, "megabytes") * MB)
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise RuntimeError(f"{STORE_ENV} must be a redis:// (rediss://, unix://) URL, got {url!r}")
     return RedisTaskStore(url)

@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -62,7 +61,14 @@ from mcp_box_server.server import results
 from mcp_box_server.server.conversation import ClientConversation, input_request, valid_answer
 from mcp_box_server.server.listen import Listen
 from mcp_box_server.server.notify import ChangeNotifier
-from mcp_box_server.server.task_store import MAX_TASK_ID, TERMINAL, StoreFull, TaskRecord, TaskStore
+from mcp_box_server.server.task_store import (
+    MAX_TASK_ID,
+    TERMINAL,
+    StoreFull,
+    TaskRecord,
+    TaskStore,
+    positive_env,
+)
 
 if TYPE_CHECKING:
     from fastmcp.server.context import Context
@@ -133,7 +139,9 @@ class TasksExtension(ServerExtension):
     def __init__(self, registry: BoxRegistry, store: TaskStore, max_tasks: int | None = None) -> None:
         self.registry = registry
         self.store = store
-        self.max_tasks = max_tasks if max_tasks is not None else max_tasks_from_env()
+        if max_tasks is None:
+            max_tasks = positive_env(MAX_TASKS_ENV, MAX_TASKS, "tasks")
+        self.max_tasks = max_tasks
         self._runners: dict[str, asyncio.Task[None]] = {}
         self._calls: dict[str, asyncio.Future[Any]] = {}
         self._heard: dict[str, asyncio.Event] = {}  # per task run here: the store told of a change
@@ -408,16 +416,6 @@ class TasksExtension(ServerExtension):
         if record is None:
             raise MCPError(INVALID_PARAMS, f"unknown task '{params.task_id}' (never made here, or expired)")
         return record
-
-
-def max_tasks_from_env() -> int:
-    """MCP_BOX_MAX_TASKS, or MAX_TASKS when unset; anything but a positive integer stops the start."""
-    text = os.environ.get(MAX_TASKS_ENV, "").strip()
-    if not text:
-        return MAX_TASKS
-    if not text.isdigit() or int(text) < 1:
-        raise RuntimeError(f"{MAX_TASKS_ENV} must be a positive integer (tasks), got {text!r}")
-    return int(text)
 
 
 def _lifetime(settings: dict[str, Any] | None) -> tuple[int, int]:

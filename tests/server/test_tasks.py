@@ -41,12 +41,7 @@ from tests.support.boxes import make_box
 from tests.support.processes import alive, descendants
 from tests.support.servers import free_port, server_process, stop_group
 
-LONG = '''
-    import time
-
-    from mcp_box_server import elicit, tool
-
-
+CRUNCH = '''
     @tool(task="optional")
     def crunch(seconds: float, hold: str = "") -> str:
         """Work for a while (a long call), then say so.
@@ -63,6 +58,17 @@ LONG = '''
         else:
             time.sleep(seconds)
         return f"crunched for {seconds:g} s"
+'''  # a tool module's function, after `import time` and `from mcp_box_server import tool`
+
+LONG = (
+    """
+    import time
+
+    from mcp_box_server import elicit, tool
+
+"""
+    + CRUNCH
+    + '''
 
 
     def delete(item: str) -> str:
@@ -98,6 +104,7 @@ LONG = '''
         time.sleep(0.5)
         return f"Hello, {answer['content']['name']}!"
 '''
+)
 
 MANIFEST = """
 [tools.delete]
@@ -430,16 +437,17 @@ async def task_stream(
         httpx2.AsyncClient(timeout=60) as http,
         http.stream("POST", f"{base}/mcp", json=body, headers=headers) as response,
     ):
+        yield events(response)
 
-        async def messages() -> AsyncIterator[dict]:
-            if response.headers.get("content-type", "").startswith("application/json"):
-                yield json.loads(await response.aread())
-                return
-            async for line in response.aiter_lines():
-                if line.startswith("data:"):
-                    yield json.loads(line[5:])
 
-        yield messages()
+async def events(response: httpx2.Response) -> AsyncIterator[dict]:
+    """The JSON-RPC messages of a listen stream's answer, as they come (an error comes as JSON)."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        yield json.loads(await response.aread())
+        return
+    async for line in response.aiter_lines():
+        if line.startswith("data:"):
+            yield json.loads(line[5:])
 
 
 async def test_a_listen_stream_hears_each_status_of_the_tasks_it_names(base):

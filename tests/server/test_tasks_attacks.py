@@ -34,7 +34,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
 from mcp_box_server.student.task_client import CreatedTask, TaskPolling, final_result, task_request, wait_for
-from tests.server.test_tasks import MODERN, holder, is_ack, unused
+from tests.server.test_tasks import CRUNCH, MODERN, events, holder, is_ack, unused
 from tests.support.attacks import ATTACKS, Listener
 from tests.support.boxes import make_box
 from tests.support.processes import alive, descendants
@@ -44,30 +44,17 @@ TOKEN = "task-attack-token"
 SECRET = "task-secret-the-box-must-never-see"
 MAX_TASKS = 40  # unfinished tasks the test server runs at once (MCP_BOX_MAX_TASKS)
 
-JOBS = '''
+JOBS = (
+    """
     import os
     import time
 
     from mcp_box_server import elicit, tool
 
 
-    @tool(task="optional")
-    def crunch(seconds: float, hold: str = "") -> str:
-        """Work for a while, holding `hold` open (tests find the worker by it).
-
-        Args:
-            seconds: how long.
-            hold: a file to keep open meanwhile.
-        """
-        if hold:
-            with open(hold, "w") as held:
-                held.write("held")
-                held.flush()
-                time.sleep(seconds)
-        else:
-            time.sleep(seconds)
-        return f"crunched for {seconds:g} s"
-
+"""
+    + CRUNCH
+    + '''
 
     @tool(task="after_questions")
     def ask_then_hold(hold: str) -> str:
@@ -107,6 +94,7 @@ JOBS = '''
         """
         return "x" * (megabytes * 1024 * 1024)
 '''
+)
 
 JAIL = """
 trust = "sandboxed"
@@ -374,16 +362,6 @@ async def test_listen_streams_that_never_read_do_not_copy_what_they_watch(world)
             shown = await task_request(mcp.session, "tasks/get", {"taskId": ids[0]})
             assert shown["status"] == "completed"
     assert grown < 250, f"the server grew {grown:.0f} MB for streams that never read"
-
-
-async def events(response: httpx2.Response) -> AsyncIterator[dict]:
-    """The JSON-RPC messages of a listen stream's answer, as they come (an error comes as JSON)."""
-    if response.headers.get("content-type", "").startswith("application/json"):
-        yield json.loads(await response.aread())
-        return
-    async for line in response.aiter_lines():
-        if line.startswith("data:"):
-            yield json.loads(line[5:])
 
 
 async def test_one_client_cannot_hold_every_listen_stream(tmp_path):
